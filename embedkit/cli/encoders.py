@@ -1,0 +1,51 @@
+"""`embedkit encoders`: what can embed, with dimensions and whether its weights are here."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Column, Table
+
+from embedkit.cli import main
+from embedkit.encoders import list_encoders
+from embedkit.plugins import DEFAULT_PLUGINS
+from embedkit.registry import Entry
+
+
+def encoder_row(entry: Entry) -> dict:
+    available = entry.info.get("weights_available")
+    return {
+        "name": entry.name,
+        "aliases": list(entry.aliases),
+        "dim": entry.info.get("dim"),
+        "modality": entry.info.get("modality"),
+        "weights": entry.info.get("weights"),
+        "weights_local": bool(available()) if callable(available) else None,
+        "plugin": entry.plugin,
+        "description": entry.info.get("description", ""),
+    }
+
+
+@main.command("encoders")
+@click.argument("pattern", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def encoders_command(pattern: str | None, as_json: bool) -> None:
+    """List the registered encoders, optionally those matching a glob PATTERN (e.g. 'resnet*')."""
+    rows = [encoder_row(entry) for entry in list_encoders(pattern)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(*(Column(title, no_wrap=True) for title in ("name", "alias", "dim", "modality", "local", "plugin")),
+                  box=box.SIMPLE_HEAD)
+    for row in rows:
+        local = {True: "[green]yes[/]", False: "[yellow]no[/]", None: "-"}[row["weights_local"]]
+        plugin = "built-in" if row["plugin"] in DEFAULT_PLUGINS else row["plugin"]
+        table.add_row(row["name"], (row["aliases"] or ["-"])[0], str(row["dim"] or "-"),
+                      row["modality"] or "-", local, plugin)
+    console = Console()
+    if not console.is_terminal:  # piped: don't squeeze the table into 80 columns
+        console.width = max(console.width, 110)
+    console.print(table)

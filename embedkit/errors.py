@@ -1,0 +1,53 @@
+"""The exceptions embedkit raises; every message tells the user what to do next."""
+
+from __future__ import annotations
+
+
+class EmbedkitError(Exception):
+    """Base of every error embedkit raises on purpose. The CLI shows its message in one line."""
+
+    exit_code = 1
+
+
+class UnknownNameError(EmbedkitError, KeyError):
+    """A registry was asked for a name it does not know."""
+
+    exit_code = 2
+
+    def __init__(self, kind: str, name: str, close_matches: list[str]):
+        self.kind = kind
+        self.name = name
+        self.close_matches = close_matches
+        hint = (
+            f"did you mean {', '.join(repr(m) for m in close_matches)}?"
+            if close_matches
+            else f"run `embedkit {kind}s` to list them."
+        )
+        super().__init__(f"unknown {kind} {name!r}; {hint}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+class InvalidOptionError(EmbedkitError, ValueError):
+    """An option has a value the component cannot use."""
+
+    exit_code = 2
+
+
+class WeightsUnavailableError(EmbedkitError):
+    """Pretrained weights are neither cached nor downloadable."""
+
+
+class WeightsMismatchError(EmbedkitError):
+    """A checkpoint does not fit the architecture it was loaded into."""
+
+
+class ImageLoadError(EmbedkitError):
+    """A file could not be read as an image."""
+
+
+class TextNotSupportedError(EmbedkitError):
+    """Text was given to an encoder that only embeds images (or the reverse)."""
+
+    exit_code = 2

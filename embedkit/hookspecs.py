@@ -1,0 +1,26 @@
+"""The hooks a plugin implements. Built-in encoders and datasets use exactly these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("embedkit")
+hookimpl = pluggy.HookimplMarker("embedkit")
+
+
+@hookspec
+def register_encoders(register: Callable[..., None]) -> None:
+    """Call `register(name, factory, aliases=(...), **info)` for each encoder the plugin provides.
+
+    `name` is `architecture.weights_tag` (`resnet50.imagenet1k_v2`), or a family prefix ending in
+    ':' (`clip:`) whose factory takes the text after the colon as its first argument.
+    `factory(**options)` returns an `embedkit.Encoder`. `info` describes the encoder without
+    building it: `dim`, `modality`, `weights`, `weights_available` (a callable), `description`.
+    """
+
+
+@hookspec
+def register_datasets(register: Callable[..., None]) -> None:
+    """Call `register(name, factory, aliases=(...), **info)` for each dataset the plugin provides."""
