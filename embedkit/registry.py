@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import inspect
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from embedkit.errors import UnknownNameError
+from embedkit.errors import InvalidOptionError, UnknownNameError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -98,6 +99,13 @@ class Registry(Generic[T]):
 
     def create(self, name: str, **options: Any) -> T:
         entry, argument = self.resolve(name)
+        arguments = ((argument,) if entry.is_family else ())
+        try:
+            inspect.signature(entry.factory).bind(*arguments, **options)
+        except TypeError as error:
+            raise InvalidOptionError(f"{self.kind} {name!r} cannot take these options: {error}") from None
+        except ValueError:  # a factory whose signature cannot be read is called as it is
+            pass
         return entry.create(argument, **options)
 
     def close_matches(self, name: str, n: int = 3) -> list[str]:

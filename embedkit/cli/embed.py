@@ -30,8 +30,10 @@ def encoder_options(function):
 
 
 def encoder_from_options(encoder: str, weights, device, precision, layer, image_size):
-    extra = {key: value for key, value in (("layer", layer), ("image_size", image_size)) if value is not None}
-    return get_encoder(encoder, weights=weights, device=device, precision=precision, **extra)
+    """Only the options the user gave are passed on: an encoder need not know options it lacks."""
+    given = {"weights": weights, "layer": layer, "image_size": image_size}
+    return get_encoder(encoder, device=device, precision=precision,
+                       **{key: value for key, value in given.items() if value is not None})
 
 
 @main.command("embed")

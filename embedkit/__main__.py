@@ -1,0 +1,3 @@
+from embedkit.cli import main
+
+main()

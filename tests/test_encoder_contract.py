@@ -1,0 +1,84 @@
+"""Every registered encoder keeps the same promises: shape, dtype, unit norm, determinism, batching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from embedkit import Encoder, get_encoder, list_encoders
+
+
+class MeanColour(Encoder):
+    """The custom encoder of docs/plugins.md: mean and spread of each colour channel."""
+
+    name = "mean_colour.v1"
+    dim = 6
+
+    def preprocess(self, image):
+        return torch.from_numpy(np.asarray(image.resize((64, 64)), dtype=np.float32) / 255).permute(2, 0, 1)
+
+    def forward_images(self, pixels):
+        return torch.cat([pixels.mean((2, 3)), pixels.std((2, 3))], dim=1)
+
+
+def build(name: str) -> Encoder:
+    entry = list_encoders(name)[0]
+    local = entry.info.get("weights_available", lambda: False)()
+    # pretrained where the weights are here; elsewhere the same architecture with random weights
+    return get_encoder(name, weights=None if local else "none", device="cpu")
+
+
+REGISTERED = [entry.name for entry in list_encoders() if entry.info.get("modality") in ("image", "image+text")]
+
+
+@pytest.fixture(scope="module", params=REGISTERED + ["custom"])
+def encoder(request) -> Encoder:
+    if request.param == "custom":
+        return MeanColour(device="cpu")
+    return build(request.param)
+
+
+@pytest.fixture(scope="module")
+def images(photos):
+    return [photos[name] for name in ("cat", "coffee", "astronaut", "rocket", "cat_crop_mirror")]
+
+
+def test_vectors_are_unit_float32_rows_of_the_declared_dimension(encoder, images):
+    vectors = encoder.encode_images(images, batch_size=8)
+    assert vectors.shape == (len(images), encoder.dim)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.isfinite(vectors).all()
+
+
+def test_the_same_images_give_the_same_vectors(encoder, images):
+    np.testing.assert_array_equal(encoder.encode_images(images[:2]), encoder.encode_images(images[:2]))
+
+
+def test_the_batch_size_does_not_change_the_vectors(encoder, images):
+    one_by_one = encoder.encode_images(images, batch_size=1)
+    all_at_once = encoder.encode_images(images, batch_size=len(images))
+    np.testing.assert_allclose(one_by_one, all_at_once, atol=2e-4)
+
+
+@pytest.mark.parametrize("name", REGISTERED)
+def test_registered_metadata_matches_the_built_encoder(name):
+    entry = list_encoders(name)[0]
+    encoder = build(name)
+    assert entry.info["dim"] == encoder.dim
+    assert entry.info["modality"] == encoder.modality
+    assert encoder.describe()["dim"] == encoder.dim
+    assert encoder.name.split(".")[0] == name.split(".")[0]
+
+
+def test_an_empty_input_gives_an_empty_array(encoder):
+    assert encoder.encode_images([]).shape == (0, encoder.dim)
+
+
+def test_images_are_preprocessed_to_a_picklable_chw_tensor(encoder, photos):
+    import pickle
+
+    tensor = encoder.preprocess(photos["cat"])
+    assert tensor.dim() == 3 and tensor.shape[0] == 3
+    pickle.dumps(encoder.preprocess)  # DataLoader workers need it

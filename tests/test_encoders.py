@@ -1,0 +1,76 @@
+"""Encoder options and behaviour: layers, image size, precision, devices, modality errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embedkit import get_encoder, list_encoders
+from embedkit.errors import InvalidOptionError, TextNotSupportedError
+
+
+def test_the_four_cnns_are_registered_with_their_imagenet_tags():
+    names = {entry.name: entry for entry in list_encoders()}
+    expected = {"densenet121": 1024, "resnet50": 2048, "vgg16": 512, "mobilenet_v2": 1280}
+    for alias, dim in expected.items():
+        entry = next(e for e in names.values() if alias in e.aliases)
+        assert entry.name.startswith(f"{alias}.imagenet1k_")
+        assert entry.info["dim"] == dim
+    assert "resnet50.imagenet1k_v1" in names and "resnet50.imagenet1k_v2" in names
+
+
+def test_vgg16_offers_the_4096d_fc2_layer_of_the_classic_scripts(photos):
+    encoder = get_encoder("vgg16", weights="none", layer="fc2", image_size=32, device="cpu")
+    vectors = encoder.encode_images([photos["cat"], photos["coffee"]])
+    assert vectors.shape == (2, 4096)
+    assert encoder.describe()["layer"] == "fc2"
+
+
+def test_an_unknown_layer_names_the_ones_there_are():
+    with pytest.raises(InvalidOptionError, match="pool, fc2"):
+        get_encoder("vgg16", weights="none", layer="fc7")
+
+
+def test_small_inputs_for_cifar_sized_images(photos):
+    encoder = get_encoder("mobilenet_v2", weights="none", image_size=32, device="cpu")
+    assert encoder.preprocess(photos["cat"]).shape == (3, 32, 32)
+    assert encoder.encode_images([photos["cat"]]).shape == (1, 1280)
+
+
+def test_default_preprocessing_comes_from_the_weights():
+    encoder = get_encoder("resnet50", weights="none", device="cpu")
+    described = encoder.describe()["preprocessing"]
+    assert "Resize(size=232" in described and "CenterCrop(size=(224, 224))" in described
+    assert "0.485" in described
+
+
+def test_random_weights_show_in_the_name():
+    assert get_encoder("densenet121", weights="none", device="cpu").name == "densenet121.random"
+    assert get_encoder("efficientnet-lite0", weights="none", device="cpu").name == "efficientnet_lite0.random"
+
+
+def test_bf16_vectors_stay_close_to_fp32(photos):
+    images = [photos["cat"], photos["coffee"]]
+    fp32 = get_encoder("efficientnet-lite0", device="cpu").encode_images(images)
+    bf16 = get_encoder("efficientnet-lite0", device="cpu", precision="bf16").encode_images(images)
+    assert bf16.dtype == np.float32
+    assert (fp32 * bf16).sum(1).min() > 0.98
+
+
+def test_unknown_precision_and_missing_gpu_are_clear_errors():
+    with pytest.raises(InvalidOptionError, match="fp32, fp16, bf16"):
+        get_encoder("mobilenet_v2", weights="none", precision="int3")
+    with pytest.raises(InvalidOptionError, match="unknown device"):
+        get_encoder("mobilenet_v2", weights="none", device="tpu:9")
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is present")
+def test_asking_for_cuda_without_a_gpu_says_to_use_the_cpu():
+    with pytest.raises(InvalidOptionError, match="--device cpu"):
+        get_encoder("mobilenet_v2", weights="none", device="cuda")
+
+
+def test_text_to_an_image_encoder_is_refused_with_a_hint():
+    encoder = get_encoder("mobilenet_v2", weights="none", device="cpu")
+    with pytest.raises(TextNotSupportedError, match="images only"):
+        encoder.encode_texts(["a photo of a cat"])
