@@ -51,3 +51,30 @@ class TextNotSupportedError(EmbedkitError):
     """Text was given to an encoder that only embeds images (or the reverse)."""
 
     exit_code = 2
+
+
+class StoreUnavailableError(EmbedkitError):
+    """The vector store cannot be reached or opened."""
+
+
+class StoreLockedError(EmbedkitError):
+    """An embedded store is already open in another process."""
+
+
+class SchemaMismatchError(EmbedkitError):
+    """A vector name is stored with another encoder or dimension than the one given."""
+
+    exit_code = 2
+
+
+class StoreWriteError(EmbedkitError):
+    """A write to the store failed part-way; what was committed stays, and a re-run completes it."""
+
+
+class SampleNotFoundError(EmbedkitError, KeyError):
+    """Sample ids were asked for that a collection does not hold (with the vector asked for)."""
+
+    exit_code = 2
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
