@@ -53,6 +53,18 @@ class TextNotSupportedError(EmbedkitError):
     exit_code = 2
 
 
+class DatasetUnavailableError(EmbedkitError):
+    """A dataset is neither on disk nor downloadable."""
+
+
+class ChecksumError(EmbedkitError):
+    """A downloaded file does not have its published checksum; it has been removed."""
+
+
+class DatasetFormatError(EmbedkitError):
+    """Files on disk are not in the format their dataset publishes."""
+
+
 class StoreUnavailableError(EmbedkitError):
     """The vector store cannot be reached or opened."""
 

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "embedkit"
 
-DEFAULT_PLUGINS: tuple[str, ...] = ("embedkit.encoders.torchvision_cnn",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("embedkit.encoders.torchvision_cnn", "embedkit.datasets.builtin")
 
 
 @functools.cache

@@ -1,0 +1,209 @@
+"""`embedkit datasets`: what can be loaded, getting it, and looking at it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Column, Table
+
+from embedkit.cli import main
+from embedkit.datasets import Dataset, get_dataset, list_datasets
+from embedkit.datasets.decode import DecodeReport, decode
+from embedkit.datasets.grid import contact_sheet
+from embedkit.datasets.locate import data_root
+from embedkit.errors import InvalidOptionError
+from embedkit.plugins import DEFAULT_PLUGINS
+from embedkit.registry import Entry
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder datasets are kept in and downloaded to (default: $EMBEDKIT_DATA or ~/.cache/embedkit/datasets).",
+)
+dataset_options = click.option(
+    "--option", "-O", "options", multiple=True, metavar="KEY=VALUE",
+    help="A dataset option, e.g. -O background=true (caltech101), -O depth=2 (folder:), -O seed=3 (caltech101-20).",
+)
+
+
+def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """KEY=VALUE pairs, with values read as int, bool or str."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidOptionError(f"dataset option {pair!r} is not KEY=VALUE")
+        if value.lower() in ("true", "yes", "false", "no"):
+            parsed[key] = value.lower() in ("true", "yes")
+        else:
+            try:
+                parsed[key] = int(value)
+            except ValueError:
+                parsed[key] = value
+    return parsed
+
+
+def dataset_row(entry: Entry, data_dir: Path | None) -> dict[str, Any]:
+    present = entry.info.get("present")
+    return {
+        "name": entry.name,
+        "aliases": list(entry.aliases),
+        "classes": entry.info.get("classes"),
+        "size": entry.info.get("size"),
+        "splits": list(entry.info.get("splits") or []),
+        "local": bool(present(data_dir)) if callable(present) else None,
+        "plugin": entry.plugin,
+        "description": entry.info.get("description", ""),
+    }
+
+
+def wide_console(**kwargs: Any) -> Console:
+    console = Console(**kwargs)
+    if not console.is_terminal:  # piped: don't squeeze tables into 80 columns
+        console.width = max(console.width, 110)
+    return console
+
+
+class DownloadBar:
+    """A rich progress bar fed by the datasets' `progress(filename, done, total)` callback."""
+
+    def __init__(self, console: Console):
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                            console=console, transient=True)
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, filename: str, done: int, total: int | None) -> None:
+        if filename not in self.tasks:
+            self.tasks[filename] = self.bar.add_task(filename, total=total)
+        self.bar.update(self.tasks[filename], completed=done, total=total)
+
+    def __enter__(self) -> DownloadBar:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+def open_dataset(name: str, data_dir: Path | None, download: bool, options: tuple[str, ...],
+                 console: Console) -> Dataset:
+    with DownloadBar(console) as bar:
+        return get_dataset(name, data_dir=data_dir, download=download, progress=bar, **parse_options(options))
+
+
+def print_notes(dataset: Dataset, console: Console) -> None:
+    for note in dataset.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def print_report(report: DecodeReport, console: Console) -> None:
+    for line in report.details():
+        console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+    console.print(report.summary(), highlight=False)
+
+
+@main.group("datasets", invoke_without_command=True)
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def datasets_command(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
+    """List the registered datasets: classes, images, and whether they are on this machine."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = [dataset_row(entry, data_dir) for entry in list_datasets()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(*(Column(title, no_wrap=True) for title in ("name", "classes", "images", "splits", "local", "plugin")),
+                  "description", box=box.SIMPLE_HEAD)
+    for row in rows:
+        local = {True: "[green]yes[/]", False: "[yellow]no[/]", None: "-"}[row["local"]]
+        plugin = "built-in" if row["plugin"] in DEFAULT_PLUGINS else row["plugin"]
+        table.add_row(row["name"], str(row["classes"] or "-"), f"{row['size']:,}" if row["size"] else "-",
+                      "/".join(row["splits"]) or "-", local, plugin, row["description"])
+    console = wide_console()
+    console.print(table)
+    console.print(f"data folder: {data_root(data_dir)}", highlight=False)
+
+
+@datasets_command.command("download")
+@click.argument("name")
+@data_dir_option
+@click.option("--mirror", default=None, help="Base URL to download from instead of the official source.")
+@dataset_options
+def download_command(name: str, data_dir: Path | None, mirror: str | None, options: tuple[str, ...]) -> None:
+    """Download dataset NAME (unless it is already here) and prepare it for reading."""
+    console = Console(stderr=True)
+    extra = ("mirror=" + mirror,) if mirror else ()
+    dataset = open_dataset(name, data_dir, True, options + extra, console)
+    print_notes(dataset, console)
+    click.echo(f"{dataset.name}: {len(dataset):,} images, {len(dataset.classes)} classes; "
+               f"{dataset.source_description()}")
+
+
+@datasets_command.command("show")
+@click.argument("name")
+@click.option("--split", default=None, help="Only this split (default: all).")
+@click.option("--grid", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save a contact sheet (one row per class) to this PNG file.")
+@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Images per class on the contact sheet.")
+@click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
+@click.option("--download/--no-download", default=True, show_default=True,
+              help="Download the dataset when it is not here.")
+@data_dir_option
+@dataset_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def show_command(name: str, split: str | None, grid: Path | None, per_class: int, strict: bool, download: bool,
+                 data_dir: Path | None, options: tuple[str, ...], as_json: bool) -> None:
+    """Show dataset NAME: its source, classes and the images of each class per split."""
+    console = wide_console(stderr=as_json)
+    dataset = open_dataset(name, data_dir, download, options, Console(stderr=True))
+    splits = [split] if split else list(dataset.splits)
+    counts = {s: dataset.view(s).counts() for s in splits}
+    if as_json:
+        click.echo(json.dumps({"name": dataset.name, "source": dataset.source_description(),
+                               "classes": dataset.classes, "splits": splits, "counts": counts,
+                               "notes": dataset.notes}, indent=2))
+    else:
+        console.print(f"[bold]{dataset.name}[/]: {dataset.source_description()}", highlight=False)
+        table = Table("class", *(Column(s, justify="right") for s in splits), box=box.SIMPLE_HEAD)
+        names = dataset.classes + ([""] if any("" in c for c in counts.values()) else [])
+        for class_name in names:
+            table.add_row(class_name or "(unlabelled)", *(f"{counts[s].get(class_name, 0):,}" for s in splits))
+        table.add_row("[bold]total[/]", *(f"[bold]{sum(counts[s].values()):,}[/]" for s in splits))
+        console.print(table)
+    print_notes(dataset, Console(stderr=True))
+    if grid is not None:
+        sheet = contact_sheet(dataset.view(split), per_class=per_class, strict=strict)
+        sheet.image.save(grid)
+        err = Console(stderr=True)
+        if sheet.report.skipped:
+            print_report(sheet.report, err)
+        err.print(f"wrote a contact sheet of {len(sheet.rows)} rows x {per_class} images to {grid}", highlight=False)
+
+
+@datasets_command.command("check")
+@click.argument("name")
+@click.option("--split", default=None, help="Only this split (default: all).")
+@click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
+@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Processes that decode images.")
+@click.option("--download/--no-download", default=True, show_default=True)
+@data_dir_option
+@dataset_options
+def check_command(name: str, split: str | None, strict: bool, workers: int, download: bool,
+                  data_dir: Path | None, options: tuple[str, ...]) -> None:
+    """Decode every image of dataset NAME; list the unreadable ones (by id and path) with a count."""
+    console = Console(stderr=True)
+    dataset = open_dataset(name, data_dir, download, options, console)
+    print_notes(dataset, console)
+    report = DecodeReport()
+    for _ in decode(dataset.view(split), batch_size=64, num_workers=workers, strict=strict, report=report):
+        pass
+    print_report(report, console)
