@@ -1,0 +1,348 @@
+"""The server backend: a Qdrant server through qdrant-client (also qdrant-client's own local mode)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from qdrant_client import QdrantClient
+from qdrant_client import models as m
+from qdrant_client.http.exceptions import UnexpectedResponse
+
+from embedkit.errors import StoreLockedError, StoreUnavailableError, StoreWriteError
+from embedkit.store import schema
+from embedkit.store.base import Conditions, PointRecord, ScoredRecord, Store
+
+log = logging.getLogger(__name__)
+
+WRITE_BATCH = 256  # 256 x 2048 floats stays far below a server's default 32 MB request limit
+CONNECT_ATTEMPTS = 3
+CONNECT_BACKOFF_S = (0.25, 1.0)
+TIMEOUT_S = 10
+BACKUP_SUFFIX = ".embedkit-backup"
+
+_PAYLOAD_TYPES = {"keyword": m.PayloadSchemaType.KEYWORD, "integer": m.PayloadSchemaType.INTEGER}
+
+
+class ClientStore(Store):
+    """Collections are Qdrant collections reached through a `QdrantClient`."""
+
+    def __init__(self, client: QdrantClient, location: str, *, embedkit_version: str, hnsw_ef: int = 128):
+        self.client = client
+        self.location = location
+        self.is_local = not location.startswith(("http://", "https://"))
+        self.embedkit_version = embedkit_version
+        self.hnsw_ef = hnsw_ef
+        self._dims: dict[str, dict[str, int]] = {}
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        grpc: bool = False,
+        api_key: str | None = None,
+        embedkit_version: str,
+        attempts: int = CONNECT_ATTEMPTS,
+        timeout: int = TIMEOUT_S,
+    ) -> ClientStore:
+        """A Qdrant server at `url`; raises StoreUnavailableError after `attempts` failed tries."""
+        # the client's own version check runs in a thread and warns about unreachable servers; we report those
+        client = QdrantClient(url=url, api_key=api_key, prefer_grpc=grpc, timeout=timeout, check_compatibility=False)
+        protocol = "gRPC" if grpc else "REST"
+        for attempt in range(attempts):
+            try:
+                client.get_collections()
+                _log_version(client, url)
+                return cls(client, url, embedkit_version=embedkit_version)
+            except UnexpectedResponse as error:
+                if error.status_code in (401, 403):
+                    client.close()
+                    raise StoreUnavailableError(
+                        f"the Qdrant server at {url} refused the API key (HTTP {error.status_code}); "
+                        f"set QDRANT_API_KEY or pass --api-key"
+                    ) from None
+                reason = f"HTTP {error.status_code}"
+            except Exception as error:  # connection refused, DNS, TLS, timeouts, gRPC errors
+                reason = _reason(error)
+            if attempt + 1 < attempts:
+                delay = CONNECT_BACKOFF_S[min(attempt, len(CONNECT_BACKOFF_S) - 1)]
+                log.warning("Qdrant server %s not reachable (%s); retrying in %.2fs", url, reason, delay)
+                time.sleep(delay)
+        client.close()
+        raise StoreUnavailableError(
+            f"cannot reach the Qdrant server at {url} over {protocol} after {attempts} attempts ({reason}); "
+            f"check that it is running and the URL and port are right, or omit --qdrant to use the embedded store"
+        )
+
+    @classmethod
+    def local(cls, path: str | None, *, embedkit_version: str) -> ClientStore:
+        """qdrant-client's local mode, in memory (path None) or in a directory."""
+        try:
+            client = QdrantClient(location=":memory:") if path is None else QdrantClient(path=path)
+        except RuntimeError as error:
+            if "already accessed" in str(error):
+                raise StoreLockedError(
+                    f"the qdrant-client local store {path} is open in another process; close it and retry"
+                ) from None
+            raise StoreUnavailableError(f"cannot open the qdrant-client local store {path} ({error})") from None
+        return cls(client, ":memory:" if path is None else f"local:{path}", embedkit_version=embedkit_version)
+
+    # ---- collections -------------------------------------------------------------------------
+    def _collection_names(self) -> list[str]:
+        return [c.name for c in self.client.get_collections().collections if not c.name.endswith(BACKUP_SUFFIX)]
+
+    def _has_collection(self, collection: str) -> bool:
+        return collection in self._dims or self.client.collection_exists(collection)
+
+    def _create_collection(self, collection: str, vector_name: str, dim: int) -> None:
+        self._create(collection, {vector_name: dim})
+
+    def _create(self, collection: str, dims: dict[str, int]) -> None:
+        self.client.create_collection(
+            collection,
+            vectors_config={name: m.VectorParams(size=d, distance=m.Distance.COSINE) for name, d in dims.items()},
+        )
+        with self._quiet_local_mode():
+            for field, kind in schema.INDEXED_FIELDS.items():
+                self.client.create_payload_index(collection, field, _PAYLOAD_TYPES[kind], wait=True)
+        self._dims[collection] = dict(dims)
+
+    def _vector_dims(self, collection: str) -> dict[str, int]:
+        dims = self._dims.get(collection)
+        if dims is None:
+            self._refuse_interrupted(collection)
+            vectors = self.client.get_collection(collection).config.params.vectors
+            if isinstance(vectors, m.VectorParams):
+                dims = {"": vectors.size}
+            else:
+                dims = {name: params.size for name, params in (vectors or {}).items()}
+            self._dims[collection] = dims
+        return dict(dims)
+
+    def _add_vector(self, collection: str, vector_name: str, dim: int) -> None:
+        config = m.DenseVectorNameConfig(dense=m.DenseVectorConfig(size=dim, distance=m.Distance.COSINE))
+        try:
+            self.client.create_vector_name(collection, vector_name, config, wait=True)
+        except Exception as error:
+            if not _unsupported(error):
+                raise
+            log.info("server cannot add a named vector in place (%s); recreating %s", _reason(error), collection)
+            self._recreate_with_vector(collection, vector_name, dim)
+        self._dims.setdefault(collection, {})[vector_name] = dim
+
+    def _recreate_with_vector(self, collection: str, vector_name: str, dim: int) -> None:
+        """Copy to a backup collection, recreate with the new vector, copy back, drop the backup.
+
+        Nothing is lost on failure: until the copy back is verified, the backup collection holds every point,
+        and a later attempt refuses to start while it exists.
+        """
+        backup = collection + BACKUP_SUFFIX
+        self._refuse_interrupted(collection)
+        old_dims = self._vector_dims(collection)
+        expected = self.client.count(collection, exact=True).count
+        self._create(backup, old_dims)
+        self._copy(collection, backup, expected)
+        self.client.delete_collection(collection)
+        self._dims.pop(collection, None)
+        try:
+            self._create(collection, {**old_dims, vector_name: dim})
+            self._copy(backup, collection, expected)
+        except Exception as error:
+            self._dims.pop(collection, None)
+            raise StoreWriteError(
+                f"recreating {collection!r} with vector {vector_name!r} failed ({_reason(error)}); every point is "
+                f"safe in {backup!r}; copy them back into {collection!r} and delete {backup!r}"
+            ) from error
+        self.client.delete_collection(backup)
+        self._dims.pop(backup, None)
+
+    def _refuse_interrupted(self, collection: str) -> None:
+        backup = collection + BACKUP_SUFFIX
+        if self.client.collection_exists(backup):
+            raise StoreWriteError(
+                f"an earlier schema change of {collection!r} was interrupted; all its points are in {backup!r}; "
+                f"copy them back into {collection!r} (any Qdrant client can scroll and upsert), delete {backup!r}, "
+                f"and retry"
+            )
+
+    def _copy(self, source: str, target: str, expected: int) -> None:
+        offset = None
+        while True:
+            records, offset = self.client.scroll(
+                source, limit=WRITE_BATCH, offset=offset, with_payload=True, with_vectors=True
+            )
+            if records:
+                points = [m.PointStruct(id=r.id, vector=r.vector or {}, payload=r.payload) for r in records]
+                self.client.upsert(target, points, wait=True)
+            if offset is None:
+                break
+        copied = self.client.count(target, exact=True).count
+        if copied != expected:
+            raise StoreWriteError(f"copying {source!r} to {target!r} gave {copied} points instead of {expected}")
+
+    def _drop(self, collection: str) -> None:
+        self.client.delete_collection(collection)
+        self._dims.pop(collection, None)
+
+    # ---- points -----------------------------------------------------------------------------
+    def _put_metadata_point(self, collection: str, payload: dict[str, Any]) -> None:
+        self.client.upsert(collection, [m.PointStruct(id=schema.METADATA_POINT_ID, vector={}, payload=payload)], wait=True)
+
+    def _retrieve(self, collection: str, ids: list[str], with_payload: bool, vectors: list[str]) -> list[PointRecord]:
+        if not ids:
+            return []
+        records = self.client.retrieve(collection, ids, with_payload=with_payload, with_vectors=vectors or False)
+        return [_record(r) for r in records]
+
+    def _upsert(
+        self, collection: str, vector_name: str, ids: list[str], vectors: np.ndarray, payloads: list[dict[str, Any]]
+    ) -> None:
+        for start in range(0, len(ids), WRITE_BATCH):
+            stop = min(start + WRITE_BATCH, len(ids))
+            rows = vectors[start:stop].tolist()
+            points = [
+                m.PointStruct(id=ids[i], vector={vector_name: rows[i - start]}, payload=payloads[i])
+                for i in range(start, stop)
+            ]
+            self.client.upsert(collection, points, wait=True)
+
+    def _update_vectors(self, collection: str, vector_name: str, ids: list[str], vectors: np.ndarray) -> None:
+        for start in range(0, len(ids), WRITE_BATCH):
+            stop = min(start + WRITE_BATCH, len(ids))
+            rows = vectors[start:stop].tolist()
+            items = [m.PointVectors(id=ids[i], vector={vector_name: rows[i - start]}) for i in range(start, stop)]
+            self.client.update_vectors(collection, items, wait=True)
+
+    def _set_payloads(self, collection: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        for start in range(0, len(items), WRITE_BATCH):
+            operations = [
+                m.SetPayloadOperation(set_payload=m.SetPayload(payload=payload, points=[point_id]))
+                for point_id, payload in items[start : start + WRITE_BATCH]
+            ]
+            self.client.batch_update_points(collection, operations, wait=True)
+
+    def _query(
+        self, collection: str, vector_name: str, vector: np.ndarray, k: int, conditions: Conditions, exact: bool
+    ) -> list[ScoredRecord]:
+        return self._run_query(collection, vector_name, vector.tolist(), k, conditions, exact)
+
+    def _recommend(
+        self,
+        collection: str,
+        vector_name: str,
+        positive: np.ndarray,
+        negative: np.ndarray,
+        k: int,
+        conditions: Conditions,
+    ) -> list[ScoredRecord]:
+        query = m.RecommendQuery(
+            recommend=m.RecommendInput(
+                positive=positive.tolist(), negative=negative.tolist(), strategy=m.RecommendStrategy.BEST_SCORE
+            )
+        )
+        return self._run_query(collection, vector_name, query, k, conditions, False)
+
+    def _run_query(
+        self, collection: str, vector_name: str, query: Any, k: int, conditions: Conditions, exact: bool
+    ) -> list[ScoredRecord]:
+        with self._quiet_local_mode():
+            response = self.client.query_points(
+                collection,
+                query=query,
+                using=vector_name,
+                limit=int(k),
+                query_filter=_filter(conditions),
+                with_payload=True,
+                search_params=m.SearchParams(hnsw_ef=max(self.hnsw_ef, int(k)), exact=exact),
+            )
+        return [ScoredRecord(str(p.id), float(p.score), p.payload or {}) for p in response.points]
+
+    def _scroll(
+        self,
+        collection: str,
+        conditions: Conditions,
+        vectors: list[str],
+        with_payload: bool,
+        limit: int,
+        offset: Any,
+    ) -> tuple[list[PointRecord], Any]:
+        records, next_offset = self.client.scroll(
+            collection,
+            scroll_filter=_filter(conditions),
+            limit=int(limit),
+            offset=offset,
+            with_payload=with_payload,
+            with_vectors=vectors or False,
+        )
+        return [_record(r) for r in records], next_offset
+
+    def _count(self, collection: str, conditions: Conditions) -> int:
+        return int(self.client.count(collection, count_filter=_filter(conditions), exact=True).count)
+
+    def close(self) -> None:
+        self.client.close()
+
+    @contextmanager
+    def _quiet_local_mode(self) -> Iterator[None]:
+        """Local mode warns that payload indexes and search params have no effect there; we know."""
+        if not self.is_local:
+            yield
+            return
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"(Payload indexes|Local mode)", category=UserWarning)
+            yield
+
+
+def _record(record: Any) -> PointRecord:
+    vectors = record.vector if isinstance(record.vector, dict) else {}
+    return PointRecord(str(record.id), vectors, record.payload or {})
+
+
+def _filter(conditions: Conditions) -> m.Filter:
+    must: list[Any] = []
+    for key, value in conditions.match.items():
+        if isinstance(value, (list, tuple, set, frozenset)):
+            must.append(m.FieldCondition(key=key, match=m.MatchAny(any=list(value))))
+        else:
+            must.append(m.FieldCondition(key=key, match=m.MatchValue(value=value)))
+    must.extend(m.HasVectorCondition(has_vector=name) for name in conditions.has_vectors)
+    if conditions.ids is not None:
+        must.append(m.HasIdCondition(has_id=list(conditions.ids)))
+    excluded = [schema.METADATA_POINT_ID, *conditions.exclude_ids]
+    return m.Filter(must=must or None, must_not=[m.HasIdCondition(has_id=excluded)])
+
+
+def _log_version(client: QdrantClient, url: str) -> None:
+    try:
+        server = client.info().version
+    except Exception:  # an old server without the endpoint: the calls themselves will tell
+        return
+    ours = importlib.metadata.version("qdrant-client")
+    try:
+        (s_major, s_minor), (o_major, o_minor) = (tuple(int(p) for p in v.split(".")[:2]) for v in (server, ours))
+    except ValueError:
+        return
+    if s_major != o_major or abs(s_minor - o_minor) > 1:
+        log.warning("Qdrant server %s runs %s; qdrant-client %s may not speak all of its API", url, server, ours)
+    else:
+        log.info("Qdrant server %s runs %s", url, server)
+
+
+def _unsupported(error: Exception) -> bool:
+    """Whether the server is too old for an API (it answers 404/405, or gRPC UNIMPLEMENTED)."""
+    if isinstance(error, UnexpectedResponse):
+        return error.status_code in (404, 405)
+    code = getattr(error, "code", None)
+    return callable(code) and getattr(code(), "name", "") == "UNIMPLEMENTED"
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -1,0 +1,273 @@
+"""The Store contract, run against every backend: Qdrant Edge, qdrant-client in memory and on disk,
+and a real Qdrant server when EMBEDKIT_TEST_QDRANT_URL is set."""
+
+from __future__ import annotations
+
+import errno
+import os
+import uuid
+
+import numpy as np
+import pytest
+
+from embedkit.errors import InvalidOptionError, SampleNotFoundError, SchemaMismatchError, StoreWriteError
+from embedkit.store import METADATA_POINT_ID, Store, open_store
+
+BACKENDS = ["edge", "memory", "local", "server"]
+ENCODER_A = {"name": "enc-a", "dim": 8, "modality": "image", "precision": "fp32", "weights": "w1",
+             "weights_sha256": "ab" * 32, "preprocessing": "Resize(32)", "layer": "pool", "image_size": 32}
+ENCODER_B = {"name": "enc-b", "dim": 4, "modality": "image", "precision": "fp32", "weights": "w2"}
+
+
+class Backend:
+    """Opens (and reopens) one store of a kind."""
+
+    def __init__(self, kind: str, tmp_path):
+        self.kind = kind
+        self.location = {
+            "edge": str(tmp_path / "edge"),
+            "memory": ":memory:",
+            "local": f"local:{tmp_path / 'local'}",
+            "server": os.environ.get("EMBEDKIT_TEST_QDRANT_URL", ""),
+        }[kind]
+        self.prefix = f"t{uuid.uuid4().hex[:8]}-" if kind == "server" else ""
+
+    @property
+    def persistent(self) -> bool:
+        return self.kind != "memory"
+
+    def open(self) -> Store:
+        return open_store(self.location)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, tmp_path):
+    if request.param == "server" and not os.environ.get("EMBEDKIT_TEST_QDRANT_URL"):
+        pytest.skip("set EMBEDKIT_TEST_QDRANT_URL to run the contract against a real Qdrant server")
+    return Backend(request.param, tmp_path)
+
+
+@pytest.fixture
+def store(backend):
+    opened = backend.open()
+    yield opened
+    if backend.kind == "server":
+        for info in opened.collections():
+            if info.name.startswith(backend.prefix):
+                opened.drop(info.name)
+    opened.close()
+
+
+@pytest.fixture
+def name(backend):
+    return backend.prefix + "ds"
+
+
+def clustered(n: int, dim: int, clusters: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, dim)) * 3
+    labels = np.arange(n) % clusters
+    vectors = centres[labels] + rng.normal(size=(n, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32), labels
+
+
+def fill(store: Store, collection: str, n: int = 30, encoder=ENCODER_A, seed: int = 0):
+    vectors, labels = clustered(n, encoder["dim"], seed=seed)
+    ids = [f"img-{i:03d}" for i in range(n)]
+    payloads = [{"dataset": "toy", "split": "test" if i % 2 else "train", "label": int(labels[i]),
+                 "label_name": f"class{labels[i]}", "source": f"/data/{i}.png"} for i in range(n)]
+    store.ensure_vector(collection, encoder["name"], encoder["dim"], encoder)
+    store.upsert(collection, encoder["name"], ids, vectors, payloads)
+    return ids, vectors, labels
+
+
+def test_ensure_vector_creates_the_collection_and_records_the_encoder(store, name):
+    store.ensure_vector(name, "enc-a", 8, ENCODER_A)
+    info = store.vector_info(name, "enc-a")
+    assert info["encoder"] == "enc-a" and info["dim"] == 8 and info["weights"] == "w1"
+    assert info["weights_sha256"] == "ab" * 32 and info["preprocessing"] == "Resize(32)"
+    assert info["embedkit_version"]
+    assert store.vector_info(name, "nope") is None
+    assert store.count(name) == 0 and store.count(name, "enc-a") == 0
+    [collection] = [c for c in store.collections() if c.name == name]
+    assert collection.points == 0 and collection.vectors["enc-a"].dim == 8
+    store.ensure_vector(name, "enc-a", 8, {**ENCODER_A, "precision": "bf16"})  # same encoder: no error
+
+
+def test_another_encoder_under_a_taken_name_fails_before_anything_is_written(store, name):
+    ids, vectors, _ = fill(store, name, n=10)
+    for other in ({**ENCODER_A, "name": "resnet50"}, {**ENCODER_A, "dim": 16},
+                  {**ENCODER_A, "weights_sha256": "cd" * 32}, {**ENCODER_A, "weights": "w9"}):
+        with pytest.raises(SchemaMismatchError, match="stores vector 'enc-a' as encoder 'enc-a', dim 8"):
+            store.ensure_vector(name, "enc-a", other["dim"], other)
+    with pytest.raises(SchemaMismatchError, match="dim 8"):
+        store.upsert(name, "enc-a", ["x"], np.ones((1, 16), np.float32), [{}])
+    with pytest.raises(SchemaMismatchError, match="dim 8"):
+        store.search(name, "enc-a", np.ones(16, np.float32), 3)
+    with pytest.raises(SchemaMismatchError, match="has no vector 'enc-b'"):
+        store.search(name, "enc-b", np.ones(4, np.float32), 3)
+    assert store.count(name) == 10
+    assert store.vector_info(name, "enc-a")["weights"] == "w1"
+    np.testing.assert_allclose(store.get_vectors(name, "enc-a", ids), vectors, atol=1e-6)
+
+
+def test_named_vectors_share_points_and_keep_each_other(store, name):
+    ids, vectors_a, _ = fill(store, name, n=12)
+    vectors_b, _ = clustered(6, 4, seed=1)
+    store.ensure_vector(name, "enc-b", 4, ENCODER_B)
+    store.upsert(name, "enc-b", ids[:6], vectors_b, [{"extra": "b"}] * 6)
+    assert store.count(name) == 12
+    assert store.count(name, "enc-a") == 12 and store.count(name, "enc-b") == 6
+    np.testing.assert_allclose(store.get_vectors(name, "enc-a", ids), vectors_a, atol=1e-6)
+    np.testing.assert_allclose(store.get_vectors(name, "enc-b", ids[:6]), vectors_b, atol=1e-6)
+    hit = store.search(name, "enc-b", vectors_b[2], 1)[0]
+    assert hit.sample_id == ids[2]
+    assert hit.payload["extra"] == "b" and hit.payload["dataset"] == "toy" and hit.payload["label_name"]
+    assert store.vector_info(name, "enc-a")["encoder"] == "enc-a"
+    assert store.vector_info(name, "enc-b")["encoder"] == "enc-b"
+    [collection] = [c for c in store.collections() if c.name == name]
+    assert collection.points == 12
+    assert {v: s.points for v, s in collection.vectors.items()} == {"enc-a": 12, "enc-b": 6}
+    assert collection.vectors["enc-b"].info["weights"] == "w2"
+
+
+def test_missing_ids_are_those_without_this_vector_in_input_order(store, name):
+    ids, _, _ = fill(store, name, n=10)
+    store.ensure_vector(name, "enc-b", 4, ENCODER_B)
+    store.upsert(name, "enc-b", ids[:3], clustered(3, 4)[0], [{}] * 3)
+    asked = ["new-2", ids[5], "new-1", ids[1], ids[0]]
+    assert store.missing_ids(name, "enc-a", asked) == ["new-2", "new-1"]
+    assert store.missing_ids(name, "enc-b", asked) == ["new-2", ids[5], "new-1"]
+    assert store.missing_ids(name, "enc-a", []) == []
+    assert store.missing_ids(name + "-none", "enc-a", ["a", "b"]) == ["a", "b"]
+
+
+def test_upsert_again_overwrites_without_duplicates(store, name):
+    ids, vectors, _ = fill(store, name, n=20)
+    fill(store, name, n=20)
+    store.upsert(name, "enc-a", ids[:5], vectors[5:10], [{"label": 7}] * 5)
+    assert store.count(name) == 20 and store.count(name, "enc-a") == 20
+    np.testing.assert_allclose(store.get_vectors(name, "enc-a", ids[:5]), vectors[5:10], atol=1e-6)
+    seen = [sid for batch_ids, _, _ in store.iter_points(name, ["enc-a"], batch_size=7) for sid in batch_ids]
+    assert sorted(seen) == sorted(ids)
+
+
+def test_search_returns_nearest_first_and_filters_by_payload(store, name):
+    ids, vectors, labels = fill(store, name, n=30)
+    hits = store.search(name, "enc-a", vectors[4], k=5)
+    assert hits[0].sample_id == ids[4] and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    exact = store.search(name, "enc-a", vectors[4], k=5, exact=True)
+    assert [h.sample_id for h in exact] == [h.sample_id for h in hits]
+    assert {h.payload["label"] for h in store.search(name, "enc-a", vectors[4], 10, filter={"label": 2})} == {2}
+    assert {h.payload["split"] for h in store.search(name, "enc-a", vectors[4], 10, filter={"split": "test"})} == {"test"}
+    both = store.search(name, "enc-a", vectors[4], 30, filter={"label": [0, 2], "split": "train"})
+    assert both and all(h.payload["label"] in (0, 2) and h.payload["split"] == "train" for h in both)
+    assert len(store.search(name, "enc-a", vectors[4], 100)) == 30  # never the metadata point
+    assert store.search(name, "enc-a", vectors[4], 3, filter={"label": 99}) == []
+    with pytest.raises(InvalidOptionError, match="filter"):
+        store.search(name, "enc-a", vectors[4], 3, filter={"score": 0.5})
+
+
+def test_recommend_follows_examples_and_excludes_them(store, name):
+    ids, _, labels = fill(store, name, n=30)
+    positive = [ids[i] for i in range(30) if labels[i] == 1][:3]
+    negative = [ids[i] for i in range(30) if labels[i] == 2][:2]
+    hits = store.recommend(name, "enc-a", positive, negative, k=5)
+    assert len(hits) == 5
+    assert not {h.sample_id for h in hits} & set(positive + negative)
+    assert all(h.payload["label"] == 1 for h in hits)
+    filtered = store.recommend(name, "enc-a", positive, [], k=5, filter={"split": "test"})
+    assert filtered and all(h.payload["split"] == "test" for h in filtered)
+    with pytest.raises(SampleNotFoundError, match="no-such-id"):
+        store.recommend(name, "enc-a", ["no-such-id"], [], k=3)
+    with pytest.raises(InvalidOptionError):
+        store.recommend(name, "enc-a", [], [], k=3)
+
+
+def test_get_vectors_keeps_order_and_names_unknown_ids(store, name):
+    ids, vectors, _ = fill(store, name, n=10)
+    order = [7, 2, 9, 2]
+    np.testing.assert_allclose(store.get_vectors(name, "enc-a", [ids[i] for i in order]), vectors[order], atol=1e-6)
+    assert store.get_vectors(name, "enc-a", []).shape == (0, 8)
+    with pytest.raises(SampleNotFoundError, match="'ghost'"):
+        store.get_vectors(name, "enc-a", [ids[0], "ghost"])
+
+
+def test_iter_points_yields_every_point_with_all_named_vectors(store, name):
+    ids, vectors_a, labels = fill(store, name, n=25)
+    store.ensure_vector(name, "enc-b", 4, ENCODER_B)
+    store.upsert(name, "enc-b", ids[:10], clustered(10, 4)[0], [{}] * 10)
+    batches = list(store.iter_points(name, ["enc-a"], batch_size=10))
+    assert [len(b[0]) for b in batches] == [10, 10, 5]
+    got = {sid: (vec, payload) for b in batches for sid, vec, payload in zip(b[0], b[1]["enc-a"], b[2])}
+    assert set(got) == set(ids)
+    np.testing.assert_allclose(got[ids[3]][0], vectors_a[3], atol=1e-6)
+    assert got[ids[3]][1]["label"] == labels[3] and got[ids[3]][1]["sample_id"] == ids[3]
+    both = [sid for b in store.iter_points(name, ["enc-a", "enc-b"], batch_size=4) for sid in b[0]]
+    assert sorted(both) == sorted(ids[:10])
+    assert {b[1]["enc-b"].shape[1] for b in store.iter_points(name, ["enc-a", "enc-b"])} == {4}
+
+
+def test_count_collections_and_drop(store, name):
+    fill(store, name, n=5)
+    fill(store, name + "2", n=3, encoder=ENCODER_B)
+    names = {c.name: c.points for c in store.collections()}
+    assert names[name] == 5 and names[name + "2"] == 3
+    assert store.count(name, "enc-b") == 0 and store.count(name + "-missing") == 0
+    store.drop(name + "2")
+    assert name + "2" not in {c.name for c in store.collections()}
+    with pytest.raises(InvalidOptionError, match="does not exist"):
+        store.drop(name + "2")
+
+
+def test_invalid_collection_names_are_refused(store):
+    for bad in ("", "../up", ".hidden", "a/b"):
+        with pytest.raises(InvalidOptionError, match="collection name"):
+            store.ensure_vector(bad, "enc-a", 8, ENCODER_A)
+
+
+def test_a_reopened_store_has_everything(backend, name):
+    if not backend.persistent:
+        pytest.skip("an in-memory store does not outlive its process")
+    with backend.open() as first:
+        ids, vectors, _ = fill(first, name, n=40)
+        first.ensure_vector(name, "enc-b", 4, ENCODER_B)
+        first.upsert(name, "enc-b", ids[:4], clustered(4, 4)[0], [{}] * 4)
+    with backend.open() as second:
+        assert second.count(name) == 40 and second.count(name, "enc-b") == 4
+        assert second.vector_info(name, "enc-b")["encoder"] == "enc-b"
+        assert second.search(name, "enc-a", vectors[11], 1)[0].sample_id == ids[11]
+        assert second.missing_ids(name, "enc-a", ids[:3] + ["new"]) == ["new"]
+        if backend.kind == "server":
+            second.drop(name)
+
+
+def test_a_failed_write_reports_the_committed_count_and_a_rerun_completes(store, name, monkeypatch):
+    ids, vectors, _ = fill(store, name, n=10)
+    more, _ = clustered(10, 8, seed=5)
+    new_ids = [f"new-{i}" for i in range(10)]
+    real_upsert = type(store)._upsert
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(type(store), "_upsert", disk_full)
+    with pytest.raises(StoreWriteError, match=r"No space left on device.*10 points with this vector are committed.*re-run"):
+        store.upsert(name, "enc-a", new_ids, more, [{}] * 10)
+    monkeypatch.setattr(type(store), "_upsert", real_upsert)
+    missing = store.missing_ids(name, "enc-a", new_ids)
+    assert missing == new_ids
+    store.upsert(name, "enc-a", missing, more, [{}] * 10)
+    assert store.count(name, "enc-a") == 20
+
+
+def test_the_metadata_point_is_readable_by_its_documented_id(store, name):
+    fill(store, name, n=3)
+    if hasattr(store, "client"):
+        [record] = store.client.retrieve(name, [METADATA_POINT_ID], with_payload=True)
+        metadata = record.payload["embedkit_metadata"]
+    else:
+        [record] = store._shard(name).retrieve([METADATA_POINT_ID], True, False)
+        metadata = record.payload["embedkit_metadata"]
+    assert metadata["schema_version"] == 1 and metadata["vectors"]["enc-a"]["dim"] == 8
