@@ -38,6 +38,10 @@ def _column(batch: dict[str, Any], key: str, path: Path) -> Any:
     return batch[key]
 
 
+def _names(values: Any) -> list[str]:
+    return [value.decode() if isinstance(value, bytes) else str(value) for value in values]
+
+
 class Cifar(PublishedDataset):
     """The batches unpacked from the official archive are converted once to uint8 .npy arrays
     (n, 32, 32, 3) in the cache folder, which views read through a memory map."""
@@ -65,8 +69,8 @@ class Cifar(PublishedDataset):
             verify(archive, self.resources[0])
             self.folder = unpack(archive, self.cache_dir(data_dir).parent, self.archive_folder)
         meta = load_batch(self.folder / self.meta_file)
-        self.classes = [str(name) for name in _column(meta, self.names_key, self.folder / self.meta_file)]
-        extra_names = {column: [str(n) for n in _column(meta, names, self.folder / self.meta_file)]
+        self.classes = _names(_column(meta, self.names_key, self.folder / self.meta_file))
+        extra_names = {column: _names(_column(meta, names, self.folder / self.meta_file))
                        for column, (_, names) in self.extra_labels.items()}
         cache = self.cache_dir(data_dir)
         self._parts: list[SampleSource] = []

@@ -21,6 +21,8 @@ Progress = Callable[[str, int, "int | None"], None]
 """Called as `progress(filename, bytes_done, bytes_total_or_None)` while a file downloads."""
 
 CHUNK = 1 << 16
+BACKOFF = 1.0
+"""Seconds to wait before the first retry; the n-th waits n times as long."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,11 @@ class Resource:
     md5: str
     urls: tuple[str, ...]
 
-    def locations(self, mirror: str | None = None) -> tuple[str, ...]:
-        return (f"{mirror.rstrip('/')}/{self.filename}",) if mirror else self.urls
+    def locations(self, mirror: str | None = None, folder: str = "") -> tuple[str, ...]:
+        """The official URLs, or the file's URL on `mirror`, which keeps each dataset in a `folder` of its own."""
+        if not mirror:
+            return self.urls
+        return ("/".join(part.strip("/") for part in (mirror, folder, self.filename) if part),)
 
 
 def file_md5(path: str | os.PathLike[str]) -> str:
@@ -58,26 +63,28 @@ def fetch(
     folder: str | os.PathLike[str],
     *,
     mirror: str | None = None,
+    mirror_folder: str = "",
     progress: Progress | None = None,
     retries: int = 3,
     timeout: float = 60.0,
-    backoff: float = 1.0,
+    backoff: float | None = None,
 ) -> Path:
     """Download `resource` into `folder` and return its path.
 
     The bytes go to `NAME.part`; a dropped connection is retried up to `retries` times, resuming
     from the bytes already there (HTTP Range); the finished file is checked against the published
-    MD5 and only then renamed to NAME. A mismatch deletes it and raises ChecksumError.
+    MD5 and only then renamed to NAME. A mismatch deletes it and raises ChecksumError. With
+    `mirror`, the file is fetched from MIRROR/MIRROR_FOLDER/NAME instead of the official URLs.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / resource.filename
     partial = folder / f"{resource.filename}.part"
     failures: list[str] = []
-    for url in resource.locations(mirror):
+    for url in resource.locations(mirror, mirror_folder):
         for attempt in range(retries + 1):
             if attempt:
-                time.sleep(backoff * attempt)
+                time.sleep((BACKOFF if backoff is None else backoff) * attempt)
             try:
                 complete = _transfer(url, partial, resource.filename, progress, timeout)
             except urllib.error.HTTPError as error:

@@ -41,5 +41,7 @@ def candidate_dirs(folders: Sequence[str], data_dir: str | os.PathLike[str] | No
 
 
 def mirror_url(mirror: str | None = None) -> str | None:
-    """A base URL that replaces every official download location: `mirror`, else $EMBEDKIT_DATASETS_MIRROR."""
+    """A base URL that replaces every official download location: `mirror`, else $EMBEDKIT_DATASETS_MIRROR.
+    A mirror serves each file as MIRROR/FOLDER/FILENAME, FOLDER being the dataset's folder name
+    (`.../cifar10/cifar-10-python.tar.gz`, `.../caltech101/caltech-101.zip` for both Caltech sets)."""
     return mirror or os.environ.get(MIRROR_ENV) or None

@@ -53,7 +53,7 @@ class PublishedDataset(Dataset):
             )
         for resource in cls.resources:
             if not (target / resource.filename).exists():
-                fetch(resource, target, mirror=mirror_url(mirror), progress=progress)
+                fetch(resource, target, mirror=mirror_url(mirror), mirror_folder=cls.folders[0], progress=progress)
         return target
 
     @classmethod
