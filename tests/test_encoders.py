@@ -74,3 +74,15 @@ def test_text_to_an_image_encoder_is_refused_with_a_hint():
     encoder = get_encoder("mobilenet_v2", weights="none", device="cpu")
     with pytest.raises(TextNotSupportedError, match="images only"):
         encoder.encode_texts(["a photo of a cat"])
+
+
+def test_variants_that_change_the_vectors_get_their_own_vector_name():
+    assert get_encoder("vgg16", weights="none").vector_name == "vgg16.random"
+    assert get_encoder("vgg16", weights="none", layer="fc2", image_size=32).vector_name == "vgg16.random-fc2-32px"
+    assert get_encoder("efficientnet-lite0").vector_name == "efficientnet_lite0.imagenet1k"
+
+
+def test_random_weights_are_the_same_on_every_run(photos):
+    first = get_encoder("mobilenet_v2", weights="none", image_size=64).encode_images([photos["cat"]])
+    second = get_encoder("mobilenet_v2", weights="none", image_size=64).encode_images([photos["cat"]])
+    np.testing.assert_array_equal(first, second)

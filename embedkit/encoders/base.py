@@ -89,6 +89,11 @@ class Encoder:
 
     # ---- what every encoder gets --------------------------------------------------------
     @property
+    def vector_name(self) -> str:
+        """The name its vectors are stored under: the encoder's name and any non-default variant."""
+        return self.name
+
+    @property
     def embeds_images(self) -> bool:
         return self.modality in ("image", "image+text")
 

@@ -14,7 +14,11 @@ from embedkit.weights import file_sha256
 
 
 class ImageModuleEncoder(Encoder):
-    """Runs `module` on images preprocessed by `transform`; the module returns (n, dim) features."""
+    """Runs `module` on images preprocessed by `transform`; the module returns (n, dim) features.
+
+    `variant` names non-default options that change the vectors (`-fc2`, `-32px`); it is appended
+    to the name in `vector_name`, so different variants are stored apart.
+    """
 
     modality = "image"
 
@@ -27,6 +31,7 @@ class ImageModuleEncoder(Encoder):
         *,
         weights_file: Path | None = None,
         details: dict[str, Any] | None = None,
+        variant: str = "",
         device: str | torch.device = "auto",
         precision: str = "fp32",
     ):
@@ -36,6 +41,7 @@ class ImageModuleEncoder(Encoder):
         self.transform = transform
         self.weights_file = weights_file
         self.details = details or {}
+        self.variant = variant
         self.module = self.prepare(module)
         self._weights_sha256: str | None = None
 
@@ -44,6 +50,10 @@ class ImageModuleEncoder(Encoder):
 
     def forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.module(pixels)
+
+    @property
+    def vector_name(self) -> str:
+        return self.name + self.variant
 
     @property
     def weights_sha256(self) -> str | None:

@@ -87,7 +87,8 @@ def create_encoder(
     device: str | torch.device = "auto",
     precision: str = "fp32",
 ) -> ImageModuleEncoder:
-    layer = layer or next(iter(backbone.layers))
+    default_layer = next(iter(backbone.layers))
+    layer = layer or default_layer
     if layer not in backbone.layers:
         raise InvalidOptionError(
             f"{backbone.arch} has no feature layer {layer!r}; choose one of {', '.join(backbone.layers)}"
@@ -97,7 +98,9 @@ def create_encoder(
     state, tag, weights_file = resolve_weights(
         weights, pretrained_tag, lambda: download_state_dict(pretrained.url, label)
     )
-    model = getattr(torchvision.models, backbone.arch)(weights=None)
+    with torch.random.fork_rng():  # random weights are the same on every run, so their vectors can be stored
+        torch.manual_seed(0)
+        model = getattr(torchvision.models, backbone.arch)(weights=None)
     if state is not None:
         unused = backbone.head if layer == "pool" else "classifier.6."
         fit_state_dict(model, state, backbone.arch, f"weights {weights_file}", unused_prefixes=(unused,))
@@ -107,6 +110,7 @@ def create_encoder(
         module=feature_extractor(backbone.arch, model, layer),
         transform=preprocessing(pretrained, image_size),
         weights_file=weights_file,
+        variant=("" if layer == default_layer else f"-{layer}") + ("" if image_size is None else f"-{image_size}px"),
         details={"architecture": backbone.arch, "weights": tag, "layer": layer, "image_size": image_size,
                  "source": "torchvision " + torchvision.__version__},
         device=device,

@@ -38,7 +38,9 @@ def create_encoder(variant: int, *, weights=None, device="auto", precision="fp32
     state, tag, file = resolve_weights(
         weights, "imagenet1k", lambda: (load_checkpoint(weights_file(variant)), weights_file(variant))
     )
-    network = EfficientNet.from_name(f"efficientnet-lite{variant}")
+    with torch.random.fork_rng():  # random weights are the same on every run
+        torch.manual_seed(0)
+        network = EfficientNet.from_name(f"efficientnet-lite{variant}")
     if state is not None:
         fit_state_dict(network, state, f"efficientnet_lite{variant}", f"weights {file}", unused_prefixes=("_fc.",))
     preprocess = transforms.Compose([

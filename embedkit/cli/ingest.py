@@ -1,0 +1,77 @@
+"""`embedkit ingest`: fill a collection with a dataset's vectors."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from embedkit.cli import main
+from embedkit.cli.embed import encoder_from_options, encoder_options
+from embedkit.datasets import get_dataset
+from embedkit.ingest import IngestProgress, IngestReport, ingest
+
+
+def store_options(function):
+    for option in reversed([
+        click.option("--collection", "-c", default=None, help="Collection name (default: the dataset's name)."),
+        click.option("--qdrant", default=None, envvar="EMBEDKIT_QDRANT",
+                     help="Embedded store folder (default: embedkit's data dir) or a server http(s)://HOST:PORT."),
+    ]):
+        function = option(function)
+    return function
+
+
+def render_report(report: IngestReport, console: Console) -> None:
+    console.print(
+        f"[bold]{report.collection}[/] / {report.vector_name}: stored {report.stored}, "
+        f"already there {report.already_stored}, failed {len(report.failures)}, "
+        f"in {report.seconds:.1f} s ({report.images_per_second:.1f} images/s)"
+        + (" [yellow]— interrupted; run again to finish[/]" if report.interrupted else ""),
+        highlight=False,
+    )
+    for failure in report.failures[:20]:
+        console.print(f"  skipped {failure.sample_id} ({failure.source})", highlight=False)
+    if len(report.failures) > 20:
+        console.print(f"  … and {len(report.failures) - 20} more (--json lists them all)")
+
+
+@main.command("ingest")
+@click.argument("dataset")
+@encoder_options
+@click.option("--split", default=None, help="Only this split (default: all).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N samples.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
+              help="DataLoader processes decoding images while the encoder runs.")
+@store_options
+@click.option("--data-dir", default=None, envvar="EMBEDKIT_DATA", help="Where datasets are looked for first.")
+@click.option("--strict", is_flag=True, help="Stop at the first unreadable image instead of skipping it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def ingest_command(dataset, encoder, weights, device, precision, layer, image_size, split, limit, batch_size,
+                   workers, collection, qdrant, data_dir, strict, as_json) -> None:
+    """Embed DATASET with an encoder and store the vectors; re-runs add only what is missing."""
+    console = Console(stderr=True)
+    data = get_dataset(dataset, data_dir=data_dir)
+    model = encoder_from_options(encoder, weights, device, precision, layer, image_size)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]:.1f} images/s"), TimeRemainingColumn(),
+                  console=console, transient=True, disable=as_json) as bar:
+        task = bar.add_task(f"{data.name} → {model.vector_name}", total=None, rate=0.0)
+
+        def show(state: IngestProgress) -> None:
+            bar.update(task, total=state.to_encode, completed=state.encoded + state.failed,
+                       rate=state.images_per_second)
+
+        report = ingest(data, model, split=split, limit=limit, batch_size=batch_size, workers=workers,
+                        collection=collection, store=qdrant, strict=strict, progress=show)
+    if as_json:
+        click.echo(json.dumps({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
+                               "images_per_second": report.images_per_second}))
+    else:
+        render_report(report, Console())
+    if report.interrupted:
+        sys.exit(130)

@@ -1,0 +1,72 @@
+"""Vectors and payloads of a collection out to Parquet, CSV (the classic embeddings.csv) or .npy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embedkit.errors import InvalidOptionError
+from embedkit.store import Store
+
+FORMATS = (".parquet", ".csv", ".npy")
+PAYLOAD_COLUMNS = ("sample_id", "dataset", "split", "label", "label_name", "source")
+
+
+def export(store: Store, collection: str, vector_names: Sequence[str], path: str | Path) -> int:
+    """Write every point that has all `vector_names` to `path`; the suffix picks the format. Returns the count.
+
+    - `.parquet`: payload columns, then one list<float32> column per vector name;
+    - `.csv`: payload columns, then `<vector>_0 … <vector>_{dim-1}` for each vector;
+    - `.npy`: the (n, dim) float32 array of one vector name, with the payloads in order in
+      `<path>.payload.jsonl` beside it.
+    """
+    path = Path(path)
+    if path.suffix not in FORMATS:
+        raise InvalidOptionError(f"cannot export to {path.name!r}; name a .parquet, .csv or .npy file")
+    if path.suffix == ".npy" and len(vector_names) != 1:
+        raise InvalidOptionError(".npy holds one vector name; pass exactly one --encoder, or export to .parquet")
+    ids: list[str] = []
+    payloads: list[dict] = []
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in vector_names}
+    for batch_ids, arrays, batch_payloads in store.iter_points(collection, list(vector_names)):
+        ids.extend(batch_ids)
+        payloads.extend(batch_payloads)
+        for name in vector_names:
+            parts[name].append(arrays[name])
+    vectors = {name: np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32) for name, chunks in parts.items()}
+    extra = sorted({key for p in payloads for key in p} - set(PAYLOAD_COLUMNS))
+    columns = [*PAYLOAD_COLUMNS, *extra]
+    table = {column: [p.get(column) for p in payloads] for column in columns}
+    table["sample_id"] = ids
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".npy":
+        np.save(path, vectors[vector_names[0]])
+        with open(f"{path}.payload.jsonl", "w") as handle:
+            for payload in payloads:
+                handle.write(json.dumps(payload) + "\n")
+    elif path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        arrow = {column: pa.array(values) for column, values in table.items()}
+        for name, array in vectors.items():
+            arrow[name] = pa.array(list(array), type=pa.list_(pa.float32()))
+        pq.write_table(pa.table(arrow), path)
+    else:
+        import csv
+
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            header = list(columns)
+            for name, array in vectors.items():
+                header += [f"{name}_{i}" for i in range(array.shape[1])]
+            writer.writerow(header)
+            for row in range(len(ids)):
+                values = [table[column][row] for column in columns]
+                for array in vectors.values():
+                    values += [f"{x:.7g}" for x in array[row]]
+                writer.writerow(values)
+    return len(ids)
