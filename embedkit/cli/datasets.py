@@ -78,16 +78,18 @@ class DownloadBar:
         self.tasks: dict[str, Any] = {}
 
     def __call__(self, filename: str, done: int, total: int | None) -> None:
+        if not self.tasks:
+            self.bar.start()  # only once a download starts: nothing is drawn when the data is here
         if filename not in self.tasks:
             self.tasks[filename] = self.bar.add_task(filename, total=total)
         self.bar.update(self.tasks[filename], completed=done, total=total)
 
     def __enter__(self) -> DownloadBar:
-        self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+        if self.tasks:
+            self.bar.stop()
 
 
 def open_dataset(name: str, data_dir: Path | None, download: bool, options: tuple[str, ...],

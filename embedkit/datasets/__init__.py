@@ -13,6 +13,9 @@ from embedkit.errors import InvalidOptionError
 from embedkit.plugins import load_registry
 from embedkit.registry import Entry, Registry
 
+COMMON_OPTIONS = ("data_dir", "download", "mirror", "progress")
+"""Options passed to a dataset factory only when it takes them (a folder has nothing to download)."""
+
 DATASETS: Registry[Dataset] = Registry("dataset", lambda registry: load_registry("register_datasets", registry))
 
 
@@ -28,14 +31,19 @@ def get_dataset(
     Files are looked for in `data_dir` (else $EMBEDKIT_DATA, else ~/.cache/embedkit/datasets), then
     in system locations, and downloaded into the first when `download` allows. Common options of
     the built-ins: `mirror` (a base URL that replaces the official one), `progress` (a callable
-    `progress(filename, done, total)` for downloads).
+    `progress(filename, done, total)` for downloads); a factory that does not take one of
+    COMMON_OPTIONS is called without it.
     """
     entry, argument = DATASETS.resolve(name)
-    options = {"data_dir": data_dir, "download": download, **options}
+    signature = inspect.signature(entry.factory)
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    common = {"data_dir": data_dir, "download": download}
+    common.update((key, options.pop(key)) for key in COMMON_OPTIONS if key in options)
+    options.update((key, value) for key, value in common.items() if takes_any or key in signature.parameters)
     try:
-        inspect.signature(entry.factory).bind(*(() if argument is None else (argument,)), **options)
+        signature.bind(*(() if argument is None else (argument,)), **options)
     except TypeError as error:
-        raise InvalidOptionError(f"dataset {name!r}: {error}; see `embedkit datasets show {name} --help`") from None
+        raise InvalidOptionError(f"dataset {name!r}: {error}; see docs/datasets.md for its options") from None
     return entry.create(argument, **options)
 
 

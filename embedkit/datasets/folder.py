@@ -6,7 +6,6 @@ from pathlib import Path
 
 from embedkit.datasets.base import ALL, Dataset, SampleSource
 from embedkit.datasets.files import FilePart, scan_folder
-from embedkit.datasets.published import PathLike
 from embedkit.errors import DatasetUnavailableError, InvalidOptionError
 
 
@@ -14,7 +13,7 @@ class FolderDataset(Dataset):
     """Images under PATH; the class of an image is its folder `depth` levels below PATH
     (depth 2: `animals/cats/tom.jpg` is in class `animals/cats`). Ids are `folder/<relative path>`."""
 
-    def __init__(self, path: str, data_dir: PathLike | None = None, download: bool = True, depth: int = 1):
+    def __init__(self, path: str, depth: int = 1):
         super().__init__()
         if not path:
             raise InvalidOptionError("folder: needs a path, e.g. folder:~/photos")

@@ -22,14 +22,15 @@ class ContactSheet:
 
 def contact_sheet(view: DatasetView, per_class: int = 8, cell: int = 64, label_width: int = 160,
                   strict: bool = False) -> ContactSheet:
-    """The first `per_class` readable images of each class of `view`, in class order.
+    """The first `per_class` readable images of each class of `view`, one row per class in class order
+    (a class without images gets an empty row), then a row of unlabelled images if there are any.
 
     Unreadable images are skipped and reported (`strict`: ImageLoadError on the first).
     """
     by_label: dict[int | None, list[int]] = {}
     for index, label in enumerate(view.labels()):
         by_label.setdefault(label, []).append(index)
-    labels = sorted(by_label, key=lambda label: -1 if label is None else label)
+    labels: list[int | None] = list(range(len(view.classes))) + ([None] if None in by_label else [])
     names = [UNLABELLED if label is None else view.classes[label] for label in labels]
     sheet = Image.new("RGB", (label_width + per_class * cell, max(1, len(labels)) * cell), "white")
     draw = ImageDraw.Draw(sheet)
@@ -38,7 +39,7 @@ def contact_sheet(view: DatasetView, per_class: int = 8, cell: int = 64, label_w
     for row, (label, name) in enumerate(zip(labels, names)):
         draw.text((4, row * cell + cell // 2 - 6), name[:24], fill="black", font=font)
         column = 0
-        for index in by_label[label]:
+        for index in by_label.get(label, []):
             if column == per_class:
                 break
             sample = view[index]

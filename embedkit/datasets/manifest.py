@@ -8,7 +8,6 @@ from pathlib import Path, PurePosixPath
 
 from embedkit.datasets.base import ALL, Dataset, SampleSource
 from embedkit.datasets.files import FilePart
-from embedkit.datasets.published import PathLike
 from embedkit.errors import DatasetFormatError, DatasetUnavailableError, InvalidOptionError
 
 
@@ -20,8 +19,6 @@ class ManifestDataset(Dataset):
     def __init__(
         self,
         file: str,
-        data_dir: PathLike | None = None,
-        download: bool = True,
         path_column: str = "path",
         label_column: str = "label",
         split_column: str = "split",
