@@ -1,0 +1,88 @@
+"""Ingest end to end against the encoder's bare batched forward pass, and ingest's peak memory.
+
+    .venv/bin/python benchmarks/ingest_throughput.py --encoders mobilenet_v2,resnet50 --limit 2000
+
+For each encoder: images/s of (a) the bare forward pass over preprocessed 224 px batches already
+in memory (this machine's compute limit), (b) `embedkit.ingest` of Fashion-MNIST test images into
+a fresh embedded store, same batch size and precision; prints the ratio (target >= 0.9) and the
+peak RSS of the ingest process (run in a subprocess so each figure is its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+
+def bare_forward(encoder_name: str, weights: str, batch_size: int, precision: str, batches: int) -> float:
+    from embedkit import get_encoder
+    from embedkit.datasets import get_dataset
+
+    encoder = get_encoder(encoder_name, weights=weights, device="cpu", precision=precision)
+    view = get_dataset("fashion-mnist").view("test", batch_size * batches)
+    pixels = [torch.stack([encoder.preprocess(view[i].image()) for i in range(b * batch_size, (b + 1) * batch_size)])
+              for b in range(batches)]
+    encoder.embed_pixels(pixels[0])  # warm-up
+    started = time.perf_counter()
+    for batch in pixels:
+        encoder.embed_pixels(batch)
+    return batches * batch_size / (time.perf_counter() - started)
+
+
+def ingest_once(encoder_name: str, weights: str, batch_size: int, precision: str, limit: int, workers: int) -> dict:
+    from embedkit.ingest import ingest
+
+    with tempfile.TemporaryDirectory() as store:
+        started = time.perf_counter()
+        report = ingest("fashion-mnist", encoder_name, weights=weights, split="test", limit=limit, device="cpu",
+                        precision=precision, batch_size=batch_size, workers=workers, store=store)
+        seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"stored": report.stored, "seconds": seconds, "images_per_second": report.stored / seconds,
+            "peak_rss_mb": peak_mb, "worker_peak_rss_mb": children_mb}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--encoders", default="mobilenet_v2,resnet50")
+    parser.add_argument("--weights", default="none", help="'none' (random; same compute) or pretrained (default tag)")
+    parser.add_argument("--limit", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    weights = None if args.weights == "pretrained" else args.weights
+    if args.child:
+        kind, name = args.child.split(":", 1)
+        if kind == "bare":
+            print(json.dumps({"images_per_second": bare_forward(name, weights, args.batch_size, args.precision,
+                                                                 max(2, min(args.limit, 640) // args.batch_size))}))
+        else:
+            print(json.dumps(ingest_once(name, weights, args.batch_size, args.precision, args.limit, args.workers)))
+        return
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; fashion-mnist test, limit {args.limit}, "
+          f"batch {args.batch_size}, {args.precision}, workers {args.workers}, weights {args.weights}")
+    print(f"{'encoder':<16}{'bare img/s':>12}{'ingest img/s':>14}{'ratio':>8}{'peak RSS MB':>13}{'worker RSS MB':>15}")
+    for name in args.encoders.split(","):
+        runs = {}
+        for kind in ("bare", "ingest"):
+            out = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--child", f"{kind}:{name}"],
+                                 capture_output=True, text=True, check=True)
+            runs[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+        bare, ingested = runs["bare"]["images_per_second"], runs["ingest"]
+        print(f"{name:<16}{bare:>12.1f}{ingested['images_per_second']:>14.1f}"
+              f"{ingested['images_per_second'] / bare:>8.2f}{ingested['peak_rss_mb']:>13.0f}"
+              f"{ingested['worker_peak_rss_mb']:>15.0f}")
+
+
+if __name__ == "__main__":
+    main()
