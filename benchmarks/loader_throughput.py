@@ -67,13 +67,15 @@ def main() -> None:
         forward = forward_rate(encoder, pixels, args.forward_batches)
         results["encoders"][name] = {
             "loader_images_per_s": round(loaded, 1), "forward_images_per_s": round(forward, 1),
-            "ratio": round(loaded / forward, 2), "skipped": len(report.skipped), "weights": options.get("weights", "pretrained"),
+            "ratio": round(loaded / forward, 2), "skipped": len(report.skipped),
+            "weights": options.get("weights", "pretrained"),
         }
     if args.json:
         print(json.dumps(results, indent=2))
         return
     print(f"{results['images']:,} {results['dataset']} {results['split']} images, {args.workers} workers, "
-          f"batch {args.batch_size}, {results['cpus']} CPUs, torch {results['torch']} ({results['torch_threads']} threads)")
+          f"batch {args.batch_size}, {results['cpus']} CPUs, "
+          f"torch {results['torch']} ({results['torch_threads']} threads)")
     print(f"{'encoder':32} {'loader img/s':>13} {'forward img/s':>14} {'loader/forward':>15}")
     for name, row in results["encoders"].items():
         print(f"{name:32} {row['loader_images_per_s']:>13,.1f} {row['forward_images_per_s']:>14,.1f} "

@@ -29,8 +29,8 @@ from embedkit.datasets.caltech import Caltech101
 from embedkit.datasets.cifar import Cifar10, Cifar100
 from embedkit.datasets.mnist import FashionMnist, Mnist
 
-__all__ = ["official_files", "published_server", "dataset_server", "mirror", "CALTECH_CATEGORIES", "CIFAR10_SIZES", "IDX_SIZES",
-           "cifar_pixel", "idx_pixel", "jpeg_bytes"]
+__all__ = ["official_files", "published_server", "dataset_server", "mirror",
+           "CALTECH_CATEGORIES", "CIFAR10_SIZES", "IDX_SIZES", "cifar_pixel", "idx_pixel", "jpeg_bytes"]
 
 CIFAR10_SIZES = {"train": 5 * 4, "test": 6}
 CIFAR100_SIZES = {"train": 8, "test": 4}
@@ -94,8 +94,9 @@ def make_cifar100(folder: Path) -> Path:
     with tarfile.open(path, "w:gz") as archive:
         for split, count in CIFAR100_SIZES.items():
             fine = [(i * 13) % 100 for i in range(count)]
+            coarse = [f // 5 for f in fine]
             _tar_add(archive, f"cifar-100-python/{split}",
-                     _cifar_batch(fine, "fine_labels", 0, bytes_keys=True, extra={"coarse_labels": [f // 5 for f in fine]}))
+                     _cifar_batch(fine, "fine_labels", 0, bytes_keys=True, extra={"coarse_labels": coarse}))
         _tar_add(archive, "cifar-100-python/meta",
                  pickle.dumps({b"fine_label_names": fine_names, b"coarse_label_names": coarse_names}, protocol=2))
     return path

@@ -121,7 +121,8 @@ def datasets_command(ctx: click.Context, data_dir: Path | None, as_json: bool) -
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table(*(Column(title, no_wrap=True) for title in ("name", "classes", "images", "splits", "local", "plugin")),
+    titles = ("name", "classes", "images", "splits", "local", "plugin")
+    table = Table(*(Column(title, no_wrap=True) for title in titles),
                   "description", box=box.SIMPLE_HEAD)
     for row in rows:
         local = {True: "[green]yes[/]", False: "[yellow]no[/]", None: "-"}[row["local"]]

@@ -22,7 +22,9 @@ class FolderDataset(Dataset):
         self.name = f"folder:{path}"
         self.root = Path(path).expanduser()
         if not self.root.is_dir():
-            raise DatasetUnavailableError(f"{self.root} is not a folder; pass folder:PATH with the folder of your images")
+            raise DatasetUnavailableError(
+                f"{self.root} is not a folder; pass folder:PATH with the folder of your images"
+            )
         scan = scan_folder(self.root, depth=depth)
         if not scan.paths:
             raise DatasetUnavailableError(f"{self.root} holds no image files (JPEG, PNG, WebP, BMP, TIFF, GIF)")
