@@ -21,11 +21,19 @@ import time
 import torch
 
 
-def bare_forward(encoder_name: str, weights: str, batch_size: int, precision: str, batches: int) -> float:
+def encoder_options(args) -> dict:
+    options = {"weights": None if args.weights == "pretrained" else args.weights, "device": "cpu",
+               "precision": args.precision}
+    if args.image_size:
+        options["image_size"] = args.image_size
+    return options
+
+
+def bare_forward(encoder_name: str, options: dict, batch_size: int, batches: int) -> float:
     from embedkit import get_encoder
     from embedkit.datasets import get_dataset
 
-    encoder = get_encoder(encoder_name, weights=weights, device="cpu", precision=precision)
+    encoder = get_encoder(encoder_name, **options)
     view = get_dataset("fashion-mnist").view("test", batch_size * batches)
     pixels = [torch.stack([encoder.preprocess(view[i].image()) for i in range(b * batch_size, (b + 1) * batch_size)])
               for b in range(batches)]
@@ -36,13 +44,14 @@ def bare_forward(encoder_name: str, weights: str, batch_size: int, precision: st
     return batches * batch_size / (time.perf_counter() - started)
 
 
-def ingest_once(encoder_name: str, weights: str, batch_size: int, precision: str, limit: int, workers: int) -> dict:
+def ingest_once(encoder_name: str, options: dict, batch_size: int, split: str | None, limit: int | None,
+                workers: int) -> dict:
     from embedkit.ingest import ingest
 
     with tempfile.TemporaryDirectory() as store:
         started = time.perf_counter()
-        report = ingest("fashion-mnist", encoder_name, weights=weights, split="test", limit=limit, device="cpu",
-                        precision=precision, batch_size=batch_size, workers=workers, store=store)
+        report = ingest("fashion-mnist", encoder_name, split=split, limit=limit, batch_size=batch_size,
+                        workers=workers, store=store, **options)
         seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -54,24 +63,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoders", default="mobilenet_v2,resnet50")
     parser.add_argument("--weights", default="none", help="'none' (random; same compute) or pretrained (default tag)")
-    parser.add_argument("--limit", type=int, default=2000)
+    parser.add_argument("--limit", type=int, default=2000, help="0 for the whole split")
+    parser.add_argument("--split", default="test", help="'all' for train+test (70k)")
+    parser.add_argument("--image-size", type=int, default=None, help="input size (default: the weights' 224)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    weights = None if args.weights == "pretrained" else args.weights
+    options = encoder_options(args)
     if args.child:
         kind, name = args.child.split(":", 1)
         if kind == "bare":
-            print(json.dumps({"images_per_second": bare_forward(name, weights, args.batch_size, args.precision,
-                                                                 max(2, min(args.limit, 640) // args.batch_size))}))
+            batches = max(2, min(args.limit or 640, 640) // args.batch_size)
+            print(json.dumps({"images_per_second": bare_forward(name, options, args.batch_size, batches)}))
         else:
-            print(json.dumps(ingest_once(name, weights, args.batch_size, args.precision, args.limit, args.workers)))
+            split = None if args.split == "all" else args.split
+            print(json.dumps(ingest_once(name, options, args.batch_size, split, args.limit or None, args.workers)))
         return
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; fashion-mnist test, limit {args.limit}, "
-          f"batch {args.batch_size}, {args.precision}, workers {args.workers}, weights {args.weights}")
-    print(f"{'encoder':<16}{'bare img/s':>12}{'ingest img/s':>14}{'ratio':>8}{'peak RSS MB':>13}{'worker RSS MB':>15}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; fashion-mnist {args.split}, "
+          f"limit {args.limit or 'none'}, batch {args.batch_size}, {args.precision}, workers {args.workers}, "
+          f"weights {args.weights}, image size {args.image_size or 'default'}")
+    print(f"{'encoder':<16}{'bare img/s':>12}{'ingest img/s':>14}{'ratio':>8}{'stored':>8}{'peak RSS MB':>13}"
+          f"{'worker RSS MB':>15}")
     for name in args.encoders.split(","):
         runs = {}
         for kind in ("bare", "ingest"):
@@ -80,7 +94,7 @@ def main() -> None:
             runs[kind] = json.loads(out.stdout.strip().splitlines()[-1])
         bare, ingested = runs["bare"]["images_per_second"], runs["ingest"]
         print(f"{name:<16}{bare:>12.1f}{ingested['images_per_second']:>14.1f}"
-              f"{ingested['images_per_second'] / bare:>8.2f}{ingested['peak_rss_mb']:>13.0f}"
+              f"{ingested['images_per_second'] / bare:>8.2f}{ingested['stored']:>8}{ingested['peak_rss_mb']:>13.0f}"
               f"{ingested['worker_peak_rss_mb']:>15.0f}")
 
 

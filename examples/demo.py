@@ -20,8 +20,6 @@ from skimage import data
 
 import embedkit
 from embedkit.errors import EmbedkitError
-from embedkit.ingest import ingest
-from embedkit.search import search
 
 console = Console()
 
@@ -51,13 +49,13 @@ def compare_photos() -> None:
 
 def ingest_and_search(store: Path, limit: int) -> None:
     console.print(f"\ningesting {limit} Fashion-MNIST test images into the embedded store at {store} …")
-    report = ingest("fashion-mnist", "efficientnet-lite0", split="test", limit=limit, store=store,
+    report = embedkit.ingest("fashion-mnist", "efficientnet-lite0", split="test", limit=limit, store=store,
                     precision="bf16", batch_size=100)
     console.print(f"stored {report.stored}, already there {report.already_stored}, "
                   f"{report.images_per_second:.0f} images/s")
     sneaker = next(f"fashion-mnist/test/{i:05d}" for i in range(limit)
-                   if embedkit.datasets.get_dataset("fashion-mnist").view("test")[i].label_name == "Sneaker")
-    result = search("fashion-mnist", sample_id=sneaker, k=10, store=store)
+                   if embedkit.get_dataset("fashion-mnist").view("test")[i].label_name == "Sneaker")
+    result = embedkit.search("fashion-mnist", sample_id=sneaker, k=10, store=store)
     table = Table("rank", "score", "label", "sample id", title=f"nearest to {sneaker} (a Sneaker)")
     for rank, hit in enumerate(result.hits, 1):
         table.add_row(str(rank), f"{hit.score:.3f}", hit.payload["label_name"], hit.sample_id)
@@ -68,7 +66,7 @@ def main() -> None:
     compare_photos()
     store = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir()) / "embedkit-demo-store"
     try:
-        ingest_and_search(store, limit=2000)
+        ingest_and_search(store, limit=1000)
     except EmbedkitError as error:
         console.print(f"[yellow]skipping the Fashion-MNIST part:[/] {error}")
 

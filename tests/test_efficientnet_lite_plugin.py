@@ -21,10 +21,12 @@ def test_the_plugin_is_found_through_its_entry_point():
 
 def test_built_ins_go_through_the_same_hook_as_plugins():
     manager = plugin_manager()
+    implementations = [*manager.hook.register_encoders.get_hookimpls(),
+                       *manager.hook.register_datasets.get_hookimpls()]
     for name in (*DEFAULT_PLUGINS, "efficientnet_lite"):
         plugin = manager.get_plugin(name)
         assert plugin is not None
-        assert any(impl.plugin is plugin for impl in manager.hook.register_encoders.get_hookimpls())
+        assert any(impl.plugin is plugin for impl in implementations)
 
 
 def test_a_cropped_mirrored_cat_is_closer_to_the_cat_than_coffee_is(photos):

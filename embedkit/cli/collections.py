@@ -10,25 +10,21 @@ from rich.console import Console
 from rich.table import Table
 
 from embedkit.cli import main
+from embedkit.cli.store_options import open_cli_store, store_options
 from embedkit.export import export
 from embedkit.push import push
 from embedkit.search import stored_vector_name
-from embedkit.store import open_store
-
-QDRANT = click.option("--qdrant", default=None, envvar="EMBEDKIT_QDRANT",
-                      help="Embedded store folder (default: embedkit's data dir) or http(s)://HOST:PORT.")
-
 
 @main.group("collections", invoke_without_command=True)
-@QDRANT
+@store_options
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def collections_group(ctx: click.Context, qdrant, as_json) -> None:
+def collections_group(ctx: click.Context, qdrant, grpc, as_json) -> None:
     """List the collections: points, and the vectors of each encoder."""
-    ctx.obj = {"qdrant": qdrant}
+    ctx.obj = {"qdrant": qdrant, "grpc": grpc}
     if ctx.invoked_subcommand is not None:
         return
-    with open_store(qdrant) as store:
+    with open_cli_store(qdrant, grpc) as store:
         infos = store.collections()
         location = store.location
     if as_json:
@@ -51,7 +47,7 @@ def collections_group(ctx: click.Context, qdrant, as_json) -> None:
 @click.pass_context
 def drop_command(ctx: click.Context, collection: str, yes: bool) -> None:
     """Delete COLLECTION and everything in it."""
-    with open_store(ctx.obj["qdrant"]) as store:
+    with open_cli_store(ctx.obj["qdrant"], ctx.obj["grpc"]) as store:
         if not yes:
             click.confirm(f"delete collection {collection!r} with {store.count(collection)} points?", abort=True)
         store.drop(collection)
@@ -64,10 +60,10 @@ def drop_command(ctx: click.Context, collection: str, yes: bool) -> None:
               help="Vector(s) to export, by encoder or vector name (default: the collection's only vector).")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="FILE.parquet, FILE.csv (the classic embeddings.csv) or FILE.npy.")
-@QDRANT
-def export_command(collection, encoders, output, qdrant) -> None:
+@store_options
+def export_command(collection, encoders, output, qdrant, grpc) -> None:
     """Write a collection's vectors and payloads to Parquet, CSV or .npy."""
-    with open_store(qdrant) as store:
+    with open_cli_store(qdrant, grpc) as store:
         names = [stored_vector_name(store, collection, e) for e in encoders] or \
                 [stored_vector_name(store, collection, None)]
         count = export(store, collection, names, output)
@@ -78,12 +74,11 @@ def export_command(collection, encoders, output, qdrant) -> None:
 @click.option("--collection", "-c", required=True)
 @click.option("--to", "target", required=True, help="Qdrant server URL, http(s)://HOST:PORT (or a store path).")
 @click.option("--as", "target_collection", default=None, help="Collection name on the target (default: the same).")
-@click.option("--grpc", is_flag=True, help="Talk gRPC to the server.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
-@QDRANT
-def push_command(collection, target, target_collection, grpc, batch_size, qdrant) -> None:
-    """Copy a collection to a Qdrant server, in batches with retries; re-running resumes."""
-    with open_store(qdrant) as source, open_store(target, grpc=grpc) as destination:
+@store_options
+def push_command(collection, target, target_collection, batch_size, qdrant, grpc) -> None:
+    """Copy a collection to a Qdrant server (--grpc: over gRPC), in batches with retries; re-running resumes."""
+    with open_cli_store(qdrant, False) as source, open_cli_store(target, grpc) as destination:
         copied = push(source, destination, collection, target_collection=target_collection, batch_size=batch_size)
     for name, count in copied.items():
         click.echo(f"pushed {count} points of {collection}/{name} to {target}", err=True)

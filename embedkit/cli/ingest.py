@@ -11,18 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from embedkit.cli import main
 from embedkit.cli.embed import encoder_from_options, encoder_options
+from embedkit.cli.store_options import open_cli_store, store_options
 from embedkit.datasets import get_dataset
 from embedkit.ingest import IngestProgress, IngestReport, ingest
-
-
-def store_options(function):
-    for option in reversed([
-        click.option("--collection", "-c", default=None, help="Collection name (default: the dataset's name)."),
-        click.option("--qdrant", default=None, envvar="EMBEDKIT_QDRANT",
-                     help="Embedded store folder (default: embedkit's data dir) or a server http(s)://HOST:PORT."),
-    ]):
-        function = option(function)
-    return function
 
 
 def render_report(report: IngestReport, console: Console) -> None:
@@ -47,17 +38,18 @@ def render_report(report: IngestReport, console: Console) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
               help="DataLoader processes decoding images while the encoder runs.")
+@click.option("--collection", "-c", default=None, help="Collection name (default: the dataset's name).")
 @store_options
 @click.option("--data-dir", default=None, envvar="EMBEDKIT_DATA", help="Where datasets are looked for first.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable image instead of skipping it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(dataset, encoder, weights, device, precision, layer, image_size, split, limit, batch_size,
-                   workers, collection, qdrant, data_dir, strict, as_json) -> None:
+                   workers, collection, qdrant, grpc, data_dir, strict, as_json) -> None:
     """Embed DATASET with an encoder and store the vectors; re-runs add only what is missing."""
     console = Console(stderr=True)
     data = get_dataset(dataset, data_dir=data_dir)
     model = encoder_from_options(encoder, weights, device, precision, layer, image_size)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    with open_cli_store(qdrant, grpc) as store, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]:.1f} images/s"), TimeRemainingColumn(),
                   console=console, transient=True, disable=as_json) as bar:
         task = bar.add_task(f"{data.name} → {model.vector_name}", total=None, rate=0.0)
@@ -67,7 +59,7 @@ def ingest_command(dataset, encoder, weights, device, precision, layer, image_si
                        rate=state.images_per_second)
 
         report = ingest(data, model, split=split, limit=limit, batch_size=batch_size, workers=workers,
-                        collection=collection, store=qdrant, strict=strict, progress=show)
+                        collection=collection, store=store, strict=strict, progress=show)
     if as_json:
         click.echo(json.dumps({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
                                "images_per_second": report.images_per_second}))

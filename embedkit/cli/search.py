@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from embedkit.cli import main
+from embedkit.cli.store_options import open_cli_store, store_options
 from embedkit.errors import InvalidOptionError
 from embedkit.images import load_image
 from embedkit.search import search
@@ -42,18 +43,19 @@ def parse_filter(items: tuple[str, ...]) -> dict:
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--filter", "filters", multiple=True, help="FIELD=VALUE payload condition, e.g. label=3 (repeatable).")
 @click.option("--exact", is_flag=True, help="Exact search instead of the HNSW index.")
-@click.option("--qdrant", default=None, envvar="EMBEDKIT_QDRANT", help="Embedded store folder or http(s)://HOST:PORT.")
+@store_options
 @click.option("--grid", type=click.Path(path_type=Path), default=None, help="Save the query beside its top-k as a PNG.")
 @click.option("--json", "as_json", is_flag=True)
 def search_command(collection, encoder, weights, device, layer, image_size, image, sample_id, text, like, unlike,
-                   k, filters, exact, qdrant, grid, as_json) -> None:
+                   k, filters, exact, qdrant, grpc, grid, as_json) -> None:
     """Show the k stored samples nearest to a query."""
     options = {key: value for key, value in
                (("weights", weights), ("layer", layer), ("image_size", image_size)) if value is not None}
     if image is not None or text is not None:
         options["device"] = device
-    result = search(collection, encoder=encoder, image=image, sample_id=sample_id, text=text, like=like,
-                    unlike=unlike, k=k, filter=parse_filter(filters), store=qdrant, exact=exact, **options)
+    with open_cli_store(qdrant, grpc) as store:
+        result = search(collection, encoder=encoder, image=image, sample_id=sample_id, text=text, like=like,
+                        unlike=unlike, k=k, filter=parse_filter(filters), store=store, exact=exact, **options)
     if grid is not None:
         from embedkit.result_grid import hit_images, result_grid
 
