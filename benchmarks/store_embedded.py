@@ -12,9 +12,11 @@ around 1,000 centres (closer to real image embeddings).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -120,9 +122,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dir", type=Path, default=None, help="where to build the stores (default: a temp dir)")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows when the output goes to a file
 
     print(f"embedkit {embedkit.__version__}, qdrant-edge-py 0.9.0, Python {platform.python_version()}, "
-          f"{platform.machine()}, {__import__('os').cpu_count()} CPUs")
+          f"{platform.machine()}, {os.cpu_count()} CPUs")
     root = Path(tempfile.mkdtemp(prefix="embedkit-bench-", dir=args.dir))
     try:
         for kind in (["random", "clustered"] if args.data == "both" else [args.data]):
