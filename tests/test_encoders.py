@@ -86,3 +86,9 @@ def test_random_weights_are_the_same_on_every_run(photos):
     first = get_encoder("mobilenet_v2", weights="none", image_size=64).encode_images([photos["cat"]])
     second = get_encoder("mobilenet_v2", weights="none", image_size=64).encode_images([photos["cat"]])
     np.testing.assert_array_equal(first, second)
+
+
+def test_the_name_a_random_encoder_shows_creates_it_again():
+    encoder = get_encoder("mobilenet_v2.random", image_size=32)
+    assert encoder.name == "mobilenet_v2.random"
+    assert get_encoder(encoder.name).describe()["weights"] == "random"

@@ -47,3 +47,4 @@ def main(ctx: click.Context, debug: bool) -> None:
 from embedkit.cli import embed, encoders  # noqa: E402,F401  (each module adds its commands to `main`)
 from embedkit.cli import datasets  # noqa: E402,F401
 from embedkit.cli import collections, ingest, search  # noqa: E402,F401
+from embedkit.cli import bench  # noqa: E402,F401

@@ -15,8 +15,11 @@ def get_encoder(name: str, **options: Any) -> Encoder:
     """Create the encoder registered as `name` (or an alias), e.g. `get_encoder("vgg16", layer="fc2")`.
 
     Common options: `weights` (None for the pretrained weights, "none" for random, or a checkpoint
-    path), `device` ("auto", "cpu", "cuda", "cuda:N"), `precision` ("fp32", "fp16", "bf16").
+    path; `NAME.random` is NAME with random weights), `device` ("auto", "cpu", "cuda", "cuda:N"), `precision` ("fp32", "fp16", "bf16").
     """
+    architecture, _, tag = name.rpartition(".")
+    if tag == "random" and architecture and name not in ENCODERS and options.get("weights") in (None, "none"):
+        return ENCODERS.create(architecture, **{**options, "weights": "none"})  # the name a random encoder shows
     return ENCODERS.create(name, **options)
 
 

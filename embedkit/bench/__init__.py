@@ -1,0 +1,23 @@
+"""Measuring retrieval quality: metrics, protocols, exact and store rankings, reports."""
+
+from embedkit.bench.metrics import (
+    METRICS,
+    ap_at_k,
+    average_precision,
+    expected_random,
+    map_at_r,
+    mean_metrics,
+    precision_at_k,
+    query_metrics,
+    r_precision,
+    ranks_from_relevance,
+    recall_at_k,
+    relevant_ranks,
+)
+from embedkit.bench.run import BenchFailure, BenchResult, bench
+
+__all__ = [
+    "METRICS", "BenchFailure", "BenchResult", "ap_at_k", "average_precision", "bench", "expected_random",
+    "map_at_r", "mean_metrics", "precision_at_k", "query_metrics", "r_precision", "ranks_from_relevance",
+    "recall_at_k", "relevant_ranks",
+]

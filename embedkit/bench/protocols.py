@@ -1,0 +1,119 @@
+"""Which samples query which gallery: leave-one-out, or one split against another. Relevant = same label."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from embedkit.errors import InvalidOptionError
+from embedkit.store import Store
+
+LEAVE_ONE_OUT = "leave-one-out"
+SPLIT = "split"
+PROTOCOLS = (LEAVE_ONE_OUT, SPLIT)
+
+
+@dataclass
+class LabelledVectors:
+    ids: list[str]
+    vectors: np.ndarray
+    labels: np.ndarray
+    label_names: dict[int, str]
+
+
+@dataclass
+class Task:
+    """The queries and the gallery of one evaluation."""
+
+    protocol: str
+    queries: LabelledVectors
+    gallery: LabelledVectors
+    query_positions: np.ndarray | None
+    """Leave-one-out: each query's index in the gallery."""
+
+
+def stored_vectors(store: Store, collection: str, vector_name: str, split: str | None,
+                   only: set[str] | None = None) -> LabelledVectors:
+    """The stored vectors of `split` (all splits for None), or of the sample ids in `only`, with their labels."""
+    ids: list[str] = []
+    chunks: list[np.ndarray] = []
+    labels: list[int | None] = []
+    names: dict[int, str] = {}
+    for batch_ids, arrays, payloads in store.iter_points(collection, [vector_name]):
+        keep = [i for i, p in enumerate(payloads) if (split is None or p.get("split") == split)
+                and (only is None or batch_ids[i] in only)]
+        ids.extend(batch_ids[i] for i in keep)
+        chunks.append(arrays[vector_name][keep])
+        for i in keep:
+            labels.append(payloads[i].get("label"))
+            if payloads[i].get("label") is not None:
+                names[int(payloads[i]["label"])] = str(payloads[i].get("label_name", payloads[i]["label"]))
+    where = f"{collection!r}/{vector_name!r}" + (f" split {split!r}" if split else "")
+    if not ids:
+        raise InvalidOptionError(f"no stored vectors in {where}; ingest the dataset first (or check --split)")
+    unlabelled = [sample_id for sample_id, label in zip(ids, labels) if label is None]
+    if unlabelled:
+        raise InvalidOptionError(
+            f"{len(unlabelled)} samples in {where} have no label (e.g. {unlabelled[0]!r}); "
+            f"retrieval metrics need labels: relevant means same label"
+        )
+    vectors = np.concatenate(chunks).astype(np.float32, copy=False)
+    norms = np.linalg.norm(vectors, axis=1)
+    bad = np.flatnonzero(~np.isfinite(norms) | (norms < 1e-6))
+    if len(bad):
+        raise InvalidOptionError(
+            f"{len(bad)} stored vectors in {where} are zero or NaN (e.g. {ids[bad[0]]!r}); "
+            f"re-ingest them (drop the collection or use another) before benchmarking"
+        )
+    order = np.argsort(ids, kind="stable")  # the store's scroll order is not the dataset's
+    return LabelledVectors([ids[i] for i in order], vectors[order], np.asarray(labels, dtype=np.int64)[order], names)
+
+
+def sample_queries(count: int, wanted: int | None, seed: int) -> np.ndarray:
+    if wanted is None or wanted >= count:
+        return np.arange(count)
+    if wanted < 1:
+        raise InvalidOptionError(f"--queries must be at least 1, got {wanted}")
+    return np.sort(np.random.default_rng(seed).choice(count, size=wanted, replace=False))
+
+
+def make_task(
+    store: Store,
+    collection: str,
+    vector_name: str,
+    protocol: str,
+    split: str | None = None,
+    query_split: str | None = None,
+    gallery_split: str | None = None,
+    queries: int | None = None,
+    seed: int = 0,
+    k: int = 10,
+    only: set[str] | None = None,
+) -> Task:
+    if protocol not in PROTOCOLS:
+        raise InvalidOptionError(f"unknown protocol {protocol!r}; use {' or '.join(PROTOCOLS)}")
+    if protocol == LEAVE_ONE_OUT:
+        gallery = stored_vectors(store, collection, vector_name, split, only)
+        chosen = sample_queries(len(gallery.ids), queries, seed)
+        query_set = LabelledVectors([gallery.ids[i] for i in chosen], gallery.vectors[chosen],
+                                    gallery.labels[chosen], gallery.label_names)
+        positions: np.ndarray | None = chosen
+        gallery_size = len(gallery.ids) - 1
+    else:
+        if not query_split or not gallery_split:
+            raise InvalidOptionError("the split protocol needs --query-split and --gallery-split (e.g. test and train)")
+        gallery = stored_vectors(store, collection, vector_name, gallery_split, only)
+        everything = stored_vectors(store, collection, vector_name, query_split, only)
+        chosen = sample_queries(len(everything.ids), queries, seed)
+        query_set = LabelledVectors([everything.ids[i] for i in chosen], everything.vectors[chosen],
+                                    everything.labels[chosen], everything.label_names)
+        positions = None
+        gallery_size = len(gallery.ids)
+    if len(np.unique(gallery.labels)) < 2:
+        raise InvalidOptionError(
+            f"the gallery of {collection!r} has a single class; retrieval metrics need at least two labels"
+        )
+    if k > gallery_size:
+        raise InvalidOptionError(f"k={k} is larger than the gallery ({gallery_size} items); use a smaller k")
+    return Task(protocol, query_set, gallery, positions)

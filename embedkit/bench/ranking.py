@@ -1,0 +1,89 @@
+"""Ranking a gallery for each query: exactly, by chunked matrix products, or through the store's index."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from embedkit.bench.metrics import relevant_ranks_batch
+from embedkit.store import Store
+
+
+@dataclass
+class ExactRanking:
+    ranks: list[np.ndarray]
+    """Per query: sorted 1-based ranks of its relevant gallery items."""
+    top: np.ndarray
+    """(queries, k) gallery indices of the best k, ties broken by index."""
+
+
+def exact_ranking(
+    queries: np.ndarray,
+    query_labels: np.ndarray,
+    gallery: np.ndarray,
+    gallery_labels: np.ndarray,
+    query_positions: np.ndarray | None = None,
+    k: int = 10,
+    chunk: int = 256,
+) -> ExactRanking:
+    """Score every query against the whole gallery, `chunk` queries at a time (never a full score matrix).
+
+    `query_positions[i]` is query i's own index in the gallery (leave-one-out): it is scored -inf
+    and is not relevant to itself.
+    """
+    gallery_t = torch.from_numpy(np.ascontiguousarray(gallery, dtype=np.float32))
+    ranks: list[np.ndarray] = []
+    tops: list[np.ndarray] = []
+    for start in range(0, len(queries), chunk):
+        stop = min(start + chunk, len(queries))
+        with torch.inference_mode():
+            scores = (torch.from_numpy(np.ascontiguousarray(queries[start:stop], dtype=np.float32)) @ gallery_t.T).numpy()
+        relevant = query_labels[start:stop, None] == gallery_labels[None, :]
+        if query_positions is not None:
+            rows = np.arange(stop - start)
+            scores[rows, query_positions[start:stop]] = -np.inf
+            relevant[rows, query_positions[start:stop]] = False
+        ranks.extend(relevant_ranks_batch(scores, relevant))
+        tops.append(top_k(scores, k))
+    return ExactRanking(ranks, np.concatenate(tops) if tops else np.zeros((0, k), dtype=np.int64))
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best scores of each row, best first; equal scores by lower index."""
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part.sort(axis=1)  # by index, so the stable sort below breaks ties by index
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+@dataclass
+class StoreRanking:
+    top_ids: list[list[str]]
+    latencies: np.ndarray
+    """Seconds per query."""
+
+
+def store_ranking(
+    store: Store,
+    collection: str,
+    vector_name: str,
+    queries: np.ndarray,
+    query_ids: Sequence[str],
+    k: int,
+    gallery_filter: dict | None,
+    leave_one_out: bool,
+) -> StoreRanking:
+    """The store's own top-k (its HNSW index) for each query vector, with the latency of each query."""
+    top_ids, latencies = [], []
+    for vector, sample_id in zip(queries, query_ids):
+        started = time.perf_counter()
+        hits = store.search(collection, vector_name, vector, k + 1 if leave_one_out else k, filter=gallery_filter)
+        latencies.append(time.perf_counter() - started)
+        ids = [hit.sample_id for hit in hits if not (leave_one_out and hit.sample_id == sample_id)]
+        top_ids.append(ids[:k])
+    return StoreRanking(top_ids, np.asarray(latencies))

@@ -1,0 +1,235 @@
+"""`bench`: mAP@5, P@10, AP and friends for every encoder x dataset pair, with provenance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import platform
+import re
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from embedkit.bench import metrics
+from embedkit.bench.protocols import LEAVE_ONE_OUT, Task, make_task
+from embedkit.bench.ranking import exact_ranking, store_ranking
+from embedkit.datasets import get_dataset
+from embedkit.encoders import get_encoder
+from embedkit.errors import EmbedkitError
+from embedkit.ingest import default_collection_name, ingest
+from embedkit.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+K = 10
+
+
+@dataclass
+class BenchResult:
+    dataset: str
+    encoder: str
+    """The vector name: encoder name, weights tag and variant."""
+    dim: int
+    protocol: str
+    query_split: str | None
+    gallery_split: str | None
+    queries: int
+    gallery: int
+    metrics: dict[str, float]
+    random_expected: dict[str, float]
+    random_measured: dict[str, float]
+    pr_curve: dict[str, list[float]]
+    """Interpolated precision at 11 recall levels, averaged over the queries."""
+    store: dict[str, Any] | None
+    images_per_second: float | None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class BenchFailure:
+    dataset: str
+    encoder: str
+    error: str
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=Path(__file__).parent,
+                               capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def random_ranks(task: Task, seed: int) -> list[np.ndarray]:
+    """The relevant ranks a uniformly random ranking gives: R distinct positions out of N."""
+    rng = np.random.default_rng(seed)
+    gallery_counts = np.bincount(task.gallery.labels)
+    n = len(task.gallery.ids) - (1 if task.query_positions is not None else 0)
+    out = []
+    for label in task.queries.labels:
+        r = int(gallery_counts[label]) - (1 if task.query_positions is not None else 0)
+        out.append(np.sort(rng.choice(n, size=r, replace=False)) + 1 if r > 0 else np.zeros(0, dtype=np.int64))
+    return out
+
+
+def evaluate(task: Task, seed: int):
+    """Exact metrics, the random baseline (expected and measured), the PR curve, the exact top-k, and the
+    number of queries skipped because no gallery item shares their label."""
+    ranking = exact_ranking(task.queries.vectors, task.queries.labels, task.gallery.vectors, task.gallery.labels,
+                            task.query_positions, k=K)
+    scored = [metrics.query_metrics(r) for r in ranking.ranks if len(r)]
+    n = len(task.gallery.ids) - (1 if task.query_positions is not None else 0)
+    expected = [metrics.expected_random(len(r), n) for r in ranking.ranks if len(r)]
+    measured = [metrics.query_metrics(r) for r in random_ranks(task, seed) if len(r)]
+    curve = np.mean([metrics.interpolated_precision(r) for r in ranking.ranks if len(r)], axis=0)
+    pr_curve = {"recall": metrics.RECALL_LEVELS.tolist(), "precision": curve.tolist()}
+    return (metrics.mean_metrics(scored), metrics.mean_metrics(expected), metrics.mean_metrics(measured),
+            pr_curve, ranking.top, len(ranking.ranks) - len(scored))
+
+
+def evaluate_store(store: Store, collection: str, vector_name: str, task: Task, exact_top: np.ndarray,
+                   gallery_split: str | None) -> dict[str, Any]:
+    """The same queries through the store's index: recall@10 against exact, P@10, mAP@5, latency."""
+    gallery_filter = {"split": gallery_split} if gallery_split else None
+    ranking = store_ranking(store, collection, vector_name, task.queries.vectors, task.queries.ids, K,
+                            gallery_filter, task.query_positions is not None)
+    gallery_ids = np.asarray(task.gallery.ids)
+    label_of = dict(zip(task.gallery.ids, task.gallery.labels.tolist()))
+    counts = np.bincount(task.gallery.labels)
+    recalls, p10, map5 = [], [], []
+    for i, found in enumerate(ranking.top_ids):
+        exact_ids = set(gallery_ids[exact_top[i]].tolist())
+        recalls.append(len(exact_ids & set(found)) / len(exact_ids))
+        label = task.queries.labels[i]
+        ranks = np.flatnonzero([label_of.get(s) == label for s in found]) + 1
+        r = int(counts[label]) - (1 if task.query_positions is not None else 0)
+        p10.append(metrics.precision_at_k(ranks, K))
+        map5.append(metrics.ap_at_k(ranks, 5, relevant=r) if r else 0.0)
+    return {
+        "recall@10_vs_exact": float(np.mean(recalls)),
+        "p@10": float(np.mean(p10)),
+        "map@5": float(np.mean(map5)),
+        "latency_p50_ms": float(np.percentile(ranking.latencies, 50) * 1000),
+        "latency_p95_ms": float(np.percentile(ranking.latencies, 95) * 1000),
+    }
+
+
+def result_filename(result: BenchResult) -> str:
+    splits = result.gallery_split if result.protocol == LEAVE_ONE_OUT else f"{result.query_split}-vs-{result.gallery_split}"
+    raw = f"{result.dataset}__{result.encoder}__{result.protocol}__{splits or 'all'}"
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", raw) + ".json"
+
+
+def bench(
+    datasets: Sequence[str],
+    encoders: Sequence[str],
+    *,
+    protocol: str = LEAVE_ONE_OUT,
+    split: str | None = None,
+    query_split: str | None = None,
+    gallery_split: str | None = None,
+    queries: int | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    through_store: bool = False,
+    store: Store | str | None = None,
+    out_dir: str | Path | None = "bench-results",
+    data_dir: str | None = None,
+    batch_size: int = 64,
+    workers: int = 2,
+    **encoder_options: Any,
+) -> tuple[list[BenchResult], list[BenchFailure]]:
+    """Evaluate every encoder on every dataset, ingesting only what the store lacks.
+
+    Leave-one-out ranks every query against the rest of `split`; the split protocol ranks
+    `query_split` against `gallery_split`. Writes one JSON per pair to `out_dir` (None: none).
+    A pair that cannot run (weights missing, no labels, ...) is reported as a failure; the
+    others go on.
+    """
+    owned = not isinstance(store, Store)
+    target = open_store(store) if owned else store
+    results: list[BenchResult] = []
+    failures: list[BenchFailure] = []
+    try:
+        for dataset_name in datasets:
+            for encoder_name in encoders:
+                try:
+                    results.append(_bench_pair(
+                        dataset_name, encoder_name, target, protocol, split, query_split, gallery_split, queries,
+                        limit, seed, through_store, data_dir, batch_size, workers, encoder_options))
+                except EmbedkitError as error:
+                    log.info("%s x %s: %s", dataset_name, encoder_name, error)
+                    failures.append(BenchFailure(dataset_name, encoder_name, str(error)))
+    finally:
+        if owned:
+            target.close()
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for result in results:
+            (out / result_filename(result)).write_text(json.dumps(result.to_json(), indent=2))
+        from embedkit.bench.report import write_summaries
+
+        write_summaries([r.to_json() for r in results], out)
+    return results, failures
+
+
+def _bench_pair(dataset_name, encoder_name, store, protocol, split, query_split, gallery_split, queries, limit, seed,
+                through_store, data_dir, batch_size, workers, encoder_options) -> BenchResult:
+    started = time.perf_counter()
+    dataset = get_dataset(dataset_name, data_dir=data_dir)
+    encoder = get_encoder(encoder_name, **encoder_options)
+    collection = default_collection_name(dataset.name)
+    splits = [split] if protocol == LEAVE_ONE_OUT else [query_split, gallery_split]
+    views = [dataset.view(s, limit) for s in dict.fromkeys(splits)]
+    encoded = seconds = 0.0
+    for view, view_split in zip(views, dict.fromkeys(splits)):
+        report = ingest(dataset, encoder, split=view_split, limit=limit, store=store, collection=collection,
+                        batch_size=batch_size, workers=workers)
+        encoded += report.stored
+        seconds += report.seconds
+    ids = {view[i].id for view in views for i in range(len(view))}
+    task = make_task(store, collection, encoder.vector_name, protocol, split=split, query_split=query_split,
+                     gallery_split=gallery_split, queries=queries, seed=seed, k=K, only=ids)
+    exact, expected, measured, pr_curve, top, skipped = evaluate(task, seed)
+    store_figures = None
+    if through_store:
+        store_figures = evaluate_store(store, collection, encoder.vector_name, task, top,
+                                       split if protocol == LEAVE_ONE_OUT else gallery_split)
+    described = encoder.describe()
+    provenance = {
+        "embedkit_version": getattr(store, "embedkit_version", None),
+        "encoder": {key: described.get(key) for key in
+                    ("name", "weights", "weights_sha256", "layer", "image_size", "preprocessing", "precision")},
+        "dataset": {"name": dataset.name, "splits": list(dict.fromkeys(splits)), "limit": limit, "count": len(ids),
+                    "content_hash": [view.content_hash() for view in views]},
+        "protocol": protocol, "seed": seed, "queries_requested": queries, "queries_skipped_no_relevant": skipped,
+        "device": str(encoder.device), "precision": encoder.precision, "torch": torch.__version__,
+        "python": platform.python_version(), "machine": platform.machine(), "git_commit": git_commit(),
+        "store": store.location, "collection": collection,
+        "encoded_this_run": int(encoded), "wall_seconds": time.perf_counter() - started,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return BenchResult(
+        dataset=dataset.name, encoder=encoder.vector_name, dim=encoder.dim, protocol=protocol,
+        query_split=split if protocol == LEAVE_ONE_OUT else query_split,
+        gallery_split=split if protocol == LEAVE_ONE_OUT else gallery_split,
+        queries=len(task.queries.ids), gallery=len(task.gallery.ids), metrics=exact, random_expected=expected,
+        random_measured=measured, pr_curve=pr_curve, store=store_figures,
+        images_per_second=encoded / seconds if encoded and seconds else None, provenance=provenance,
+    )
