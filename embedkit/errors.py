@@ -90,3 +90,21 @@ class SampleNotFoundError(EmbedkitError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.args[0]
+
+
+class MemberVectorsMissingError(EmbedkitError):
+    """An ensemble member has no stored vectors in the collection, and they cannot be encoded."""
+
+    exit_code = 2
+
+
+class UnlabelledDataError(EmbedkitError):
+    """A method that learns from labels (stacking) was given samples without labels."""
+
+    exit_code = 2
+
+
+class ArtifactMismatchError(EmbedkitError):
+    """A trained artifact (a stacker, a PCA) was built for other members than those given, or is unreadable."""
+
+    exit_code = 2

@@ -14,7 +14,7 @@ import torch
 
 from embedkit.datasets import Dataset, DatasetView, get_dataset
 from embedkit.encoders import Encoder, get_encoder
-from embedkit.errors import ImageLoadError
+from embedkit.errors import ImageLoadError, InvalidOptionError, TextNotSupportedError
 from embedkit.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,12 @@ def collate(items: list[tuple[dict[str, Any], torch.Tensor | None, str | None]])
     return [record for record, _ in good], pixels, bad
 
 
+def text_vector_name(encoder: Encoder, text_field: str) -> str:
+    """A text-only encoder stores a text field under its own name (so a search by text finds it); an
+    image+text encoder under `NAME@FIELD`, beside its image vectors."""
+    return f"{encoder.vector_name}@{text_field}" if encoder.embeds_images else encoder.vector_name
+
+
 def samples_to_encode(view: DatasetView, store: Store, collection: str, vector_name: str) -> list[int]:
     """Indices of the view whose samples do not have this vector in the store yet."""
     todo: list[int] = []
@@ -138,6 +144,7 @@ def ingest(
     strict: bool = False,
     data_dir: str | None = None,
     progress: ProgressCallback | None = None,
+    text_field: str | None = None,
     **encoder_options: Any,
 ) -> IngestReport:
     """Embed the samples of `dataset` that the collection lacks and store them under the encoder's vector.
@@ -145,26 +152,37 @@ def ingest(
     Re-running after an interruption encodes only what is missing. `store` is an open Store, a
     location for `open_store` (a path or an http(s) URL), or None for the default embedded store.
     Unreadable images are skipped and listed in the report; with `strict=True` the first one raises.
+    With `text_field`, the text of that payload field (a manifest column such as `caption`) is embedded
+    instead of the image, by an encoder that embeds text, under `text_vector_name(encoder, text_field)`.
     """
     started = time.perf_counter()
     data = get_dataset(dataset, data_dir=data_dir) if isinstance(dataset, str) else dataset
     view = data.view(split, limit)
     model = get_encoder(encoder, **encoder_options) if isinstance(encoder, str) else encoder
-    if not model.embeds_images:
-        from embedkit.errors import TextNotSupportedError
-
-        raise TextNotSupportedError(f"encoder {model.name} does not embed images; ingest images with an image encoder")
+    if text_field is not None and not model.embeds_text:
+        raise TextNotSupportedError(f"encoder {model.name} embeds images only; embed the text field "
+                                    f"{text_field!r} with a text encoder (st:..., clip:...)")
+    if text_field is not None and len(view) and text_field not in view[0].payload:
+        raise InvalidOptionError(f"dataset {data.name} has no text field {text_field!r} (its samples have: "
+                                 f"{', '.join(view[0].payload) or 'none'}); name a column of the manifest")
+    if text_field is None and not model.embeds_images:
+        raise TextNotSupportedError(f"encoder {model.name} does not embed images; ingest images with an image encoder, "
+                                    f"or embed a text column with --text-field")
     owned_store = not isinstance(store, Store)
     target = open_store(store) if owned_store else store
     collection = collection or default_collection_name(data.name)
-    vector_name = model.vector_name
+    vector_name = model.vector_name if text_field is None else text_vector_name(model, text_field)
+    info = model.describe() if text_field is None else {**model.describe(), "text_field": text_field}
     try:
-        target.ensure_vector(collection, vector_name, model.dim, model.describe())  # fails before any write
+        target.ensure_vector(collection, vector_name, model.dim, info)  # fails before any write
         todo = samples_to_encode(view, target, collection, vector_name)
         state = IngestProgress(total=len(view), to_encode=len(todo))
         failures: list[Failure] = []
         interrupted = False
-        if todo:
+        if todo and text_field is not None:
+            interrupted = _encode_texts_and_store(view, todo, model, target, collection, vector_name, text_field,
+                                                  batch_size, strict, state, failures, progress)
+        elif todo:
             interrupted = _encode_and_store(view, todo, model, target, collection, vector_name,
                                             batch_size, workers, strict, state, failures, progress)
             if state.stored:
@@ -241,4 +259,50 @@ def _encode_and_store(
             if pending is not None and not pending.done():
                 pending.exception()  # wait, so nothing is half-written when we return or raise
         finish_pending()
+    return False
+
+
+def _encode_texts_and_store(
+    view: DatasetView,
+    todo: list[int],
+    model: Encoder,
+    store: Store,
+    collection: str,
+    vector_name: str,
+    text_field: str,
+    batch_size: int,
+    strict: bool,
+    state: IngestProgress,
+    failures: list[Failure],
+    progress: ProgressCallback | None,
+) -> bool:
+    """Embed the text of `text_field` of each sample; a sample without text is a failure, like an unreadable image."""
+    try:
+        for start in range(0, len(todo), batch_size):
+            records, texts = [], []
+            for index in todo[start : start + batch_size]:
+                sample = view[index]
+                text = sample.payload.get(text_field)
+                if not isinstance(text, str) or not text.strip():
+                    failure = Failure(sample.id, sample.source, f"sample {sample.id!r} has no text in {text_field!r}")
+                    if strict:
+                        raise InvalidOptionError(failure.reason)
+                    failures.append(failure)
+                    state.failed += 1
+                    continue
+                texts.append(text)
+                records.append({**dict(sample.payload), "dataset": view.dataset_name, "split": sample.split,
+                                "label": sample.label, "label_name": sample.label_name, "source": sample.source,
+                                "sample_id": sample.id})
+            if texts:
+                vectors = model.encode_texts(texts, batch_size=batch_size)
+                ids = [record.pop("sample_id") for record in records]
+                store.upsert(collection, vector_name, ids, vectors, records)
+                state.encoded += len(ids)
+                state.stored += len(ids)
+            if progress is not None:
+                progress(state)
+    except KeyboardInterrupt:
+        log.warning("interrupted: stopping after the last stored batch")
+        return True
     return False

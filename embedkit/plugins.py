@@ -16,7 +16,13 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "embedkit"
 
-DEFAULT_PLUGINS: tuple[str, ...] = ("embedkit.encoders.torchvision_cnn", "embedkit.datasets.builtin")
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "embedkit.encoders.torchvision_cnn",
+    "embedkit.encoders.open_clip_encoder",
+    "embedkit.encoders.sentence_transformers_encoder",
+    "embedkit.encoders.ensemble",
+    "embedkit.datasets.builtin",
+)
 
 
 @functools.cache

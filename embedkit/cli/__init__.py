@@ -48,3 +48,4 @@ from embedkit.cli import embed, encoders  # noqa: E402,F401  (each module adds i
 from embedkit.cli import datasets  # noqa: E402,F401
 from embedkit.cli import collections, ingest, search  # noqa: E402,F401
 from embedkit.cli import bench  # noqa: E402,F401
+from embedkit.cli import ensembles  # noqa: E402,F401

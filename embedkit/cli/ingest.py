@@ -42,9 +42,11 @@ def render_report(report: IngestReport, console: Console) -> None:
 @store_options
 @click.option("--data-dir", default=None, envvar="EMBEDKIT_DATA", help="Where datasets are looked for first.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable image instead of skipping it.")
+@click.option("--text-field", default=None,
+              help="Embed this text column (e.g. a manifest's caption) with a text encoder, instead of the images.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(dataset, encoder, weights, device, precision, layer, image_size, split, limit, batch_size,
-                   workers, collection, qdrant, grpc, data_dir, strict, as_json) -> None:
+                   workers, collection, qdrant, grpc, data_dir, strict, text_field, as_json) -> None:
     """Embed DATASET with an encoder and store the vectors; re-runs add only what is missing."""
     console = Console(stderr=True)
     data = get_dataset(dataset, data_dir=data_dir)
@@ -59,7 +61,8 @@ def ingest_command(dataset, encoder, weights, device, precision, layer, image_si
                        rate=state.images_per_second)
 
         report = ingest(data, model, split=split, limit=limit, batch_size=batch_size, workers=workers,
-                        collection=collection, store=store, strict=strict, progress=show)
+                        collection=collection, store=store, strict=strict, progress=show,
+                        text_field=text_field)
     if as_json:
         click.echo(json.dumps({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
                                "images_per_second": report.images_per_second}))

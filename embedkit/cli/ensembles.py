@@ -1,0 +1,98 @@
+"""`embedkit ensemble build` and `embedkit stack train|apply`: ensembles from stored member vectors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from embedkit.cli import main
+from embedkit.cli.store_options import open_cli_store, store_options
+from embedkit.ensembles import EnsembleReport, apply_artifact, build_from_store
+from embedkit.stacking import METHODS, train_stacker
+
+
+def render(report: EnsembleReport) -> None:
+    Console().print(
+        f"[bold]{report.collection}[/] / {report.vector_name}: wrote {report.written} vectors of dim {report.dim}"
+        + (f", {report.skipped} points lack a member" if report.skipped else "")
+        + (f", encoded first: {', '.join(report.encoded_members)}" if report.encoded_members else "")
+        + (f", artifact {report.artifact}" if report.artifact else "")
+        + f" in {report.seconds:.1f} s",
+        highlight=False,
+    )
+
+
+def as_json(document: object) -> str:
+    return json.dumps(dataclasses.asdict(document) if dataclasses.is_dataclass(document) else document, default=str)
+
+
+@main.group("ensemble")
+def ensemble_group() -> None:
+    """Ensembles of encoders, computed from vectors already stored."""
+
+
+@ensemble_group.command("build")
+@click.argument("members")
+@click.option("--collection", "-c", required=True, help="Collection that holds the members' vectors.")
+@click.option("--pca-dim", type=click.IntRange(min=1), default=None, help="Reduce the ensemble with a PCA to this dim.")
+@click.option("--pca-file", type=click.Path(path_type=Path), default=None, help="Where to save the PCA (.npz).")
+@click.option("--dataset", default=None, help="Encode members that have no stored vectors from this dataset.")
+@click.option("--split", default=None, help="With --dataset: only this split.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="With --dataset: only the first N samples.")
+@store_options
+@click.option("--json", "json_output", is_flag=True)
+def build_command(members, collection, pca_dim, pca_file, dataset, split, limit, qdrant, grpc, json_output) -> None:
+    """Store MEMBERS' ensemble vector (e.g. 'resnet50+densenet121*0.5') from their stored vectors."""
+    with open_cli_store(qdrant, grpc) as store:
+        report = build_from_store(store, collection, members, pca_dim=pca_dim, pca_file=pca_file, dataset=dataset,
+                                  split=split, limit=limit)
+    click.echo(as_json(report)) if json_output else render(report)
+
+
+@main.group("stack")
+def stack_group() -> None:
+    """Stacking: a meta-model trained on a labelled split over members' stored vectors."""
+
+
+@stack_group.command("train")
+@click.argument("members")
+@click.option("--collection", "-c", required=True, help="Collection that holds the members' vectors and labels.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="Artifact to write (.npz).")
+@click.option("--split", default="train", show_default=True, help="Labelled split to train on.")
+@click.option("--method", type=click.Choice(METHODS), default="lda", show_default=True)
+@click.option("--dim", type=click.IntRange(min=1), default=None, help="Output dim (lda: classes-1; linear: 128).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on the first N labelled points only.")
+@click.option("--no-apply", is_flag=True, help="Only save the artifact; do not write stack vectors.")
+@store_options
+@click.option("--json", "json_output", is_flag=True)
+def train_command(members, collection, output, split, method, dim, seed, limit, no_apply, qdrant, grpc,
+                  json_output) -> None:
+    """Train a stacker over MEMBERS (e.g. 'efficientnet-lite0+efficientnet-lite1') and save it."""
+    with open_cli_store(qdrant, grpc) as store:
+        report = train_stacker(store, collection, members, output, split=split, method=method, dim=dim, seed=seed,
+                               limit=limit, apply=not no_apply)
+    if json_output:
+        click.echo(as_json(report))
+        return
+    Console().print(f"stacker [bold]{report.artifact}[/] ({report.method}, dim {report.dim}): trained on "
+                    f"{report.train_points} points of {report.classes} classes in {report.seconds:.1f} s",
+                    highlight=False)
+    if report.applied is not None:
+        render(report.applied)
+
+
+@stack_group.command("apply")
+@click.argument("artifact", type=click.Path(path_type=Path))
+@click.option("--collection", "-c", required=True, help="Collection that holds the members' vectors.")
+@store_options
+@click.option("--json", "json_output", is_flag=True)
+def apply_command(artifact, collection, qdrant, grpc, json_output) -> None:
+    """Store the vectors of a trained stacker (or a saved PCA) for every point that has its members."""
+    with open_cli_store(qdrant, grpc) as store:
+        report = apply_artifact(store, collection, artifact)
+    click.echo(as_json(report)) if json_output else render(report)
