@@ -131,3 +131,17 @@ def test_interpolated_precision_is_the_best_precision_at_or_beyond_each_recall()
     assert curve[0] == 1.0 and curve[3] == 1.0
     assert curve[4] == pytest.approx(2 / 3) and curve[6] == pytest.approx(2 / 3)
     assert curve[7] == pytest.approx(0.5) and curve[10] == pytest.approx(0.5)
+
+
+def test_the_batched_ranks_equal_the_row_by_row_ranks_with_and_without_ties():
+    rng = np.random.default_rng(1)
+    scores = rng.standard_normal((9, 200)).astype(np.float32)
+    scores[2, :50] = 0.25  # a row with many ties
+    scores[4, 7] = -np.inf  # a query left out of its own gallery
+    relevant = rng.random((9, 200)) < 0.3
+    relevant[4, 7] = False
+    relevant[6] = False  # a row with no relevant item
+    batched = metrics.relevant_ranks_batch(scores, relevant, threads=2)
+    for row in range(9):
+        np.testing.assert_array_equal(batched[row], relevant_ranks(scores[row], relevant[row]))
+    assert len(batched[6]) == 0

@@ -34,8 +34,9 @@ def relevant_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     if np.any(ascending[1:] == ascending[:-1]) and np.isfinite(ascending).sum() > 1:
         order = np.argsort(-scores, kind="stable")
         return np.flatnonzero(relevant[order]) + 1
-    above = len(scores) - np.searchsorted(ascending, scores[relevant], side="right")
-    return np.sort(above + 1)
+    # without ties, an item's rank is 1 + the number of items scored above it
+    above = len(scores) - np.searchsorted(ascending, np.sort(scores[relevant]), side="right")
+    return above[::-1] + 1
 
 
 def relevant_ranks_batch(scores: np.ndarray, relevant: np.ndarray, threads: int = 2) -> list[np.ndarray]:

@@ -41,24 +41,27 @@ def exact_ranking(
     for start in range(0, len(queries), chunk):
         stop = min(start + chunk, len(queries))
         with torch.inference_mode():
-            scores = (torch.from_numpy(np.ascontiguousarray(queries[start:stop], dtype=np.float32)) @ gallery_t.T).numpy()
+            scores_t = torch.from_numpy(np.ascontiguousarray(queries[start:stop], dtype=np.float32)) @ gallery_t.T
+        scores = scores_t.numpy()
         relevant = query_labels[start:stop, None] == gallery_labels[None, :]
         if query_positions is not None:
             rows = np.arange(stop - start)
             scores[rows, query_positions[start:stop]] = -np.inf
             relevant[rows, query_positions[start:stop]] = False
         ranks.extend(relevant_ranks_batch(scores, relevant))
-        tops.append(top_k(scores, k))
+        tops.append(top_k(scores_t, k))
     return ExactRanking(ranks, np.concatenate(tops) if tops else np.zeros((0, k), dtype=np.int64))
 
 
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+def top_k(scores: torch.Tensor | np.ndarray, k: int) -> np.ndarray:
     """Indices of the k best scores of each row, best first; equal scores by lower index."""
+    scores = torch.as_tensor(scores)
     k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    part.sort(axis=1)  # by index, so the stable sort below breaks ties by index
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+    with torch.inference_mode():
+        candidates = scores.topk(k, dim=1).indices.sort(dim=1).values.numpy()
+    chosen = np.take_along_axis(scores.numpy(), candidates, axis=1)
+    order = np.argsort(-chosen, axis=1, kind="stable")  # candidates are in index order: ties by index
+    return np.take_along_axis(candidates, order, axis=1)
 
 
 @dataclass
