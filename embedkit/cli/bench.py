@@ -23,17 +23,26 @@ def wide_console() -> Console:
 
 
 def render(results: list[dict], console: Console) -> None:
-    table = Table("dataset", "protocol", "encoder", "dim", "mAP@5", "P@10", "AP", "MAP@R", "images/s",
-                  "store R@10", "store p50 ms", title="retrieval quality (relevant = same label)")
+    """One table per dataset and protocol; store columns only when queries went through the store."""
+    groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows(results):
-        def number(key, digits=4):
-            return "-" if row.get(key) is None else f"{row[key]:.{digits}f}"
+        groups.setdefault((row["dataset"], row["protocol"]), []).append(row)
+    for (dataset, protocol), members in groups.items():
+        with_store = any(row["store_recall@10"] is not None for row in members)
+        table = Table(title=f"{dataset}, {protocol}: {members[0]['queries']} queries, relevant = same label")
+        table.add_column("encoder", no_wrap=True)
+        for title in ("dim", "mAP@5", "P@10", "AP", "MAP@R", "img/s", *(("store R@10", "p50 ms") if with_store else ())):
+            table.add_column(title, justify="right")
+        for row in members:
+            def number(key, digits=4):
+                return "-" if row.get(key) is None else f"{row[key]:.{digits}f}"
 
-        style = "dim" if row["encoder"].startswith("random") else None
-        table.add_row(row["dataset"], row["protocol"], row["encoder"], str(row["dim"] or "-"), number("mAP@5"),
-                      number("P@10"), number("AP"), number("MAP@R"), number("images_per_second", 1),
-                      number("store_recall@10", 3), number("store_p50_ms", 2), style=style)
-    console.print(table)
+            cells = [row["encoder"], str(row["dim"] or "-"), number("mAP@5"), number("P@10"), number("AP"),
+                     number("MAP@R"), number("images_per_second", 1)]
+            if with_store:
+                cells += [number("store_recall@10", 3), number("store_p50_ms", 2)]
+            table.add_row(*cells, style="dim" if row["encoder"].startswith("random") else None)
+        console.print(table)
 
 
 @main.group("bench", invoke_without_command=True)
