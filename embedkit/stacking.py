@@ -147,7 +147,7 @@ def fit_linear(
             optimiser.step()
     matrix = projection.weight.detach().T.numpy()
     return mean, matrix, {"dim": dim, "epochs": epochs, "optimiser": "adam lr 0.01 wd 1e-4",
-                          "loss": f"cosine softmax, scale {scale}", "final_loss": float(loss),
+                          "loss": f"cosine softmax, scale {scale}", "final_loss": float(loss.detach()),
                           "library": f"torch {torch.__version__}"}
 
 

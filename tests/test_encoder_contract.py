@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from embedkit import Encoder, get_encoder, list_encoders
+from embedkit.encoders import ENCODERS
 
 
 class MeanColour(Encoder):
@@ -23,13 +24,20 @@ class MeanColour(Encoder):
 
 
 def build(name: str) -> Encoder:
-    entry = list_encoders(name)[0]
+    entry, _ = ENCODERS.resolve(name)
     local = entry.info.get("weights_available", lambda: False)()
     # pretrained where the weights are here; elsewhere the same architecture with random weights
     return get_encoder(name, weights=None if local else "none", device="cpu")
 
 
-REGISTERED = [entry.name for entry in list_encoders() if entry.info.get("modality") in ("image", "image+text")]
+def concrete_names(modalities: tuple[str, ...]) -> list[str]:
+    """Every registered encoder of these modalities; a family (`clip:`) by the examples it lists."""
+    return [name for entry in list_encoders() if entry.info.get("modality") in modalities
+            for name in (entry.info.get("examples", ()) if entry.is_family else (entry.name,))]
+
+
+REGISTERED = concrete_names(("image", "image+text"))
+TEXT = concrete_names(("text", "image+text", "text|image+text"))
 
 
 @pytest.fixture(scope="module", params=REGISTERED + ["custom"])
@@ -64,12 +72,15 @@ def test_the_batch_size_does_not_change_the_vectors(encoder, images):
 
 @pytest.mark.parametrize("name", REGISTERED)
 def test_registered_metadata_matches_the_built_encoder(name):
-    entry = list_encoders(name)[0]
+    entry, _ = ENCODERS.resolve(name)
     encoder = build(name)
-    assert entry.info["dim"] == encoder.dim
+    assert entry.info["dim"] in (encoder.dim, None)  # a family's members differ in dim
     assert entry.info["modality"] == encoder.modality
     assert encoder.describe()["dim"] == encoder.dim
-    assert encoder.name.split(".")[0] == name.split(".")[0]
+    if entry.is_family:
+        assert encoder.name.startswith(entry.name)
+    else:
+        assert encoder.name.split(".")[0] == name.split(".")[0]
 
 
 def test_an_empty_input_gives_an_empty_array(encoder):
@@ -82,3 +93,14 @@ def test_images_are_preprocessed_to_a_picklable_chw_tensor(encoder, photos):
     tensor = encoder.preprocess(photos["cat"])
     assert tensor.dim() == 3 and tensor.shape[0] == 3
     pickle.dumps(encoder.preprocess)  # DataLoader workers need it
+
+
+@pytest.mark.parametrize("name", TEXT)
+def test_text_vectors_are_unit_float32_rows_whatever_the_batch_size(name):
+    encoder = build(name)
+    texts = ["a photo of a cat", "a cup of coffee", "an astronaut", "", "a rocket on its launch pad"]
+    vectors = encoder.encode_texts(texts, batch_size=2)
+    assert vectors.shape == (len(texts), encoder.dim) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(encoder.encode_texts(texts, batch_size=len(texts)), vectors, atol=2e-4)
+    assert encoder.encode_texts([]).shape == (0, encoder.dim)

@@ -126,7 +126,10 @@ class SentenceTransformerEncoder(Encoder):
     ):
         super().__init__(device=device, precision=precision)
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        bars = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()  # library code does not draw on the terminal
         try:
             self.model = SentenceTransformer(str(source.path), device=str(self.device))
         except Exception as error:
@@ -135,6 +138,9 @@ class SentenceTransformerEncoder(Encoder):
                 f"{source.path} cannot be loaded as a sentence-transformers model ({first[:300]}); "
                 f"pass a folder saved with SentenceTransformer.save()"
             ) from None
+        finally:
+            if bars:
+                transformers_logging.enable_progress_bar()
         if randomised:
             randomise(self.model)
         self.model.eval().requires_grad_(False)
