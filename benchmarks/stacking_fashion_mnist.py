@@ -49,7 +49,8 @@ def main() -> None:
     store_path = args.store or Path(tempfile.mkdtemp(prefix="embedkit-stacking-")) / "store"
     record: dict = {
         "command": "benchmarks/stacking_fashion_mnist.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k not in ("store", "json")),
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+            if v is not None and k not in ("store", "json")),
         "embedkit": embedkit.__version__, "torch": torch.__version__, "threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(), "train": args.train, "test": args.test,
         "precision": args.precision, "protocol": "leave-one-out over the test images, relevant = same label",
@@ -85,7 +86,7 @@ def main() -> None:
         label: record["results"][label]["map@5"] > record["results"][best_member]["map@5"] for label in stacks}
     print(f"Fashion-MNIST, stacker trained on {args.train} train images, evaluated on {args.test} test images "
           f"(leave-one-out), {args.precision}")
-    print(f"| vector | mAP@5 | P@10 |\n|---|---:|---:|")
+    print("| vector | mAP@5 | P@10 |\n|---|---:|---:|")
     for label, values in record["results"].items():
         print(f"| {label} | {values['map@5']:.4f} | {values['p@10']:.4f} |")
     print(f"best member: {best_member}; best stacker: {best_stack} "
