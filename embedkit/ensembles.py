@@ -279,16 +279,16 @@ def apply_artifact(
             if name not in stored:
                 raise MemberVectorsMissingError(
                     f"{artifact} needs member vectors {name!r}, which collection {collection!r} lacks (it has: "
-                    f"{', '.join(stored) or 'none'}); ingest them first (`embedkit ingest DATASET -e {record['encoder']} "
-                    f"-c {collection}`)"
+                    f"{', '.join(stored) or 'none'}); ingest them first "
+                    f"(`embedkit ingest DATASET -e {record['encoder']} -c {collection}`)"
                 )
             members.append(MemberVectors(name, float(record.get("weight", 1.0)),
                                          target.vector_info(collection, name) or {}))
         check_members(str(artifact), projection.members, [m.record for m in members])
-        if vector_name is None:
-            prefix = "stack" if projection.kind != "pca" else "ensemble"
-            vector_name = f"stack:{Path(artifact).stem}" if prefix == "stack" else \
-                f"ensemble:{spec_name([m.vector_name for m in members], [m.weight for m in members])}-pca{projection.dim}"
+        if vector_name is None and projection.kind == "pca":
+            spec = spec_name([m.vector_name for m in members], [m.weight for m in members])
+            vector_name = f"ensemble:{spec}-pca{projection.dim}"
+        vector_name = vector_name or f"stack:{Path(artifact).stem}"
         written, skipped = write_vectors(target, collection, members, vector_name, projection, batch_size)
         return EnsembleReport(collection, vector_name, [m.vector_name for m in members],
                               [m.weight for m in members], projection.dim, written, skipped, [], str(artifact),

@@ -26,7 +26,8 @@ class CountingEncoder(Encoder):
         self.images_seen = 0
 
     def preprocess(self, image):
-        return torch.from_numpy(np.asarray(image.convert("RGB").resize((16, 16)), dtype=np.float32) / 255).permute(2, 0, 1)
+        pixels = np.asarray(image.convert("RGB").resize((16, 16)), dtype=np.float32) / 255
+        return torch.from_numpy(pixels).permute(2, 0, 1)
 
     def forward_images(self, pixels):
         self.images_seen += len(pixels)

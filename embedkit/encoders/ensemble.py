@@ -46,10 +46,11 @@ def parse_members(spec: str | Sequence[str | Member] | None) -> list[Member]:
         if isinstance(item, Member):
             members.append(item)
             continue
-        name, star, weight = item.strip().rpartition("*") if "*" in item else ("", "", item.strip())
-        name = name if star else weight
+        name, star, weight = item.strip().rpartition("*")
+        if not star:
+            name, weight = weight, "1"
         try:
-            value = float(weight) if star else 1.0
+            value = float(weight)
         except ValueError:
             raise InvalidOptionError(f"member weight {weight!r} in {item!r} is not a number; write NAME*0.5") from None
         if not name or not math.isfinite(value) or value <= 0:

