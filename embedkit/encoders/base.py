@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -12,6 +14,7 @@ from PIL import Image
 
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
 from embedkit.images import ImageInput, load_image
+from embedkit.weights import file_sha256
 
 Modality = Literal["image", "text", "image+text"]
 Precision = Literal["fp32", "fp16", "bf16"]
@@ -66,6 +69,8 @@ class Encoder:
     name: str = "unnamed"
     dim: int = 0
     modality: Modality = "image"
+    weights_file: Path | None = None
+    """The file the weights were read from, when there is one: its sha256 is provenance."""
 
     def __init__(self, device: str | torch.device = "auto", precision: str = "fp32"):
         self.device = resolve_device(device)
@@ -88,6 +93,10 @@ class Encoder:
         return {"name": self.name, "dim": self.dim, "modality": self.modality, "precision": self.precision}
 
     # ---- what every encoder gets --------------------------------------------------------
+    @functools.cached_property
+    def weights_sha256(self) -> str | None:
+        return None if self.weights_file is None else file_sha256(self.weights_file)
+
     @property
     def vector_name(self) -> str:
         """The name its vectors are stored under: the encoder's name and any non-default variant."""

@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 
 from embedkit.encoders.base import Encoder
-from embedkit.weights import file_sha256
 
 
 class ImageModuleEncoder(Encoder):
@@ -43,7 +42,6 @@ class ImageModuleEncoder(Encoder):
         self.details = details or {}
         self.variant = variant
         self.module = self.prepare(module)
-        self._weights_sha256: str | None = None
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         return self.transform(image)
@@ -54,12 +52,6 @@ class ImageModuleEncoder(Encoder):
     @property
     def vector_name(self) -> str:
         return self.name + self.variant
-
-    @property
-    def weights_sha256(self) -> str | None:
-        if self._weights_sha256 is None and self.weights_file is not None:
-            self._weights_sha256 = file_sha256(self.weights_file)
-        return self._weights_sha256
 
     def describe(self) -> dict[str, Any]:
         return {

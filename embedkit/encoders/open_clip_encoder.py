@@ -151,7 +151,6 @@ class OpenClipEncoder(Encoder):
         self.image_size = image_size
         self.tokenizer = open_clip.get_tokenizer(arch)
         self.model = self.prepare(model)
-        self._weights_sha256: str | None = None
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         return self.transform(image)
@@ -165,12 +164,6 @@ class OpenClipEncoder(Encoder):
     @property
     def vector_name(self) -> str:
         return self.name + ("" if self.image_size is None else f"-{self.image_size}px")
-
-    @property
-    def weights_sha256(self) -> str | None:
-        if self._weights_sha256 is None and self.weights_file is not None:
-            self._weights_sha256 = file_sha256(self.weights_file)
-        return self._weights_sha256
 
     def describe(self) -> dict[str, Any]:
         return {

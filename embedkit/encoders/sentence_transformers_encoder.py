@@ -155,7 +155,6 @@ class SentenceTransformerEncoder(Encoder):
         self.modality = "image+text" if "image" in modalities else "text"
         self.transform = ToFixedSize(image_side(self.model))
         self.weights_file = None if randomised else weights_file(source.path)
-        self._weights_sha256: str | None = None
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         if not self.embeds_images:
@@ -176,12 +175,6 @@ class SentenceTransformerEncoder(Encoder):
             return torch.zeros((0, self.dim))
         return self.model.encode(inputs, batch_size=len(inputs), convert_to_tensor=True,
                                  normalize_embeddings=False, show_progress_bar=False)
-
-    @property
-    def weights_sha256(self) -> str | None:
-        if self._weights_sha256 is None and self.weights_file is not None:
-            self._weights_sha256 = file_sha256(self.weights_file)
-        return self._weights_sha256
 
     def describe(self) -> dict[str, Any]:
         described_length = getattr(self.model, "max_seq_length", None)
