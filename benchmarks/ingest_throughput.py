@@ -56,6 +56,8 @@ def ingest_once(encoder_name: str, options: dict, batch_size: int, split: str | 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"stored": report.stored, "seconds": seconds, "images_per_second": report.stored / seconds,
+            "index_seconds": report.index_seconds,
+            "images_per_second_before_index": report.stored / (seconds - report.index_seconds),
             "peak_rss_mb": peak_mb, "worker_peak_rss_mb": children_mb}
 
 
@@ -84,8 +86,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; fashion-mnist {args.split}, "
           f"limit {args.limit or 'none'}, batch {args.batch_size}, {args.precision}, workers {args.workers}, "
           f"weights {args.weights}, image size {args.image_size or 'default'}")
-    print(f"{'encoder':<16}{'bare img/s':>12}{'ingest img/s':>14}{'ratio':>8}{'stored':>8}{'peak RSS MB':>13}"
-          f"{'worker RSS MB':>15}")
+    print(f"{'encoder':<16}{'bare img/s':>12}{'ingest img/s':>14}{'ratio':>8}{'w/o index':>11}{'ratio':>8}"
+          f"{'index s':>9}{'stored':>8}{'peak RSS MB':>13}{'worker RSS MB':>15}")
     for name in args.encoders.split(","):
         runs = {}
         for kind in ("bare", "ingest"):
@@ -93,8 +95,10 @@ def main() -> None:
                                  capture_output=True, text=True, check=True)
             runs[kind] = json.loads(out.stdout.strip().splitlines()[-1])
         bare, ingested = runs["bare"]["images_per_second"], runs["ingest"]
+        before_index = ingested["images_per_second_before_index"]
         print(f"{name:<16}{bare:>12.1f}{ingested['images_per_second']:>14.1f}"
-              f"{ingested['images_per_second'] / bare:>8.2f}{ingested['stored']:>8}{ingested['peak_rss_mb']:>13.0f}"
+              f"{ingested['images_per_second'] / bare:>8.2f}{before_index:>11.1f}{before_index / bare:>8.2f}"
+              f"{ingested['index_seconds']:>9.1f}{ingested['stored']:>8}{ingested['peak_rss_mb']:>13.0f}"
               f"{ingested['worker_peak_rss_mb']:>15.0f}")
 
 

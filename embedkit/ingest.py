@@ -61,6 +61,9 @@ class IngestReport:
     stored: int
     failures: list[Failure]
     seconds: float
+    """The whole run, index build included."""
+    index_seconds: float = 0.0
+    """Of which building the store's index (HNSW) after the load."""
     interrupted: bool = False
 
     @property
@@ -179,6 +182,7 @@ def ingest(
         state = IngestProgress(total=len(view), to_encode=len(todo))
         failures: list[Failure] = []
         interrupted = False
+        index_seconds = 0.0
         if todo and text_field is not None:
             interrupted = _encode_texts_and_store(view, todo, model, target, collection, vector_name, text_field,
                                                   batch_size, strict, state, failures, progress)
@@ -186,12 +190,15 @@ def ingest(
             interrupted = _encode_and_store(view, todo, model, target, collection, vector_name,
                                             batch_size, workers, strict, state, failures, progress)
             if state.stored:
+                index_started = time.perf_counter()
                 target.optimize(collection)
+                index_seconds = time.perf_counter() - index_started
         target.flush()
         return IngestReport(
             collection=collection, vector_name=vector_name, dataset=data.name, split=split,
             total=len(view), already_stored=len(view) - len(todo), stored=state.stored,
-            failures=failures, seconds=time.perf_counter() - started, interrupted=interrupted,
+            failures=failures, seconds=time.perf_counter() - started, index_seconds=index_seconds,
+            interrupted=interrupted,
         )
     finally:
         if owned_store:

@@ -20,7 +20,8 @@ def render_report(report: IngestReport, console: Console) -> None:
     console.print(
         f"[bold]{report.collection}[/] / {report.vector_name}: stored {report.stored}, "
         f"already there {report.already_stored}, failed {len(report.failures)}, "
-        f"in {report.seconds:.1f} s ({report.images_per_second:.1f} images/s)"
+        f"in {report.seconds:.1f} s ({report.images_per_second:.1f} images/s"
+        + (f"; index build {report.index_seconds:.1f} s" if report.index_seconds >= 0.1 else "") + ")"
         + (" [yellow]— interrupted; run again to finish[/]" if report.interrupted else ""),
         highlight=False,
     )
