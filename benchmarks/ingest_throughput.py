@@ -61,6 +61,24 @@ def ingest_once(encoder_name: str, options: dict, batch_size: int, split: str | 
             "peak_rss_mb": peak_mb, "worker_peak_rss_mb": children_mb}
 
 
+def store_alone(count: int, dim: int, batch_size: int) -> dict:
+    """Peak RSS of the same writes without any encoding: the store's own memory."""
+    import numpy as np
+
+    from embedkit.store import open_store
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as path, open_store(path) as store:
+        store.ensure_vector("c", "v", dim, {"name": "random"})
+        for start in range(0, count, batch_size):
+            n = min(batch_size, count - start)
+            vectors = rng.standard_normal((n, dim)).astype(np.float32)
+            store.upsert("c", "v", [f"s{start + i}" for i in range(n)], vectors / np.linalg.norm(vectors, axis=1)[:, None],
+                         [{"label": int(i % 10), "split": "test"} for i in range(n)])
+        store.optimize("c")
+    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoders", default="mobilenet_v2,resnet50")
@@ -71,12 +89,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--store-alone", action="store_true",
+                        help="also measure the peak RSS of writing as many random vectors without encoding")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     options = encoder_options(args)
     if args.child:
         kind, name = args.child.split(":", 1)
-        if kind == "bare":
+        if kind == "store":
+            count, dim = map(int, name.split("x"))
+            print(json.dumps(store_alone(count, dim, args.batch_size)))
+        elif kind == "bare":
             batches = max(2, min(args.limit or 640, 640) // args.batch_size)
             print(json.dumps({"images_per_second": bare_forward(name, options, args.batch_size, batches)}))
         else:
@@ -100,6 +123,15 @@ def main() -> None:
               f"{ingested['images_per_second'] / bare:>8.2f}{before_index:>11.1f}{before_index / bare:>8.2f}"
               f"{ingested['index_seconds']:>9.1f}{ingested['stored']:>8}{ingested['peak_rss_mb']:>13.0f}"
               f"{ingested['worker_peak_rss_mb']:>15.0f}")
+        if args.store_alone:
+            from embedkit import get_encoder
+
+            dim = get_encoder(name, **options).dim
+            out = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--child", f"store:{ingested['stored']}x{dim}"],
+                                 capture_output=True, text=True, check=True)
+            alone = json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+            print(f"  the store alone, {ingested['stored']} x {dim} random vectors in the same batches: "
+                  f"peak RSS {alone:.0f} MB; ingest adds {ingested['peak_rss_mb'] - alone:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -27,16 +27,20 @@ METRICS = ("map@5", "p@10", "ap", "r_precision", "map@r", "recall@1", "recall@5"
 def relevant_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     """Sorted 1-based ranks of the relevant items when `scores` are ranked best first.
 
-    Equal scores rank by index, lower first. Items scored -inf (the query itself in
+    An item's rank is 1 + the items scored above it + the items with an equal score and a
+    lower index (ties go to the lower index). Items scored -inf (the query itself in
     leave-one-out) rank last and must not be relevant.
     """
     ascending = np.sort(scores)
-    if np.any(ascending[1:] == ascending[:-1]) and np.isfinite(ascending).sum() > 1:
-        order = np.argsort(-scores, kind="stable")
-        return np.flatnonzero(relevant[order]) + 1
-    # without ties, an item's rank is 1 + the number of items scored above it
-    above = len(scores) - np.searchsorted(ascending, np.sort(scores[relevant]), side="right")
-    return above[::-1] + 1
+    positions = np.flatnonzero(relevant)
+    values = scores[positions]
+    order = np.argsort(values)  # sorted needles make the searches below cache-friendly
+    positions, values = positions[order], values[order]
+    at_or_below = np.searchsorted(ascending, values, side="right")
+    ranks = len(scores) - at_or_below + 1
+    for tie in np.flatnonzero(at_or_below - np.searchsorted(ascending, values, side="left") > 1):
+        ranks[tie] += np.count_nonzero(scores[: positions[tie]] == values[tie])
+    return np.sort(ranks)
 
 
 def relevant_ranks_batch(scores: np.ndarray, relevant: np.ndarray, threads: int = 2) -> list[np.ndarray]:
