@@ -46,6 +46,13 @@ def hit_images(hits: Sequence[Hit]) -> list[Image.Image | None]:
     return [images.get(hit.sample_id) for hit in hits]
 
 
+def fit(image: Image.Image, side: int) -> Image.Image:
+    """Scale to fit a side x side box, up as well as down (28 px Fashion-MNIST images become visible)."""
+    scale = side / max(image.width, image.height)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS)
+
+
 def result_grid(query: Image.Image | None, query_caption: str, hits: Sequence[Hit]) -> Image.Image:
     """The query (framed) then each hit with its rank, score and label."""
     cells = [(query, query_caption, True)]
@@ -57,8 +64,7 @@ def result_grid(query: Image.Image | None, query_caption: str, hits: Sequence[Hi
     for column, (image, caption, is_query) in enumerate(cells):
         left = column * CELL
         if image is not None:
-            thumb = image.copy()
-            thumb.thumbnail((CELL - 8, CELL - 8))
+            thumb = fit(image, CELL - 8)
             sheet.paste(thumb, (left + (CELL - thumb.width) // 2, (CELL - thumb.height) // 2))
         else:
             draw.rectangle((left + 4, 4, left + CELL - 4, CELL - 4), outline="grey")

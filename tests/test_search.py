@@ -165,3 +165,10 @@ def test_fashion_mnist_sneakers_find_sneakers(tmp_path):
     assert len(sneakers) >= 20
     result = search("fashion-mnist", sample_id=sneakers[0], k=10, store=tmp_path / "store")
     assert labels(result.hits).count("Sneaker") >= 6
+
+
+def test_small_images_are_scaled_up_to_fill_their_grid_cell():
+    from embedkit.result_grid import CELL, fit
+
+    assert fit(Image.new("L", (28, 28)), CELL - 8).size == (CELL - 8, CELL - 8)
+    assert fit(Image.new("RGB", (600, 300)), CELL - 8).size == (CELL - 8, (CELL - 8) // 2)
