@@ -28,8 +28,7 @@ def stored_vector_name(store: Store, collection: str, encoder: str | Encoder | N
     With no encoder, the collection's only vector. The registry resolves aliases, so
     `efficientnet-lite0` finds `efficientnet_lite0.imagenet1k`.
     """
-    names = [summary.name for info in store.collections() if info.name == collection
-             for summary in info.vectors.values()]
+    names = store.vector_names(collection)
     if not names:
         raise InvalidOptionError(
             f"collection {collection!r} does not exist in {store.location} or has no vectors; "

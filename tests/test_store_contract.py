@@ -271,3 +271,13 @@ def test_the_metadata_point_is_readable_by_its_documented_id(store, name):
         [record] = store._shard(name).retrieve([METADATA_POINT_ID], True, False)
         metadata = record.payload["embedkit_metadata"]
     assert metadata["schema_version"] == 1 and metadata["vectors"]["enc-a"]["dim"] == 8
+
+
+def test_vector_names_lists_a_collections_named_vectors(tmp_path):
+    from embedkit.store import open_store
+
+    with open_store(tmp_path / "edge") as store:
+        assert store.vector_names("absent") == []
+        store.ensure_vector("c", "b.v1", 4, {"name": "b.v1"})
+        store.ensure_vector("c", "a.v1", 8, {"name": "a.v1"})
+        assert store.vector_names("c") == ["a.v1", "b.v1"]

@@ -112,6 +112,10 @@ class Store:
         metadata["vectors"][vector_name] = wanted
         self._write_metadata(collection, metadata)
 
+    def vector_names(self, collection: str) -> list[str]:
+        """The named vectors of a collection, sorted; empty when the collection does not exist."""
+        return sorted(self._vector_dims(collection)) if self._has_collection(collection) else []
+
     def vector_info(self, collection: str, vector_name: str) -> dict[str, Any] | None:
         """The recorded encoder of a vector name (encoder, weights, weights_sha256, dim, preprocessing, ...)."""
         if not self._has_collection(collection):
