@@ -189,10 +189,10 @@ def ingest(
         elif todo:
             interrupted = _encode_and_store(view, todo, model, target, collection, vector_name,
                                             batch_size, workers, strict, state, failures, progress)
-            if state.stored:
-                index_started = time.perf_counter()
-                target.optimize(collection)
-                index_seconds = time.perf_counter() - index_started
+        if state.stored and not interrupted:  # an interrupted run stops at once; the re-run builds the index
+            index_started = time.perf_counter()
+            target.optimize(collection)
+            index_seconds = time.perf_counter() - index_started
         target.flush()
         return IngestReport(
             collection=collection, vector_name=vector_name, dataset=data.name, split=split,

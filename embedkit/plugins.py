@@ -35,11 +35,9 @@ def plugin_manager() -> pluggy.PluginManager:
         if manager.get_plugin(entry_point.name) is not None:
             continue
         try:
-            plugin = entry_point.load()
+            manager.register(entry_point.load(), name=entry_point.name)
         except Exception as error:  # a broken third-party plugin must not break embedkit
             log.warning("plugin %r could not be loaded: %s", entry_point.name, error)
-            continue
-        manager.register(plugin, name=entry_point.name)
     return manager
 
 

@@ -82,9 +82,13 @@ class Registry(Generic[T]):
 
     def _ensure_loaded(self) -> None:
         if not self._loaded:
-            self._loaded = True
             assert self._load is not None
-            self._load(self)
+            self._loaded = True  # set first: a plugin that looks names up while registering must not recurse
+            try:
+                self._load(self)
+            except BaseException:
+                self._loaded = False
+                raise
 
     def resolve(self, name: str) -> tuple[Entry[T], str | None]:
         """The entry serving `name`, and the family argument when `name` is `prefix:argument`."""

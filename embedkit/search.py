@@ -52,6 +52,15 @@ def stored_vector_name(store: Store, collection: str, encoder: str | Encoder | N
     )
 
 
+def _with_options(encoder: str | Encoder | None, options: dict[str, Any]) -> str | Encoder | None:
+    """Options that change the vectors (weights, layer, image size) name another vector: build the encoder
+    to learn which. Without them the name alone finds the vector, and no model is loaded."""
+    meaningful = {key: value for key, value in options.items() if key not in ("device", "precision")}
+    if isinstance(encoder, str) and meaningful:
+        return get_encoder(encoder, **options)
+    return encoder
+
+
 def search(
     collection: str,
     *,
@@ -101,13 +110,13 @@ def search(
                 query = model.encode_images([load_image(image)])[0]
             hits = target.search(collection, vector_name, query, k, filter=filter, exact=exact)
         elif sample_id is not None:
-            vector_name = stored_vector_name(target, collection, encoder)
+            vector_name = stored_vector_name(target, collection, _with_options(encoder, encoder_options))
             query = target.get_vectors(collection, vector_name, [sample_id])[0]
             hits = target.search(collection, vector_name, query, k + 1, filter=filter, exact=exact)
             hits = [hit for hit in hits if hit.sample_id != sample_id][:k]
             query_hit = target.search(collection, vector_name, query, 1, filter={"sample_id": sample_id})[0]
         else:
-            vector_name = stored_vector_name(target, collection, encoder)
+            vector_name = stored_vector_name(target, collection, _with_options(encoder, encoder_options))
             hits = target.recommend(collection, vector_name, list(like), list(unlike), k, filter=filter)
         shown_image = None if image is None else str(image) if isinstance(image, (str, os.PathLike)) else "<image>"
         query_record = {"image": shown_image,

@@ -145,3 +145,9 @@ def test_the_batched_ranks_equal_the_row_by_row_ranks_with_and_without_ties():
     for row in range(9):
         np.testing.assert_array_equal(batched[row], relevant_ranks(scores[row], relevant[row]))
     assert len(batched[6]) == 0
+
+
+def test_the_pr_curve_counts_recall_levels_reached_exactly():
+    ranks = np.array([1, 2, 3, 20, 21, 22, 23, 24, 25, 26])  # R = 10, the first three at the top
+    curve = metrics.interpolated_precision(ranks)
+    assert curve[3] == 1.0  # recall 0.3 is reached at rank 3 with precision 1

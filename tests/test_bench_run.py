@@ -152,3 +152,21 @@ def test_cli_bench_prints_the_table_and_report_rebuilds_it_with_a_plot(folder, t
     assert report.exit_code == 0
     assert report.output.startswith("| dataset | protocol | encoder |")
     assert (tmp_path / "plot.png").stat().st_size > 10_000
+
+
+def test_top_k_breaks_ties_at_the_kth_place_by_lowest_index():
+    assert top_k(np.zeros((1, 100), dtype=np.float32), 5).tolist() == [[0, 1, 2, 3, 4]]
+
+
+def test_a_query_label_missing_from_the_gallery_is_skipped_not_a_crash():
+    from embedkit.bench.run import evaluate
+
+    store = open_store(":memory:")
+    vectors, labels = clustered(n=30, classes=3)
+    labels = labels.copy()
+    splits = ["test" if i < 6 else "train" for i in range(30)]
+    labels[:6] = 7  # queries of a class the gallery lacks
+    fill(store, vectors, labels.tolist(), splits=splits)
+    task = make_task(store, "c", "v", "split", query_split="test", gallery_split="train")
+    with pytest.raises(InvalidOptionError, match="nothing to score"):
+        evaluate(task, 0)

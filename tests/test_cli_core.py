@@ -91,3 +91,10 @@ def test_missing_weights_are_one_line_without_traceback(run, photo_files, tmp_pa
 def test_version(run):
     result = run("--version")
     assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_a_file_that_cannot_be_written_is_a_one_line_error(run, photo_files, tmp_path):
+    result = run("embed", photo_files["cat"], "-e", "mobilenet_v2", "--weights", "none", "--image-size", "32",
+                 "-o", tmp_path / "missing" / "out.json")
+    assert result.exit_code == 1
+    assert "No such file or directory" in result.output and "Traceback" not in result.output

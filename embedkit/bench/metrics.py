@@ -85,7 +85,7 @@ def map_at_r(ranks: np.ndarray) -> float:
     return ap_at_k(ranks, len(ranks))
 
 
-RECALL_LEVELS = np.linspace(0.0, 1.0, 11)
+RECALL_LEVELS = np.arange(11) / 10  # exact tenths: linspace gives 0.30000000000000004
 
 
 def interpolated_precision(ranks: np.ndarray, levels: np.ndarray = RECALL_LEVELS) -> np.ndarray:

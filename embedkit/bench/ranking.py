@@ -58,10 +58,13 @@ def top_k(scores: torch.Tensor | np.ndarray, k: int) -> np.ndarray:
     scores = torch.as_tensor(scores)
     k = min(k, scores.shape[1])
     with torch.inference_mode():
-        candidates = scores.topk(k, dim=1).indices.sort(dim=1).values.numpy()
-    chosen = np.take_along_axis(scores.numpy(), candidates, axis=1)
-    order = np.argsort(-chosen, axis=1, kind="stable")  # candidates are in index order: ties by index
-    return np.take_along_axis(candidates, order, axis=1)
+        kth = scores.topk(k, dim=1).values[:, -1:]
+    values = scores.numpy()
+    rows = []
+    for row, threshold in zip(values, kth.numpy()[:, 0]):
+        candidates = np.flatnonzero(row >= threshold)  # every item tied with the k-th is a candidate
+        rows.append(candidates[np.argsort(-row[candidates], kind="stable")[:k]])
+    return np.asarray(rows, dtype=np.int64).reshape(len(rows), k)
 
 
 @dataclass

@@ -22,7 +22,8 @@ from embedkit.bench.protocols import LEAVE_ONE_OUT, Task, make_task
 from embedkit.bench.ranking import exact_ranking, store_ranking
 from embedkit.datasets import get_dataset
 from embedkit.encoders import get_encoder
-from embedkit.errors import EmbedkitError
+from embedkit import __version__
+from embedkit.errors import EmbedkitError, InvalidOptionError
 from embedkit.ingest import default_collection_name, ingest
 from embedkit.store import Store, open_store
 
@@ -75,10 +76,15 @@ def git_commit() -> str | None:
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+def label_counts(task: Task) -> np.ndarray:
+    """Gallery items per label, long enough to index every query's label."""
+    return np.bincount(task.gallery.labels, minlength=int(max(task.gallery.labels.max(), task.queries.labels.max())) + 1)
+
+
 def random_ranks(task: Task, seed: int) -> list[np.ndarray]:
     """The relevant ranks a uniformly random ranking gives: R distinct positions out of N."""
     rng = np.random.default_rng(seed)
-    gallery_counts = np.bincount(task.gallery.labels)
+    gallery_counts = label_counts(task)
     n = len(task.gallery.ids) - (1 if task.query_positions is not None else 0)
     out = []
     for label in task.queries.labels:
@@ -93,12 +99,13 @@ def evaluate(task: Task, seed: int):
     ranking = exact_ranking(task.queries.vectors, task.queries.labels, task.gallery.vectors, task.gallery.labels,
                             task.query_positions, k=K)
     scored = [metrics.query_metrics(r) for r in ranking.ranks if len(r)]
+    exact = metrics.mean_metrics(scored)  # refuses when no query has a relevant item
     n = len(task.gallery.ids) - (1 if task.query_positions is not None else 0)
     expected = [metrics.expected_random(len(r), n) for r in ranking.ranks if len(r)]
     measured = [metrics.query_metrics(r) for r in random_ranks(task, seed) if len(r)]
     curve = np.mean([metrics.interpolated_precision(r) for r in ranking.ranks if len(r)], axis=0)
     pr_curve = {"recall": metrics.RECALL_LEVELS.tolist(), "precision": curve.tolist()}
-    return (metrics.mean_metrics(scored), metrics.mean_metrics(expected), metrics.mean_metrics(measured),
+    return (exact, metrics.mean_metrics(expected), metrics.mean_metrics(measured),
             pr_curve, ranking.top, len(ranking.ranks) - len(scored))
 
 
@@ -110,7 +117,7 @@ def evaluate_store(store: Store, collection: str, vector_name: str, task: Task, 
                             gallery_filter, task.query_positions is not None)
     gallery_ids = np.asarray(task.gallery.ids)
     label_of = dict(zip(task.gallery.ids, task.gallery.labels.tolist()))
-    counts = np.bincount(task.gallery.labels)
+    counts = label_counts(task)
     recalls, p10, map5 = [], [], []
     for i, found in enumerate(ranking.top_ids):
         exact_ids = set(gallery_ids[exact_top[i]].tolist())
@@ -161,31 +168,38 @@ def bench(
     A pair that cannot run (weights missing, no labels, ...) is reported as a failure; the
     others go on.
     """
+    from embedkit.bench.report import write_summaries
+
     owned = not isinstance(store, Store)
     target = open_store(store) if owned else store
+    out = None if out_dir is None else Path(out_dir)
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InvalidOptionError(f"cannot write results to {str(out)!r} ({error.strerror}); pass another --out") from None
+    commit = git_commit()
     results: list[BenchResult] = []
     failures: list[BenchFailure] = []
     try:
         for dataset_name in datasets:
             for encoder_name in encoders:
                 try:
-                    results.append(_bench_pair(
+                    result = _bench_pair(
                         dataset_name, encoder_name, target, protocol, split, query_split, gallery_split, queries,
-                        limit, seed, through_store, data_dir, batch_size, workers, encoder_options))
+                        limit, seed, through_store, data_dir, batch_size, workers, encoder_options)
                 except EmbedkitError as error:
                     log.info("%s x %s: %s", dataset_name, encoder_name, error)
                     failures.append(BenchFailure(dataset_name, encoder_name, str(error)))
+                    continue
+                result.provenance["git_commit"] = commit
+                results.append(result)
+                if out is not None:  # each pair as soon as it is done: a later failure loses nothing
+                    (out / result_filename(result)).write_text(json.dumps(result.to_json(), indent=2))
+                    write_summaries([r.to_json() for r in results], out)
     finally:
         if owned:
             target.close()
-    if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        for result in results:
-            (out / result_filename(result)).write_text(json.dumps(result.to_json(), indent=2))
-        from embedkit.bench.report import write_summaries
-
-        write_summaries([r.to_json() for r in results], out)
     return results, failures
 
 
@@ -208,19 +222,25 @@ def _bench_pair(dataset_name, encoder_name, store, protocol, split, query_split,
                      gallery_split=gallery_split, queries=queries, seed=seed, k=K, only=ids)
     exact, expected, measured, pr_curve, top, skipped = evaluate(task, seed)
     store_figures = None
+    if through_store and store.count(collection, encoder.vector_name) != len(ids):
+        raise InvalidOptionError(
+            f"--through-store compares the store's own top 10 over the whole collection {collection!r}, which holds "
+            f"{store.count(collection, encoder.vector_name)} points of {encoder.vector_name}, but the benchmark uses "
+            f"{len(ids)}; use a store that holds just these samples (another --qdrant folder)"
+        )
     if through_store:
         store_figures = evaluate_store(store, collection, encoder.vector_name, task, top,
                                        split if protocol == LEAVE_ONE_OUT else gallery_split)
     described = encoder.describe()
     provenance = {
-        "embedkit_version": getattr(store, "embedkit_version", None),
+        "embedkit_version": __version__,
         "encoder": {key: described.get(key) for key in
                     ("name", "weights", "weights_sha256", "layer", "image_size", "preprocessing", "precision")},
         "dataset": {"name": dataset.name, "splits": list(dict.fromkeys(splits)), "limit": limit, "count": len(ids),
                     "content_hash": [view.content_hash() for view in views]},
         "protocol": protocol, "seed": seed, "queries_requested": queries, "queries_skipped_no_relevant": skipped,
         "device": str(encoder.device), "precision": encoder.precision, "torch": torch.__version__,
-        "python": platform.python_version(), "machine": platform.machine(), "git_commit": git_commit(),
+        "python": platform.python_version(), "machine": platform.machine(), "git_commit": None,
         "store": store.location, "collection": collection,
         "encoded_this_run": int(encoded), "wall_seconds": time.perf_counter() - started,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

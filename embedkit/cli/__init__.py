@@ -25,6 +25,13 @@ class ErrorReportingGroup(click.Group):
                 raise
             Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             sys.exit(error.exit_code)
+        except OSError as error:  # a file the user named cannot be read or written
+            if ctx.meta.get("embedkit.debug"):
+                raise
+            where = f" {error.filename!r}" if error.filename else ""
+            Console(stderr=True).print(f"[bold red]error:[/] {error.strerror or error}{where}", highlight=False,
+                                       soft_wrap=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             Console(stderr=True).print("interrupted")
             sys.exit(130)

@@ -213,13 +213,19 @@ class EdgeStore(Store):
             shard.flush()
 
     def close(self) -> None:
-        try:
-            for shard in self._shards.values():
+        """Flush and close every shard, even when one fails; then raise the first failure."""
+        first_error: Exception | None = None
+        for shard in self._shards.values():
+            try:
                 shard.flush()
+            except Exception as error:
+                first_error = first_error or error
+            finally:
                 shard.close()
-        finally:
-            self._shards.clear()
-            self._lock.release()
+        self._shards.clear()
+        self._lock.release()
+        if first_error is not None:
+            raise first_error
 
 
 _PAYLOAD_TYPES = {"keyword": qe.PayloadSchemaType.Keyword, "integer": qe.PayloadSchemaType.Integer}
