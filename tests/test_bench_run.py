@@ -170,3 +170,11 @@ def test_a_query_label_missing_from_the_gallery_is_skipped_not_a_crash():
     task = make_task(store, "c", "v", "split", query_split="test", gallery_split="train")
     with pytest.raises(InvalidOptionError, match="nothing to score"):
         evaluate(task, 0)
+
+
+def test_through_store_refuses_a_gallery_smaller_than_what_the_store_holds(folder, tmp_path):
+    store = str(tmp_path / "store")
+    bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=store, out_dir=None, image_size=32, workers=0)
+    results, failures = bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=store, out_dir=None,
+                              image_size=32, workers=0, limit=2 * PER_CLASS - 1, through_store=True)
+    assert results == [] and "another --qdrant folder" in failures[0].error

@@ -20,6 +20,8 @@ class LabelledVectors:
     vectors: np.ndarray
     labels: np.ndarray
     label_names: dict[int, str]
+    stored_in_split: int = 0
+    """Points of the split in the store, before restricting to the benchmarked ids."""
 
 
 @dataclass
@@ -40,7 +42,9 @@ def stored_vectors(store: Store, collection: str, vector_name: str, split: str |
     chunks: list[np.ndarray] = []
     labels: list[int | None] = []
     names: dict[int, str] = {}
+    in_split = 0
     for batch_ids, arrays, payloads in store.iter_points(collection, [vector_name]):
+        in_split += sum(1 for p in payloads if split is None or p.get("split") == split)
         keep = [i for i, p in enumerate(payloads) if (split is None or p.get("split") == split)
                 and (only is None or batch_ids[i] in only)]
         ids.extend(batch_ids[i] for i in keep)
@@ -67,7 +71,8 @@ def stored_vectors(store: Store, collection: str, vector_name: str, split: str |
             f"re-ingest them (drop the collection or use another) before benchmarking"
         )
     order = np.argsort(ids, kind="stable")  # the store's scroll order is not the dataset's
-    return LabelledVectors([ids[i] for i in order], vectors[order], np.asarray(labels, dtype=np.int64)[order], names)
+    return LabelledVectors([ids[i] for i in order], vectors[order], np.asarray(labels, dtype=np.int64)[order], names,
+                           in_split)
 
 
 def sample_queries(count: int, wanted: int | None, seed: int) -> np.ndarray:

@@ -222,11 +222,11 @@ def _bench_pair(dataset_name, encoder_name, store, protocol, split, query_split,
                      gallery_split=gallery_split, queries=queries, seed=seed, k=K, only=ids)
     exact, expected, measured, pr_curve, top, skipped = evaluate(task, seed)
     store_figures = None
-    if through_store and store.count(collection, encoder.vector_name) != len(ids):
+    if through_store and task.gallery.stored_in_split != len(task.gallery.ids):
         raise InvalidOptionError(
-            f"--through-store compares the store's own top 10 over the whole collection {collection!r}, which holds "
-            f"{store.count(collection, encoder.vector_name)} points of {encoder.vector_name}, but the benchmark uses "
-            f"{len(ids)}; use a store that holds just these samples (another --qdrant folder)"
+            f"--through-store searches every stored point of the gallery split: collection {collection!r} holds "
+            f"{task.gallery.stored_in_split} of them for {encoder.vector_name}, but the benchmark's gallery has "
+            f"{len(task.gallery.ids)} (--limit); use a store that holds just these samples (another --qdrant folder)"
         )
     if through_store:
         store_figures = evaluate_store(store, collection, encoder.vector_name, task, top,
