@@ -30,9 +30,9 @@ def render(results: list[dict], console: Console) -> None:
     for (dataset, protocol), members in groups.items():
         with_store = any(row["store_recall@10"] is not None for row in members)
         table = Table(title=f"{dataset}, {protocol}: {members[0]['queries']} queries, relevant = same label")
-        table.add_column("encoder", no_wrap=True)
+        table.add_column("encoder", overflow="fold")
         for title in ("dim", "mAP@5", "P@10", "AP", "MAP@R", "img/s", *(("store R@10", "p50 ms") if with_store else ())):
-            table.add_column(title, justify="right")
+            table.add_column(title, justify="right", no_wrap=True)
         for row in members:
             def number(key, digits=4):
                 return "-" if row.get(key) is None else f"{row[key]:.{digits}f}"
