@@ -9,9 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import open_clip
 import torch
-from open_clip.pretrained import get_pretrained_cfg
 from PIL import Image
 
 from embedkit.encoders.base import Encoder
@@ -20,6 +18,13 @@ from embedkit.hookspecs import hookimpl
 from embedkit.weights import RANDOM, file_sha256
 
 log = logging.getLogger(__name__)
+
+
+def _open_clip():
+    """open_clip, imported on first use: commands that need no CLIP model do not pay for it."""
+    import open_clip
+
+    return open_clip
 
 EXAMPLE = "clip:ViT-S-32-alt"
 """A small architecture: what the tests build with random weights."""
@@ -30,16 +35,16 @@ def parse_name(argument: str | None) -> tuple[str, str | None]:
     arch, _, tag = (argument or "").partition("/")
     if not arch:
         raise InvalidOptionError("clip: needs an architecture, e.g. clip:ViT-B-32/openai (`embedkit encoders 'clip*'`)")
-    if arch not in open_clip.list_models():
-        known = [f"clip:{a}/{t}" for a, t in open_clip.list_pretrained()]
-        known += [f"clip:{m}" for m in open_clip.list_models()]
+    if arch not in _open_clip().list_models():
+        known = [f"clip:{a}/{t}" for a, t in _open_clip().list_pretrained()]
+        known += [f"clip:{m}" for m in _open_clip().list_models()]
         close = difflib.get_close_matches(f"clip:{argument}", known, 3, 0.5)
         raise UnknownNameError("encoder", f"clip:{argument}", close)
     return arch, tag or None
 
 
 def pretrained_tags(arch: str) -> list[str]:
-    return [tag for a, tag in open_clip.list_pretrained() if a == arch]
+    return [tag for a, tag in _open_clip().list_pretrained() if a == arch]
 
 
 def cached_file(cfg: dict[str, Any]) -> tuple[Path | None, str]:
@@ -65,7 +70,7 @@ def cached_file(cfg: dict[str, Any]) -> tuple[Path | None, str]:
 
 def fetch_pretrained(arch: str, tag: str) -> Path:
     """The weights file of a pretrained tag: from the cache, else downloaded by open_clip into it."""
-    cfg = get_pretrained_cfg(arch, tag)
+    cfg = _open_clip().pretrained.get_pretrained_cfg(arch, tag)
     if not cfg:
         tags = pretrained_tags(arch)
         if tags:
@@ -79,7 +84,7 @@ def fetch_pretrained(arch: str, tag: str) -> Path:
     if found is not None:
         return found
     try:
-        return Path(open_clip.download_pretrained(cfg))
+        return Path(_open_clip().download_pretrained(cfg))
     except Exception as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise WeightsUnavailableError(
@@ -106,7 +111,7 @@ def build_model(arch: str, cfg: dict[str, Any], image_size: int | None) -> tuple
     try:
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            model, _, transform = open_clip.create_model_and_transforms(
+            model, _, transform = _open_clip().create_model_and_transforms(
                 arch, pretrained=None, pretrained_image=False, pretrained_text=False,
                 force_quick_gelu=bool(cfg.get("quick_gelu", False)), force_image_size=image_size, **preprocess,
             )
@@ -117,7 +122,7 @@ def build_model(arch: str, cfg: dict[str, Any], image_size: int | None) -> tuple
 
 def load_weights(model: torch.nn.Module, file: Path, label: str) -> None:
     try:
-        open_clip.load_checkpoint(model, str(file), strict=True)
+        _open_clip().load_checkpoint(model, str(file), strict=True)
     except Exception as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise WeightsMismatchError(f"weights {file} do not fit {label}: {first[:300]}") from None
@@ -145,11 +150,11 @@ class OpenClipEncoder(Encoder):
         self.tag = tag
         self.name = f"clip:{arch}/{tag}"
         self.dim = int(model.text_projection.shape[1] if isinstance(model.text_projection, torch.Tensor)
-                       else open_clip.get_model_config(arch)["embed_dim"])
+                       else _open_clip().get_model_config(arch)["embed_dim"])
         self.transform = transform
         self.weights_file = weights_file
         self.image_size = image_size
-        self.tokenizer = open_clip.get_tokenizer(arch)
+        self.tokenizer = _open_clip().get_tokenizer(arch)
         self.model = self.prepare(model)
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
@@ -174,7 +179,7 @@ class OpenClipEncoder(Encoder):
             "weights_sha256": self.weights_sha256,
             "image_size": self.image_size,
             "preprocessing": repr(self.transform),
-            "source": "open_clip " + open_clip.__version__,
+            "source": "open_clip " + _open_clip().__version__,
         }
 
 
@@ -194,7 +199,7 @@ def create_encoder(
         tag, weights = None, weights or RANDOM
     if image_size is not None and image_size < 16:
         raise InvalidOptionError(f"image size {image_size} is too small; use at least 16 pixels")
-    cfg = get_pretrained_cfg(arch, tag) if tag else {}
+    cfg = _open_clip().pretrained.get_pretrained_cfg(arch, tag) if tag else {}
     if weights is None or (tag is not None and str(weights) == tag):
         if tag is None:
             tags = pretrained_tags(arch)
@@ -204,7 +209,7 @@ def create_encoder(
                     f"or --weights none for random weights"
                 )
             tag = tags[0]
-            cfg = get_pretrained_cfg(arch, tag)
+            cfg = _open_clip().pretrained.get_pretrained_cfg(arch, tag)
         file: Path | None = fetch_pretrained(arch, tag)
         name_tag = tag
     elif str(weights).lower() in (RANDOM, "random"):
@@ -226,7 +231,7 @@ def create_encoder(
 
 @hookimpl
 def register_encoders(register: Callable[..., None]) -> None:
-    known = open_clip.list_pretrained()
+    known = _open_clip().list_pretrained()
     register(
         "clip:",
         create_encoder,
@@ -235,6 +240,6 @@ def register_encoders(register: Callable[..., None]) -> None:
         modality="image+text",
         weights="ARCH/TAG",
         examples=(EXAMPLE,),
-        description=f"open_clip {open_clip.__version__}: clip:ARCH/TAG, {len(known)} pretrained "
+        description=f"open_clip {_open_clip().__version__}: clip:ARCH/TAG, {len(known)} pretrained "
                     f"(`embedkit encoders 'clip:ViT-B-32*' --json` lists them as aliases)",
     )
