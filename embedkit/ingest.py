@@ -262,9 +262,12 @@ def _encode_and_store(
             log.warning("interrupted: finishing the batch being written, then stopping")
             finish_pending()
             return True
-        finally:
-            if pending is not None and not pending.done():
-                pending.exception()  # wait, so nothing is half-written when we return or raise
+        except BaseException:
+            # wait for the write in flight, so nothing is half-written, and keep its failure in the log
+            failed_write = pending.exception() if pending is not None else None
+            if failed_write is not None:
+                log.error("the batch being written when the run stopped failed too: %s", failed_write)
+            raise
         finish_pending()
     return False
 
