@@ -59,9 +59,9 @@ class MemberVectors:
 
 
 def stored_vector_names(store: Store, collection: str) -> list[str]:
-    for info in store.collections():
-        if info.name == collection:
-            return sorted(info.vectors)
+    names = store.vector_names(collection)  # reads one collection's schema; counts nothing
+    if names:
+        return names
     raise InvalidOptionError(f"collection {collection!r} does not exist in {store.location}; "
                              f"`embedkit collections` lists what there is")
 
