@@ -46,7 +46,7 @@ def bare_forward(encoder_name: str, options: dict, batch_size: int, batches: int
 
 def ingest_once(encoder_name: str, options: dict, batch_size: int, split: str | None, limit: int | None,
                 workers: int) -> dict:
-    from embedkit.ingest import ingest
+    from embedkit.ingestion import ingest
 
     with tempfile.TemporaryDirectory() as store:
         started = time.perf_counter()

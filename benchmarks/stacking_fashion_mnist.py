@@ -26,9 +26,9 @@ import torch
 import embedkit
 from embedkit.bench.protocols import make_task
 from embedkit.bench.run import evaluate
-from embedkit.ensembles import build_from_store
-from embedkit.ingest import ingest
-from embedkit.stacking import train_stacker
+from embedkit.analysis.ensembles import build_from_store
+from embedkit.ingestion import ingest
+from embedkit.analysis.stacking import train_stacker
 from embedkit.store import open_store
 
 MEMBERS = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")

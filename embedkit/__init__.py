@@ -1,36 +1,40 @@
-"""embedkit: embed images and text with pluggable encoders, store them in Qdrant, measure retrieval."""
+"""embedkit: embed images and text with pluggable encoders, store them in Qdrant, measure retrieval.
+
+The names below are imported on first use, so `import embedkit.store` does not load every stage.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import Any
 
-try:
-    __version__ = version("embedkit")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+from embedkit._version import __version__
+from embedkit.errors import EmbedkitError
 
-from embedkit.datasets import get_dataset, list_datasets  # noqa: E402
-from embedkit.encoders import Encoder, get_encoder, list_encoders  # noqa: E402
-from embedkit.errors import EmbedkitError  # noqa: E402
-from embedkit.export import export  # noqa: E402
-from embedkit.images import load_image  # noqa: E402
-from embedkit.ingest import ingest  # noqa: E402
-from embedkit.push import push  # noqa: E402
-from embedkit.search import search  # noqa: E402
-from embedkit.store import open_store  # noqa: E402
+_PUBLIC = {
+    "Encoder": "embedkit.encoders",
+    "get_encoder": "embedkit.encoders",
+    "list_encoders": "embedkit.encoders",
+    "get_dataset": "embedkit.datasets",
+    "list_datasets": "embedkit.datasets",
+    "load_image": "embedkit.images",
+    "open_store": "embedkit.store",
+    "export": "embedkit.store.export",
+    "push": "embedkit.store.push",
+    "ingest": "embedkit.ingestion",
+    "search": "embedkit.retrieval",
+}
 
-__all__ = [
-    "EmbedkitError",
-    "Encoder",
-    "__version__",
-    "export",
-    "get_dataset",
-    "get_encoder",
-    "ingest",
-    "list_datasets",
-    "list_encoders",
-    "load_image",
-    "open_store",
-    "push",
-    "search",
-]
+__all__ = ["EmbedkitError", "__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'embedkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

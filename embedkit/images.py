@@ -21,13 +21,13 @@ def load_image(source: ImageInput) -> Image.Image:
         with Image.open(path) as image:
             image.load()
             return image.convert("RGB")
-    except FileNotFoundError:
-        raise ImageLoadError(f"image file {path!r} does not exist") from None
-    except IsADirectoryError:
-        raise ImageLoadError(f"{path!r} is a folder, not an image file") from None
-    except UnidentifiedImageError:
+    except FileNotFoundError as error:
+        raise ImageLoadError(f"image file {path!r} does not exist") from error
+    except IsADirectoryError as error:
+        raise ImageLoadError(f"{path!r} is a folder, not an image file") from error
+    except UnidentifiedImageError as error:
         raise ImageLoadError(
             f"{path!r} is not an image file PIL can read; pass a JPEG, PNG, WebP, BMP or TIFF file"
-        ) from None
+        ) from error
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageLoadError(f"{path!r} is truncated or corrupt and cannot be read ({error})") from None
+        raise ImageLoadError(f"{path!r} is truncated or corrupt and cannot be read ({error})") from error

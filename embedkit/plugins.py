@@ -17,10 +17,10 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "embedkit"
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "embedkit.encoders.torchvision_cnn",
-    "embedkit.encoders.open_clip_encoder",
-    "embedkit.encoders.sentence_transformers_encoder",
-    "embedkit.encoders.ensemble",
+    "embedkit.encoders.builtin.torchvision_cnn",
+    "embedkit.encoders.builtin.clip",
+    "embedkit.encoders.builtin.sentence_transformer",
+    "embedkit.encoders.ensemble.encoder",
     "embedkit.datasets.builtin",
 )
 

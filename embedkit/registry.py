@@ -107,7 +107,7 @@ class Registry(Generic[T]):
         try:
             inspect.signature(entry.factory).bind(*arguments, **options)
         except TypeError as error:
-            raise InvalidOptionError(f"{self.kind} {name!r} cannot take these options: {error}") from None
+            raise InvalidOptionError(f"{self.kind} {name!r} cannot take these options: {error}") from error
         except ValueError:  # a factory whose signature cannot be read is called as it is
             pass
         return entry.create(argument, **options)

@@ -22,9 +22,9 @@ from embedkit.bench.protocols import LEAVE_ONE_OUT, Task, make_task
 from embedkit.bench.ranking import exact_ranking, store_ranking
 from embedkit.datasets import get_dataset
 from embedkit.encoders import get_encoder
-from embedkit import __version__
+from embedkit._version import __version__
 from embedkit.errors import EmbedkitError, InvalidOptionError
-from embedkit.ingest import default_collection_name, ingest
+from embedkit.ingestion import default_collection_name, ingest
 from embedkit.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def bench(
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise InvalidOptionError(f"cannot write results to {str(out)!r} ({error.strerror}); pass another --out") from None
+            raise InvalidOptionError(f"cannot write results to {str(out)!r} ({error.strerror}); pass another --out") from error
     commit = git_commit()
     results: list[BenchResult] = []
     failures: list[BenchFailure] = []

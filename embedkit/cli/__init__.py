@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.logging import RichHandler
 
-from embedkit import __version__
+from embedkit._version import __version__
 from embedkit.errors import EmbedkitError
 
 

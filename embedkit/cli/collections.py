@@ -11,9 +11,9 @@ from rich.table import Table
 
 from embedkit.cli import main
 from embedkit.cli.store_options import open_cli_store, store_options
-from embedkit.export import export
-from embedkit.push import push
-from embedkit.search import stored_vector_name
+from embedkit.store.export import export
+from embedkit.store.push import push
+from embedkit.retrieval import stored_vector_name
 
 @main.group("collections", invoke_without_command=True)
 @store_options

@@ -11,8 +11,8 @@ from rich.console import Console
 
 from embedkit.cli import main
 from embedkit.cli.store_options import open_cli_store, store_options
-from embedkit.ensembles import EnsembleReport, apply_artifact, build_from_store
-from embedkit.stacking import METHODS, train_stacker
+from embedkit.analysis.ensembles import EnsembleReport, apply_artifact, build_from_store
+from embedkit.analysis.stacking import METHODS, train_stacker
 
 
 def render(report: EnsembleReport) -> None:

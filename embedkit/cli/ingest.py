@@ -13,7 +13,7 @@ from embedkit.cli import main
 from embedkit.cli.embed import encoder_from_options, encoder_options
 from embedkit.cli.store_options import open_cli_store, store_options
 from embedkit.datasets import get_dataset
-from embedkit.ingest import IngestProgress, IngestReport, ingest
+from embedkit.ingestion import IngestProgress, IngestReport, ingest
 
 
 def render_report(report: IngestReport, console: Console) -> None:

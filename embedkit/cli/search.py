@@ -13,7 +13,7 @@ from embedkit.cli import main
 from embedkit.cli.store_options import open_cli_store, store_options
 from embedkit.errors import InvalidOptionError
 from embedkit.images import load_image
-from embedkit.search import search
+from embedkit.retrieval import search
 
 
 def parse_filter(items: tuple[str, ...]) -> dict:
@@ -57,7 +57,7 @@ def search_command(collection, encoder, weights, device, layer, image_size, imag
         result = search(collection, encoder=encoder, image=image, sample_id=sample_id, text=text, like=like,
                         unlike=unlike, k=k, filter=parse_filter(filters), store=store, exact=exact, **options)
     if grid is not None:
-        from embedkit.result_grid import hit_images, result_grid
+        from embedkit.retrieval.grid import hit_images, result_grid
 
         query_image = load_image(image) if image is not None else None
         if result.query_hit is not None:

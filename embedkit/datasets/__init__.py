@@ -43,7 +43,7 @@ def get_dataset(
     try:
         signature.bind(*(() if argument is None else (argument,)), **options)
     except TypeError as error:
-        raise InvalidOptionError(f"dataset {name!r}: {error}; see docs/datasets.md for its options") from None
+        raise InvalidOptionError(f"dataset {name!r}: {error}; see docs/datasets.md for its options") from error
     return entry.create(argument, **options)
 
 

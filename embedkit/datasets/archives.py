@@ -33,7 +33,7 @@ def unpack(archive: Path, folder: Path, expected: str, member: str | None = None
         except (tarfile.TarError, zipfile.BadZipFile, KeyError, EOFError, OSError) as error:
             raise DatasetFormatError(
                 f"cannot unpack {archive} ({error}); delete it and download it again"
-            ) from None
+            ) from error
         unpacked = Path(scratch) / (member or expected)
         if not unpacked.exists():
             raise DatasetFormatError(f"{archive} holds no {member or expected!r}; is it the official archive?")

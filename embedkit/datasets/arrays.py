@@ -48,7 +48,7 @@ class PixelArray:
         try:
             pixels = np.array(self.array()[index])
         except (OSError, ValueError) as error:
-            raise ImageLoadError(f"cannot read image {index} of {self.path}: {error}") from None
+            raise ImageLoadError(f"cannot read image {index} of {self.path}: {error}") from error
         return Image.fromarray(pixels).convert("RGB")
 
 

@@ -42,9 +42,9 @@ class Sample:
             image = self.reader() if self.reader is not None else load_image(self.source)
             return image if image.mode == "RGB" else image.convert("RGB")
         except ImageLoadError as error:
-            raise ImageLoadError(f"sample {self.id!r} ({self.source}): {error}") from None
+            raise ImageLoadError(f"sample {self.id!r} ({self.source}): {error}") from error
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-            raise ImageLoadError(f"sample {self.id!r} ({self.source}) is truncated or corrupt: {error}") from None
+            raise ImageLoadError(f"sample {self.id!r} ({self.source}) is truncated or corrupt: {error}") from error
 
 
 class SampleSource(Protocol):

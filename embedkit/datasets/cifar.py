@@ -26,7 +26,7 @@ def load_batch(path: Path) -> dict[str, Any]:
             batch = pickle.load(stream, encoding="latin1")
     except (OSError, EOFError, pickle.UnpicklingError, ValueError) as error:
         raise DatasetFormatError(f"cannot read CIFAR batch {path} ({error}); delete it and unpack the archive again") \
-            from None
+            from error
     if not isinstance(batch, dict):
         raise DatasetFormatError(f"{path} is not a CIFAR batch (it holds a {type(batch).__name__})")
     return {key.decode() if isinstance(key, bytes) else key: value for key, value in batch.items()}

@@ -46,7 +46,7 @@ def read_labels(path: Path) -> np.ndarray:
         with opener(path, "rb") as stream:
             data = stream.read()
     except (OSError, EOFError) as error:
-        raise DatasetFormatError(f"cannot read {path} ({error}); delete it and download it again") from None
+        raise DatasetFormatError(f"cannot read {path} ({error}); delete it and download it again") from error
     type_code, dims = _header(data, path)
     _check(path, type_code, dims, 1, len(data))
     return np.frombuffer(data, dtype=np.uint8, count=dims[0], offset=8).copy()
@@ -61,7 +61,7 @@ def open_images(path: Path, cache_dir: Path) -> PixelArray:
                     shutil.copyfileobj(source, target, 1 << 20)
             except (OSError, EOFError) as error:
                 raise DatasetFormatError(f"cannot decompress {path} ({error}); delete it and download it again") \
-                    from None
+                    from error
 
         raw = derived(cache_dir / path.stem, [path], decompress)
     else:

@@ -36,7 +36,7 @@ class ManifestDataset(Dataset):
                 columns = list(reader.fieldnames or [])
                 rows = list(reader)
         except (OSError, UnicodeDecodeError, csv.Error) as error:
-            raise DatasetFormatError(f"cannot read manifest {self.file} ({error}); save it as UTF-8 CSV") from None
+            raise DatasetFormatError(f"cannot read manifest {self.file} ({error}); save it as UTF-8 CSV") from error
         if path_column not in columns:
             raise DatasetFormatError(f"manifest {self.file} has no {path_column!r} column (it has "
                                      f"{', '.join(columns) or 'no header'}); name the image path column "

@@ -14,7 +14,7 @@ from PIL import Image
 
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
 from embedkit.images import ImageInput, load_image
-from embedkit.weights import file_sha256
+from embedkit.encoders.weights import file_sha256
 
 Modality = Literal["image", "text", "image+text"]
 Precision = Literal["fp32", "fp16", "bf16"]
@@ -28,8 +28,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise InvalidOptionError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    except (RuntimeError, TypeError) as error:
+        raise InvalidOptionError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from error
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise InvalidOptionError(f"device {device!r} asked for, but no CUDA GPU is available; use --device cpu")
     if resolved.type not in ("cpu", "cuda"):

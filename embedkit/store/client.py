@@ -67,7 +67,7 @@ class ClientStore(Store):
                     raise StoreUnavailableError(
                         f"the Qdrant server at {url} refused the API key (HTTP {error.status_code}); "
                         f"set QDRANT_API_KEY or pass --api-key"
-                    ) from None
+                    ) from error
                 reason = f"HTTP {error.status_code}"
             except Exception as error:  # connection refused, DNS, TLS, timeouts, gRPC errors
                 reason = _reason(error)
@@ -90,8 +90,8 @@ class ClientStore(Store):
             if "already accessed" in str(error):
                 raise StoreLockedError(
                     f"the qdrant-client local store {path} is open in another process; close it and retry"
-                ) from None
-            raise StoreUnavailableError(f"cannot open the qdrant-client local store {path} ({error})") from None
+                ) from error
+            raise StoreUnavailableError(f"cannot open the qdrant-client local store {path} ({error})") from error
         return cls(client, ":memory:" if path is None else f"local:{path}", embedkit_version=embedkit_version)
 
     # ---- collections -------------------------------------------------------------------------

@@ -50,7 +50,7 @@ class EdgeStore(Store):
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise StoreUnavailableError(f"cannot create the embedded store directory {self.root} ({error})") from None
+            raise StoreUnavailableError(f"cannot create the embedded store directory {self.root} ({error})") from error
         self._lock = DirectoryLock(self.root)
         self._lock.acquire()
         self._shards: dict[str, qe.EdgeShard] = {}
@@ -77,8 +77,8 @@ class EdgeStore(Store):
                 raise StoreLockedError(
                     f"the embedded store collection at {path} is open in another process; "
                     f"close that process (or wait for it to finish) and retry"
-                ) from None
-            raise StoreUnavailableError(f"cannot open the embedded store collection at {path} ({message})") from None
+                ) from error
+            raise StoreUnavailableError(f"cannot open the embedded store collection at {path} ({message})") from error
 
     def _collection_names(self) -> list[str]:
         return [p.name for p in self.root.iterdir() if (p / CONFIG_FILE).is_file()]

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from embedkit._version import __version__
 from embedkit.store.base import Store
 
 MEMORY = ":memory:"
@@ -35,8 +36,6 @@ def open_store(location: str | Path | None = None, *, grpc: bool = False, api_ke
       defaults to $QDRANT_API_KEY);
     - ":memory:" or "local:PATH": qdrant-client's own local mode (brute force; for tests and small data).
     """
-    from embedkit import __version__
-
     if location is None:
         location = default_store_path()
     text = str(location)

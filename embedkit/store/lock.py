@@ -25,11 +25,11 @@ class DirectoryLock:
         try:
             handle = open(self.path, "a+")
         except OSError as error:
-            raise StoreUnavailableError(f"cannot open the lock file {self.path} ({error})") from None
+            raise StoreUnavailableError(f"cannot open the lock file {self.path} ({error})") from error
         if fcntl is not None:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            except OSError as error:
                 handle.seek(0)
                 holder = handle.read().strip()
                 handle.close()
@@ -37,7 +37,7 @@ class DirectoryLock:
                 raise StoreLockedError(
                     f"the embedded store {self.path.parent} is open{by}; close that process (or wait for it "
                     f"to finish) and retry, or use a Qdrant server for concurrent access"
-                ) from None
+                ) from error
             handle.seek(0)
             handle.truncate()
             handle.write(str(os.getpid()))

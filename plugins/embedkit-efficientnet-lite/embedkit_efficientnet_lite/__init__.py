@@ -11,7 +11,7 @@ from torchvision import transforms
 
 from embedkit.encoders.image_module import ImageModuleEncoder
 from embedkit.hookspecs import hookimpl
-from embedkit.weights import fit_state_dict, load_checkpoint, resolve_weights
+from embedkit.encoders.weights import fit_state_dict, load_checkpoint, resolve_weights
 
 IMAGE_SIZES = {0: 224, 1: 240, 2: 260}
 

@@ -1,0 +1,1 @@
+"""The built-in encoders, each registered through the same hook as a third-party plugin's."""

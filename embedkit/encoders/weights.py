@@ -1,0 +1,132 @@
+"""Finding weights: the torch hub cache, downloads, local checkpoints, and fitting them to a model."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from embedkit.errors import WeightsMismatchError, WeightsUnavailableError
+
+RANDOM = "none"
+CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model", "net", "module")
+
+
+def hub_checkpoint_path(url: str) -> Path:
+    """Where torch.hub keeps the file downloaded from `url` (honours TORCH_HOME)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+
+
+def download_state_dict(url: str, label: str, progress: bool = True) -> tuple[dict[str, torch.Tensor], Path]:
+    """The state_dict at `url`, from the hub cache when present, else downloaded into it."""
+    path = hub_checkpoint_path(url)
+    try:
+        state = torch.hub.load_state_dict_from_url(
+            url, map_location="cpu", progress=progress and not path.exists(), weights_only=True
+        )
+    except (urllib.error.URLError, OSError, RuntimeError) as error:
+        if path.exists():
+            raise WeightsMismatchError(
+                f"cached weights {path} for {label} cannot be read ({error}); delete the file to download it again"
+            ) from error
+        reason = getattr(error, "reason", error)
+        raise WeightsUnavailableError(
+            f"pretrained weights for {label} are not cached and could not be downloaded ({reason}); "
+            f"expected file {path}: put it there, pass --weights PATH to load a checkpoint, "
+            f"or --weights none for random weights"
+        ) from error
+    return state, path
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """A state_dict from a local file: a plain state_dict, or a training checkpoint that holds one."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsUnavailableError(f"checkpoint file {str(path)!r} does not exist; pass the path of a .pt/.pth file")
+    try:
+        loaded: Any = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise WeightsMismatchError(
+            f"cannot read checkpoint {str(path)!r} ({str(error).splitlines()[0]}); "
+            f"save it with torch.save(model.state_dict(), path)"
+        ) from error
+    for key in CHECKPOINT_KEYS:
+        if isinstance(loaded, Mapping) and isinstance(loaded.get(key), Mapping):
+            loaded = loaded[key]
+            break
+    if not isinstance(loaded, Mapping) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
+        raise WeightsMismatchError(
+            f"checkpoint {str(path)!r} holds no state_dict; save it with torch.save(model.state_dict(), path)"
+        )
+    return {key.removeprefix("module."): value for key, value in loaded.items()}
+
+
+def fit_state_dict(
+    model: torch.nn.Module,
+    state: Mapping[str, torch.Tensor],
+    label: str,
+    source: str,
+    unused_prefixes: tuple[str, ...] = (),
+) -> None:
+    """Load `state` into `model`, naming the first layer that does not fit.
+
+    Layers under `unused_prefixes` (a classifier head the features do not use) may differ, as
+    they do in a backbone fine-tuned on another number of classes; they are then left out.
+    """
+    expected = model.state_dict()
+
+    def used(key: str) -> bool:
+        return not key.startswith(unused_prefixes)
+
+    for key, tensor in expected.items():
+        if not used(key):
+            continue
+        if key not in state:
+            raise WeightsMismatchError(f"{source} does not fit {label}: layer {key!r} is missing from it")
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise WeightsMismatchError(
+                f"{source} does not fit {label}: layer {key!r} has shape {tuple(state[key].shape)} "
+                f"in the checkpoint but {tuple(tensor.shape)} in the model"
+            )
+    for key in state:
+        if used(key) and key not in expected:
+            raise WeightsMismatchError(f"{source} does not fit {label}: it has layer {key!r}, which the model lacks")
+    loadable = {
+        key: value
+        for key, value in state.items()
+        if key in expected and tuple(value.shape) == tuple(expected[key].shape)
+    }
+    model.load_state_dict(loadable, strict=False)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_weights(
+    weights: str | os.PathLike[str] | None,
+    pretrained_tag: str,
+    fetch_pretrained: Any,
+) -> tuple[dict[str, torch.Tensor] | None, str, Path | None]:
+    """Turn a `--weights` value into (state_dict or None, weights tag, file).
+
+    None means the pretrained weights of `pretrained_tag`, fetched by `fetch_pretrained()` ->
+    (state_dict, file); "none" means random initialisation (tag `random`); anything else is the
+    path of a local checkpoint (tag `ckpt-<first 8 hex of its sha256>`).
+    """
+    if weights is None or str(weights) == pretrained_tag:
+        state, path = fetch_pretrained()
+        return state, pretrained_tag, path
+    if str(weights).lower() in (RANDOM, "random"):
+        return None, "random", None
+    state = load_checkpoint(weights)
+    return state, f"ckpt-{file_sha256(weights)[:8]}", Path(weights)

@@ -1,0 +1,50 @@
+"""Copy a collection from one store (usually the embedded one) to another (usually a Qdrant server)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from embedkit.errors import EmbedkitError, InvalidOptionError, StoreUnavailableError
+from embedkit.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def _with_retries(action: Callable[[], None], attempts: int, what: str) -> None:
+    for attempt in range(1, attempts + 1):
+        try:
+            action()
+            return
+        except EmbedkitError as error:
+            if attempt == attempts:
+                raise StoreUnavailableError(f"{what} failed {attempts} times ({error}); re-run push to resume") from error
+            log.warning("%s failed (%s); retry %d of %d", what, error, attempt, attempts - 1)
+            time.sleep(min(2.0 ** attempt, 10.0))
+
+
+def push(source: Store, target: Store, collection: str, *, target_collection: str | None = None,
+         batch_size: int = 256, attempts: int = 3) -> dict[str, int]:
+    """Copy every named vector of `collection`, with payloads and recorded encoders, in batches with retries.
+
+    Re-running resumes: points are upserted under the same ids, so nothing is duplicated.
+    Returns the number of points copied per vector name.
+    """
+    infos = [info for info in source.collections() if info.name == collection]
+    if not infos:
+        raise InvalidOptionError(f"collection {collection!r} does not exist in {source.location}")
+    name = target_collection or collection
+    copied: dict[str, int] = {}
+    for vector_name, summary in infos[0].vectors.items():
+        recorded = summary.info or {}
+        encoder_info = recorded.get("encoder_info") or {"name": recorded.get("encoder", vector_name)}
+        target.ensure_vector(name, vector_name, int(summary.dim or recorded["dim"]), encoder_info)
+        copied[vector_name] = 0
+        for ids, arrays, payloads in source.iter_points(collection, [vector_name], batch_size=batch_size):
+            clean = [{k: v for k, v in p.items() if k != "sample_id"} for p in payloads]
+            _with_retries(lambda: target.upsert(name, vector_name, ids, arrays[vector_name], clean),
+                          attempts, f"uploading {len(ids)} points of {vector_name!r}")
+            copied[vector_name] += len(ids)
+    target.flush()
+    return copied

