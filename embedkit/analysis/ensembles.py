@@ -24,7 +24,7 @@ from embedkit.encoders.ensemble.encoder import build_member
 from embedkit._version import __version__
 from embedkit.ingestion import ingest
 from embedkit.errors import EmbedkitError, InvalidOptionError, MemberVectorsMissingError, UnknownNameError
-from embedkit.store import Store, open_store
+from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
 
@@ -231,9 +231,7 @@ def build_from_store(
     is saved to `pca_file` (.npz) and the vector is `ensemble:MEMBERS-pcaK`.
     """
     started = time.perf_counter()
-    owned = not isinstance(store, Store)
-    target = open_store(store) if owned else store
-    try:
+    with using_store(store) as target:
         resolved, encoded = resolve_members(target, collection, members, dataset=dataset, split=split,
                                             limit=limit, encoder_options=encoder_options)
         spec = spec_name([m.vector_name for m in resolved], [m.weight for m in resolved])
@@ -249,9 +247,6 @@ def build_from_store(
                               [m.weight for m in resolved], projection.dim if projection else
                               sum(int(m.info.get("dim") or 0) for m in resolved), written, skipped, encoded,
                               None if projection is None else str(projection.file), time.perf_counter() - started)
-    finally:
-        if owned:
-            target.close()
 
 
 def apply_artifact(
@@ -268,9 +263,7 @@ def apply_artifact(
     """
     started = time.perf_counter()
     projection = EnsembleArtifact.load(artifact)
-    owned = not isinstance(store, Store)
-    target = open_store(store) if owned else store
-    try:
+    with using_store(store) as target:
         stored = stored_vector_names(target, collection)
         members = []
         for record in projection.members:
@@ -292,6 +285,3 @@ def apply_artifact(
         return EnsembleReport(collection, vector_name, [m.vector_name for m in members],
                               [m.weight for m in members], projection.dim, written, skipped, [], str(artifact),
                               time.perf_counter() - started)
-    finally:
-        if owned:
-            target.close()

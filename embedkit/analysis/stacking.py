@@ -29,7 +29,7 @@ from embedkit.analysis.ensembles import (
     resolve_members,
 )
 from embedkit.errors import InvalidOptionError, UnlabelledDataError
-from embedkit.store import Store, open_store
+from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
 
@@ -171,9 +171,7 @@ def train_stacker(
     if method not in METHODS:
         raise InvalidOptionError(f"unknown stacking method {method!r}; use one of {', '.join(METHODS)}")
     started = time.perf_counter()
-    owned = not isinstance(store, Store)
-    target = open_store(store) if owned else store
-    try:
+    with using_store(store) as target:
         resolved, _ = resolve_members(target, collection, members)
         data = training_data(target, collection, resolved, split, limit)
         if method == "lda":
@@ -193,9 +191,6 @@ def train_stacker(
         log.info("stacker %s trained on %d points in %.1f s", path, len(data.ids), time.perf_counter() - started)
         return StackingReport(path, method, [m.vector_name for m in resolved], len(data.ids),
                               len(data.label_names), projection.dim, time.perf_counter() - started, applied)
-    finally:
-        if owned:
-            target.close()
 
 
 def load_stacker(artifact: str | os.PathLike[str]) -> EnsembleArtifact:

@@ -25,7 +25,7 @@ from embedkit.encoders import get_encoder
 from embedkit._version import __version__
 from embedkit.errors import EmbedkitError, InvalidOptionError
 from embedkit.ingestion import default_collection_name, ingest
-from embedkit.store import Store, open_store
+from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,6 @@ def bench(
     """
     from embedkit.bench.report import write_summaries
 
-    owned = not isinstance(store, Store)
-    target = open_store(store) if owned else store
     out = None if out_dir is None else Path(out_dir)
     if out is not None:
         try:
@@ -181,7 +179,7 @@ def bench(
     commit = git_commit()
     results: list[BenchResult] = []
     failures: list[BenchFailure] = []
-    try:
+    with using_store(store) as target:
         for dataset_name in datasets:
             for encoder_name in encoders:
                 try:
@@ -197,9 +195,6 @@ def bench(
                 if out is not None:  # each pair as soon as it is done: a later failure loses nothing
                     (out / result_filename(result)).write_text(json.dumps(result.to_json(), indent=2))
                     write_summaries([r.to_json() for r in results], out)
-    finally:
-        if owned:
-            target.close()
     return results, failures
 
 

@@ -15,7 +15,7 @@ import torch
 from embedkit.datasets import Dataset, DatasetView, get_dataset
 from embedkit.encoders import Encoder, get_encoder
 from embedkit.errors import ImageLoadError, InvalidOptionError, TextNotSupportedError
-from embedkit.store import Store, open_store
+from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +171,10 @@ def ingest(
     if text_field is None and not model.embeds_images:
         raise TextNotSupportedError(f"encoder {model.name} does not embed images; ingest images with an image encoder, "
                                     f"or embed a text column with --text-field")
-    owned_store = not isinstance(store, Store)
-    target = open_store(store) if owned_store else store
     collection = collection or default_collection_name(data.name)
     vector_name = model.vector_name if text_field is None else text_vector_name(model, text_field)
     info = model.describe() if text_field is None else {**model.describe(), "text_field": text_field}
-    try:
+    with using_store(store) as target:
         target.ensure_vector(collection, vector_name, model.dim, info)  # fails before any write
         todo = samples_to_encode(view, target, collection, vector_name)
         state = IngestProgress(total=len(view), to_encode=len(todo))
@@ -200,9 +198,6 @@ def ingest(
             failures=failures, seconds=time.perf_counter() - started, index_seconds=index_seconds,
             interrupted=interrupted,
         )
-    finally:
-        if owned_store:
-            target.close()
 
 
 def _encode_and_store(

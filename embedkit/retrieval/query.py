@@ -9,7 +9,7 @@ from typing import Any
 from embedkit.encoders import ENCODERS, Encoder, get_encoder
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
 from embedkit.images import ImageInput, load_image
-from embedkit.store import Hit, Store, open_store
+from embedkit.store import Hit, Store, using_store
 
 
 @dataclass
@@ -90,10 +90,8 @@ def search(
         raise InvalidOptionError("--unlike needs at least one --like example")
     if k < 1:
         raise InvalidOptionError(f"k must be at least 1, got {k}")
-    owned = not isinstance(store, Store)
-    target = open_store(store) if owned else store
     query_hit = None
-    try:
+    with using_store(store) as target:
         if image is not None or text is not None:
             model = get_encoder(encoder, **encoder_options) if isinstance(encoder, str) else encoder
             if model is None:
@@ -122,6 +120,3 @@ def search(
         query_record = {"image": shown_image,
                         "sample_id": sample_id, "text": text, "like": list(like), "unlike": list(unlike)}
         return SearchResult(collection, vector_name, {k_: v for k_, v in query_record.items() if v}, hits, query_hit)
-    finally:
-        if owned:
-            target.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from embedkit._version import __version__
@@ -52,3 +54,16 @@ def open_store(location: str | Path | None = None, *, grpc: bool = False, api_ke
     from embedkit.store.edge import EdgeStore
 
     return EdgeStore(location, embedkit_version=__version__)
+
+
+@contextmanager
+def using_store(store: Store | str | Path | None) -> Iterator[Store]:
+    """An open Store as it is (its owner closes it), or a location opened here and closed afterwards."""
+    if isinstance(store, Store):
+        yield store
+        return
+    opened = open_store(store)
+    try:
+        yield opened
+    finally:
+        opened.close()
