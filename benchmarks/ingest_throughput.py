@@ -65,11 +65,12 @@ def store_alone(count: int, dim: int, batch_size: int) -> dict:
     """Peak RSS of the same writes without any encoding: the store's own memory."""
     import numpy as np
 
+    from embedkit.records import VectorRecord
     from embedkit.store import open_store
 
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as path, open_store(path) as store:
-        store.ensure_vector("c", "v", dim, {"name": "random"})
+        store.ensure_vector("c", "v", VectorRecord("random", dim))
         for start in range(0, count, batch_size):
             n = min(batch_size, count - start)
             vectors = rng.standard_normal((n, dim)).astype(np.float32)
@@ -82,7 +83,7 @@ def store_alone(count: int, dim: int, batch_size: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoders", default="mobilenet_v2,resnet50")
-    parser.add_argument("--weights", default="none", help="'none' (random; same compute) or pretrained (default tag)")
+    parser.add_argument("--weights", default="random", help="'random' (same compute) or pretrained (default tag)")
     parser.add_argument("--limit", type=int, default=2000, help="0 for the whole split")
     parser.add_argument("--split", default="test", help="'all' for train+test (70k)")
     parser.add_argument("--image-size", type=int, default=None, help="input size (default: the weights' 224)")

@@ -22,7 +22,7 @@ from embedkit import __version__, get_encoder
 from embedkit.datasets import get_dataset
 from embedkit.datasets.decode import DecodeReport, decode
 
-ENCODERS = {"mobilenet_v2.imagenet1k_v2": {"weights": "none"}, "efficientnet_lite0.imagenet1k": {}}
+ENCODERS = {"mobilenet_v2.imagenet1k_v2": {"weights": "random"}, "efficientnet_lite0.imagenet1k": {}}
 
 
 def loader_rate(view, transform, batch_size: int, workers: int) -> tuple[float, DecodeReport]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import embedkit
+from embedkit.records import VectorRecord
 from embedkit.store import open_store
 
 TARGET_UPSERT = 20_000
@@ -56,11 +57,11 @@ def run(kind: str, args: argparse.Namespace, root: Path) -> None:
     data, queries = make_data(kind, args.points, args.queries, args.dim, args.seed)
     ids = [f"s{i}" for i in range(len(data))]
     payloads = [{"dataset": "bench", "split": "test", "label": i % 10} for i in range(len(data))]
-    encoder = {"name": "bench", "dim": args.dim, "weights": kind}
+    encoder = VectorRecord("bench", args.dim, weights=kind)
     path = root / kind
 
     with open_store(path) as store:
-        store.ensure_vector("bench", "bench", args.dim, encoder)
+        store.ensure_vector("bench", "bench", encoder)
         started = time.perf_counter()
         for start in range(0, len(data), args.batch):
             stop = start + args.batch

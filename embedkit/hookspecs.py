@@ -1,10 +1,14 @@
-"""The hooks a plugin implements. Built-in encoders and datasets use exactly these."""
+"""The hooks a plugin implements. Built-in encoders, datasets and commands use exactly these."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:
+    import click
 
 hookspec = pluggy.HookspecMarker("embedkit")
 hookimpl = pluggy.HookimplMarker("embedkit")
@@ -24,3 +28,12 @@ def register_encoders(register: Callable[..., None]) -> None:
 @hookspec
 def register_datasets(register: Callable[..., None]) -> None:
     """Call `register(name, factory, aliases=(...), **info)` for each dataset the plugin provides."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Call `cli.add_command(command)` for each click command or group the plugin adds to `embedkit`.
+
+    `cli` is the root `embedkit` group. The built-in commands are added first; a command whose
+    name is taken already is logged and left out.
+    """

@@ -101,6 +101,12 @@ class Registry(Generic[T]):
             return self._entries[f"{prefix}:"], argument
         raise UnknownNameError(self.kind, name, self.close_matches(name))
 
+    def has_name(self, name: str) -> bool:
+        """Whether `name` is registered as it is (a name or an alias), not as an argument of a family."""
+        self._ensure_loaded()
+        canonical = self._aliases.get(name, name)
+        return canonical in self._entries and not self._entries[canonical].is_family
+
     def create(self, name: str, **options: Any) -> T:
         entry, argument = self.resolve(name)
         arguments = ((argument,) if entry.is_family else ())

@@ -38,7 +38,7 @@ def compare_photos() -> None:
     }
     started = time.perf_counter()
     encoder = embedkit.get_encoder("efficientnet-lite0")
-    vectors = encoder.encode(list(photos.values()))
+    vectors = encoder.encode(list(photos.values()), modality="image")
     console.print(f"embedkit {embedkit.__version__}: {len(photos)} photos embedded with [bold]{encoder.name}[/] "
                   f"({encoder.dim}-d, {encoder.device}) in {time.perf_counter() - started:.1f} s")
     table = Table(title="cosine similarity")

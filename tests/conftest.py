@@ -3,6 +3,12 @@ served by an HTTP server on 127.0.0.1 (built small by tests/support/datasets.py)
 
 from __future__ import annotations
 
+import os
+
+# Set before any plugin loads, so that no other installed plugin changes what the tests see; a test that
+# needs another plugin names it itself.
+os.environ.setdefault("EMBEDKIT_LOAD_PLUGINS", "efficientnet_lite")
+
 import hashlib
 import http.server
 import threading

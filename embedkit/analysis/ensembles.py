@@ -17,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from embedkit.encoders import ENCODERS, Encoder
+from embedkit.encoders import Encoder, vector_name_candidates
 from embedkit.encoders.ensemble import EnsembleArtifact, Member, identity_sha256, parse_members, spec_name
-from embedkit.encoders.ensemble.combination import check_members, combine, member_record, normalise_rows
+from embedkit.encoders.ensemble.combination import check_members, combine, normalise_rows
+from embedkit.encoders.names import find_stored
 from embedkit.encoders.ensemble.encoder import build_member
 from embedkit._version import __version__
 from embedkit.ingestion import ingest
-from embedkit.errors import EmbedkitError, InvalidOptionError, MemberVectorsMissingError, UnknownNameError
+from embedkit.errors import EmbedkitError, InvalidOptionError, MemberVectorsMissingError
+from embedkit.records import MemberRecord, VectorRecord
 from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
@@ -54,11 +56,11 @@ class MemberVectors:
 
     vector_name: str
     weight: float
-    info: dict[str, Any]
+    stored: VectorRecord
 
     @property
-    def record(self) -> dict[str, Any]:
-        return member_record(self.vector_name, self.weight, self.info)
+    def record(self) -> MemberRecord:
+        return MemberRecord(self.vector_name, self.weight, self.stored)
 
 
 def stored_vector_names(store: Store, collection: str) -> list[str]:
@@ -69,15 +71,9 @@ def stored_vector_names(store: Store, collection: str) -> list[str]:
                              f"`embedkit collections` lists what there is")
 
 
-def find_stored(name: str, stored: Sequence[str]) -> str | None:
-    """The stored vector a member name means: the name itself, or the registry's canonical name of an alias."""
-    if name in stored:
-        return name
-    try:
-        entry, _ = ENCODERS.resolve(name)
-    except UnknownNameError:
-        return None
-    return entry.name if entry.name in stored else None
+def find_member(name: str, stored: Sequence[str]) -> str | None:
+    """The stored vector a member name means: the name in any spelling, or the registry's name of an alias."""
+    return find_stored(vector_name_candidates(name), stored)
 
 
 def resolve_members(
@@ -104,12 +100,12 @@ def resolve_members(
     stored = stored_vector_names(store, collection)
     resolved, encoded = [], []
     for member, encoder in wanted:
-        name = find_stored(member.name, stored)
+        name = find_member(member.name, stored)
         if name is None:
             name = _encode_missing(store, collection, member, encoder, stored, dataset, split, limit,
                                    encoder_options or {})
             encoded.append(name)
-        resolved.append(MemberVectors(name, member.weight, store.vector_info(collection, name) or {}))
+        resolved.append(MemberVectors(name, member.weight, stored_record(store, collection, name)))
     return resolved, encoded
 
 
@@ -133,6 +129,14 @@ def _encode_missing(store, collection, member, encoder, stored, dataset, split, 
             f"and cannot be encoded: {error}"
         ) from error
     return report.vector_name
+
+
+def stored_record(store: Store, collection: str, vector_name: str) -> VectorRecord:
+    """The record of a member's stored vectors (a bare one for vectors that embedkit did not write)."""
+    record = store.vector_record(collection, vector_name)
+    if record is None:
+        raise MemberVectorsMissingError(f"collection {collection!r} has no vector {vector_name!r}; ingest it first")
+    return record
 
 
 def iter_combined(
@@ -170,7 +174,7 @@ def provenance_record(method: str, members: Sequence[MemberVectors], details: di
     return {
         "kind": "embedkit.projection",
         "method": method,
-        "members": [m.record for m in members],
+        "members": [m.record.to_json() for m in members],
         **details,
         "embedkit_version": __version__,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -186,17 +190,15 @@ def write_vectors(
     batch_size: int = 1024,
 ) -> tuple[int, int]:
     """Store the ensemble (or projected) vector of every point that has all members; (written, skipped)."""
-    records = [m.record for m in members]
-    dim = projection.dim if projection is not None else sum(int(m.info.get("dim") or 0) for m in members)
-    modalities = {str(m.info.get("modality") or "image") for m in members}
-    modality = modalities.pop() if len(modalities) == 1 else "image"
-    info = {
-        "name": vector_name, "dim": dim, "modality": modality, "members": records, "weights": "members",
-        "weights_sha256": identity_sha256(records, None if projection is None else projection.sha256),
-        "projection": None if projection is None else {"method": projection.kind, "dim": projection.dim,
-                                                        "file": str(projection.file), "sha256": projection.sha256},
-    }
-    store.ensure_vector(collection, vector_name, dim, info)
+    records = tuple(m.record for m in members)
+    dim = projection.dim if projection is not None else sum(m.stored.dim for m in members)
+    modalities = {m.stored.modality for m in members}
+    record = VectorRecord(
+        vector_name, dim, modalities.pop() if len(modalities) == 1 else "image", architecture="ensemble",
+        weights="members", weights_sha256=identity_sha256(records, None if projection is None else projection.sha256),
+        members=records, projection=None if projection is None else projection.record,
+    )
+    store.ensure_vector(collection, vector_name, record)
     written = 0
     for ids, combined, _ in iter_combined(store, collection, members, batch_size):
         vectors = projection.apply(combined) if projection is not None else normalise_rows(combined)
@@ -245,7 +247,7 @@ def build_from_store(
         written, skipped = write_vectors(target, collection, resolved, vector_name, projection, batch_size)
         return EnsembleReport(collection, vector_name, [m.vector_name for m in resolved],
                               [m.weight for m in resolved], projection.dim if projection else
-                              sum(int(m.info.get("dim") or 0) for m in resolved), written, skipped, encoded,
+                              sum(m.stored.dim for m in resolved), written, skipped, encoded,
                               None if projection is None else str(projection.file), time.perf_counter() - started)
 
 
@@ -266,16 +268,15 @@ def apply_artifact(
     with using_store(store) as target:
         stored = stored_vector_names(target, collection)
         members = []
-        for record in projection.members:
-            name = record["vector_name"]
-            if name not in stored:
+        for member in projection.members:
+            name = find_stored([member.vector_name], stored)
+            if name is None:
                 raise MemberVectorsMissingError(
-                    f"{artifact} needs member vectors {name!r}, which collection {collection!r} lacks (it has: "
-                    f"{', '.join(stored) or 'none'}); ingest them first "
-                    f"(`embedkit ingest DATASET -e {record['encoder']} -c {collection}`)"
+                    f"{artifact} needs member vectors {member.vector_name!r}, which collection {collection!r} lacks "
+                    f"(it has: {', '.join(stored) or 'none'}); ingest them first "
+                    f"(`embedkit ingest DATASET -e {member.record.encoder} -c {collection}`)"
                 )
-            members.append(MemberVectors(name, float(record.get("weight", 1.0)),
-                                         target.vector_info(collection, name) or {}))
+            members.append(MemberVectors(name, member.weight, stored_record(target, collection, name)))
         check_members(str(artifact), projection.members, [m.record for m in members])
         if vector_name is None and projection.kind == "pca":
             spec = spec_name([m.vector_name for m in members], [m.weight for m in members])

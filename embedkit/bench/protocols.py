@@ -122,3 +122,34 @@ def make_task(
     if k > gallery_size:
         raise InvalidOptionError(f"k={k} is larger than the gallery ({gallery_size} items); use a smaller k")
     return Task(protocol, query_set, gallery, positions)
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """How queries and gallery are drawn: leave-one-out within `split`, or `query_split` against `gallery_split`."""
+
+    protocol: str = LEAVE_ONE_OUT
+    split: str | None = None
+    query_split: str | None = None
+    gallery_split: str | None = None
+
+    @property
+    def queries_from(self) -> str | None:
+        return self.split if self.protocol == LEAVE_ONE_OUT else self.query_split
+
+    @property
+    def gallery_from(self) -> str | None:
+        return self.split if self.protocol == LEAVE_ONE_OUT else self.gallery_split
+
+    @property
+    def splits(self) -> list[str | None]:
+        """The splits to encode, each once."""
+        return list(dict.fromkeys([self.split] if self.protocol == LEAVE_ONE_OUT else
+                                  [self.query_split, self.gallery_split]))
+
+    def keywords(self) -> dict[str, str | None]:
+        """`bench`'s keywords; the query and gallery splits only for the split protocol."""
+        split_protocol = self.protocol != LEAVE_ONE_OUT
+        return {"protocol": self.protocol, "split": self.split,
+                "query_split": self.query_split if split_protocol else None,
+                "gallery_split": self.gallery_split if split_protocol else None}

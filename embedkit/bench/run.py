@@ -9,16 +9,17 @@ import platform
 import re
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import torch
 
 from embedkit.bench import metrics
-from embedkit.bench.protocols import LEAVE_ONE_OUT, Task, make_task
+from embedkit.bench.protocols import LEAVE_ONE_OUT, ProtocolSpec, Task, make_task
 from embedkit.bench.ranking import exact_ranking, store_ranking
 from embedkit.datasets import get_dataset
 from embedkit.encoders import get_encoder
@@ -54,6 +55,20 @@ class BenchResult:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunSpec(ProtocolSpec):
+    """What `bench` does with each dataset x encoder pair: built once, the same for every pair."""
+
+    queries: int | None = None
+    limit: int | None = None
+    seed: int = 0
+    through_store: bool = False
+    data_dir: str | Path | None = None
+    batch_size: int = 64
+    workers: int = 2
+    encoder_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -176,6 +191,9 @@ def bench(
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise InvalidOptionError(f"cannot write results to {str(out)!r} ({error.strerror}); pass another --out") from error
+    spec = RunSpec(protocol=protocol, split=split, query_split=query_split, gallery_split=gallery_split,
+                   queries=queries, limit=limit, seed=seed, through_store=through_store, data_dir=data_dir,
+                   batch_size=batch_size, workers=workers, encoder_options=MappingProxyType(dict(encoder_options)))
     commit = git_commit()
     results: list[BenchResult] = []
     failures: list[BenchFailure] = []
@@ -183,9 +201,7 @@ def bench(
         for dataset_name in datasets:
             for encoder_name in encoders:
                 try:
-                    result = _bench_pair(
-                        dataset_name, encoder_name, target, protocol, split, query_split, gallery_split, queries,
-                        limit, seed, through_store, data_dir, batch_size, workers, encoder_options)
+                    result = _bench_pair(dataset_name, encoder_name, target, spec)
                 except EmbedkitError as error:
                     log.info("%s x %s: %s", dataset_name, encoder_name, error)
                     failures.append(BenchFailure(dataset_name, encoder_name, str(error)))
@@ -198,42 +214,39 @@ def bench(
     return results, failures
 
 
-def _bench_pair(dataset_name, encoder_name, store, protocol, split, query_split, gallery_split, queries, limit, seed,
-                through_store, data_dir, batch_size, workers, encoder_options) -> BenchResult:
+def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpec) -> BenchResult:
     started = time.perf_counter()
-    dataset = get_dataset(dataset_name, data_dir=data_dir)
-    encoder = get_encoder(encoder_name, **encoder_options)
+    dataset = get_dataset(dataset_name, data_dir=spec.data_dir)
+    encoder = get_encoder(encoder_name, **spec.encoder_options)
     collection = default_collection_name(dataset.name)
-    splits = [split] if protocol == LEAVE_ONE_OUT else [query_split, gallery_split]
-    views = [dataset.view(s, limit) for s in dict.fromkeys(splits)]
+    views = [dataset.view(s, spec.limit) for s in spec.splits]
     encoded = seconds = 0.0
-    for view, view_split in zip(views, dict.fromkeys(splits)):
-        report = ingest(dataset, encoder, split=view_split, limit=limit, store=store, collection=collection,
-                        batch_size=batch_size, workers=workers)
+    for view_split in spec.splits:
+        report = ingest(dataset, encoder, split=view_split, limit=spec.limit, store=store, collection=collection,
+                        batch_size=spec.batch_size, workers=spec.workers)
         encoded += report.stored
         seconds += report.seconds
     ids = {view[i].id for view in views for i in range(len(view))}
-    task = make_task(store, collection, encoder.vector_name, protocol, split=split, query_split=query_split,
-                     gallery_split=gallery_split, queries=queries, seed=seed, k=K, only=ids)
-    exact, expected, measured, pr_curve, top, skipped = evaluate(task, seed)
+    task = make_task(store, collection, encoder.vector_name, spec.protocol, split=spec.split,
+                     query_split=spec.query_split, gallery_split=spec.gallery_split, queries=spec.queries,
+                     seed=spec.seed, k=K, only=ids)
+    exact, expected, measured, pr_curve, top, skipped = evaluate(task, spec.seed)
     store_figures = None
-    if through_store and task.gallery.stored_in_split != len(task.gallery.ids):
+    if spec.through_store and task.gallery.stored_in_split != len(task.gallery.ids):
         raise InvalidOptionError(
             f"--through-store searches every stored point of the gallery split: collection {collection!r} holds "
             f"{task.gallery.stored_in_split} of them for {encoder.vector_name}, but the benchmark's gallery has "
             f"{len(task.gallery.ids)} (--limit); use a store that holds just these samples (another --qdrant folder)"
         )
-    if through_store:
-        store_figures = evaluate_store(store, collection, encoder.vector_name, task, top,
-                                       split if protocol == LEAVE_ONE_OUT else gallery_split)
-    described = encoder.describe()
+    if spec.through_store:
+        store_figures = evaluate_store(store, collection, encoder.vector_name, task, top, spec.gallery_from)
     provenance = {
         "embedkit_version": __version__,
-        "encoder": {key: described.get(key) for key in
-                    ("name", "weights", "weights_sha256", "layer", "image_size", "preprocessing", "precision")},
-        "dataset": {"name": dataset.name, "splits": list(dict.fromkeys(splits)), "limit": limit, "count": len(ids),
+        "encoder": encoder.record.to_json(),
+        "dataset": {"name": dataset.name, "splits": spec.splits, "limit": spec.limit, "count": len(ids),
                     "content_hash": [view.content_hash() for view in views]},
-        "protocol": protocol, "seed": seed, "queries_requested": queries, "queries_skipped_no_relevant": skipped,
+        "protocol": spec.protocol, "seed": spec.seed, "queries_requested": spec.queries,
+        "queries_skipped_no_relevant": skipped,
         "device": str(encoder.device), "precision": encoder.precision, "torch": torch.__version__,
         "python": platform.python_version(), "machine": platform.machine(), "git_commit": None,
         "store": store.location, "collection": collection,
@@ -241,9 +254,8 @@ def _bench_pair(dataset_name, encoder_name, store, protocol, split, query_split,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return BenchResult(
-        dataset=dataset.name, encoder=encoder.vector_name, dim=encoder.dim, protocol=protocol,
-        query_split=split if protocol == LEAVE_ONE_OUT else query_split,
-        gallery_split=split if protocol == LEAVE_ONE_OUT else gallery_split,
+        dataset=dataset.name, encoder=encoder.vector_name, dim=encoder.dim, protocol=spec.protocol,
+        query_split=spec.queries_from, gallery_split=spec.gallery_from,
         queries=len(task.queries.ids), gallery=len(task.gallery.ids), metrics=exact, random_expected=expected,
         random_measured=measured, pr_curve=pr_curve, store=store_figures,
         images_per_second=encoded / seconds if encoded and seconds else None, provenance=provenance,

@@ -12,6 +12,7 @@ from rich.logging import RichHandler
 
 from embedkit._version import __version__
 from embedkit.errors import EmbedkitError
+from embedkit.plugins import load_commands
 
 
 class ErrorReportingGroup(click.Group):
@@ -51,8 +52,4 @@ def main(ctx: click.Context, debug: bool) -> None:
     )
 
 
-from embedkit.cli import embed, encoders  # noqa: E402,F401  (each module adds its commands to `main`)
-from embedkit.cli import datasets  # noqa: E402,F401
-from embedkit.cli import collections, ingest, search  # noqa: E402,F401
-from embedkit.cli import bench  # noqa: E402,F401
-from embedkit.cli import ensembles  # noqa: E402,F401
+load_commands(main)

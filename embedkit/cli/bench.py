@@ -8,18 +8,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from embedkit.bench.protocols import LEAVE_ONE_OUT, PROTOCOLS
+from embedkit.bench.protocols import LEAVE_ONE_OUT, PROTOCOLS, ProtocolSpec
 from embedkit.bench.report import load_results, plot, rows
 from embedkit.bench.run import bench
-from embedkit.cli import main
-from embedkit.cli.store_options import open_cli_store, store_options
+from embedkit.cli.options import (EncoderChoice, StoreLocation, data_dir_option, encoder_options, record_options,
+                                  store_options)
+from embedkit.cli.tables import wide_console
+from embedkit.hookspecs import hookimpl
 
-
-def wide_console() -> Console:
-    console = Console()
-    if not console.is_terminal:  # piped or captured: keep the table readable
-        console.width = max(console.width, 150)
-    return console
+TABLE_WIDTH = 150
 
 
 def render(results: list[dict], console: Console) -> None:
@@ -45,42 +42,46 @@ def render(results: list[dict], console: Console) -> None:
         console.print(table)
 
 
-@main.group("bench", invoke_without_command=True)
+protocol_options = record_options(ProtocolSpec, "protocol", [
+    click.option("--protocol", type=click.Choice(PROTOCOLS), default=LEAVE_ONE_OUT, show_default=True),
+    click.option("--split", default=None, help="Leave-one-out: the split that is both queries and gallery."),
+    click.option("--query-split", default="test", show_default=True, help="Split protocol: the queries."),
+    click.option("--gallery-split", default="train", show_default=True, help="Split protocol: the gallery."),
+])
+
+
+@click.group("bench", invoke_without_command=True)
 @click.option("--datasets", "-d", default="fashion-mnist", show_default=True, help="Comma-separated dataset names.")
 @click.option("--encoders", "-e", default="efficientnet-lite0", show_default=True,
               help="Comma-separated encoder names (NAME.random: random weights).")
-@click.option("--protocol", type=click.Choice(PROTOCOLS), default=LEAVE_ONE_OUT, show_default=True)
-@click.option("--split", default=None, help="Leave-one-out: the split that is both queries and gallery.")
-@click.option("--query-split", default="test", show_default=True, help="Split protocol: the queries.")
-@click.option("--gallery-split", default="train", show_default=True, help="Split protocol: the gallery.")
+@protocol_options
 @click.option("--queries", type=click.IntRange(min=1), default=None, help="Sample N queries (seeded).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N samples of each split.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--through-store", is_flag=True, help="Also query through the store's index: recall@10 and latency.")
-@click.option("--weights", default=None, help="Weights for every encoder (none: random).")
-@click.option("--device", default="auto", show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True)
+@encoder_options(with_name=False, helps={"weights": "A checkpoint for every encoder (random weights: NAME.random)."})
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), show_default=True,
               help="Folder for one JSON per pair, summary.md and summary.csv.")
-@click.option("--data-dir", default=None, envvar="EMBEDKIT_DATA")
+@data_dir_option
 @store_options
 @click.pass_context
-def bench_group(ctx, datasets, encoders, protocol, split, query_split, gallery_split, queries, limit, seed,
-                through_store, weights, device, precision, batch_size, workers, out, data_dir, qdrant, grpc) -> None:
-    """Measure mAP@5, P@10, AP (and more) for every encoder x dataset pair; reuses stored vectors."""
+def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: ProtocolSpec, queries: int | None,
+                limit: int | None, seed: int, through_store: bool, encoder: EncoderChoice, batch_size: int,
+                workers: int, out: Path, data_dir: Path | None, store: StoreLocation) -> None:
+    """Measure mAP@5, P@10, AP (and more) for every encoder x dataset pair; reuses stored vectors.
+
+    --weights, --device, --precision, --layer and --image-size apply to every encoder.
+    """
     if ctx.invoked_subcommand is not None:
         return
-    options = {"device": device, "precision": precision, **({"weights": weights} if weights else {})}
-    with open_cli_store(qdrant, grpc) as store:
+    with store.open() as opened:
         results, failures = bench(
-            datasets.split(","), encoders.split(","), protocol=protocol, split=split,
-            query_split=query_split if protocol != LEAVE_ONE_OUT else None,
-            gallery_split=gallery_split if protocol != LEAVE_ONE_OUT else None, queries=queries, limit=limit,
-            seed=seed, through_store=through_store, store=store, out_dir=out, data_dir=data_dir,
-            batch_size=batch_size, workers=workers, **options)
-    console = wide_console()
+            datasets.split(","), encoders.split(","), **protocol.keywords(), queries=queries, limit=limit,
+            seed=seed, through_store=through_store, store=opened, out_dir=out, data_dir=data_dir,
+            batch_size=batch_size, workers=workers, **encoder.options())
+    console = wide_console(TABLE_WIDTH)
     if results:
         render([r.to_json() for r in results], console)
         console.print(f"results: {out}/ (one JSON per pair, summary.md, summary.csv)", highlight=False)
@@ -96,7 +97,7 @@ def bench_group(ctx, datasets, encoders, protocol, split, query_split, gallery_s
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the Markdown table instead.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
               help="Save a bar chart and precision-recall curves to this PNG.")
-def report_command(paths, as_markdown, plot_path) -> None:
+def report_command(paths: tuple[Path, ...], as_markdown: bool, plot_path: Path | None) -> None:
     """Rebuild the tables from result JSON files (or folders of them)."""
     from embedkit.bench.report import markdown
 
@@ -104,7 +105,12 @@ def report_command(paths, as_markdown, plot_path) -> None:
     if as_markdown:
         click.echo(markdown(results), nl=False)
     else:
-        render(results, wide_console())
+        render(results, wide_console(TABLE_WIDTH))
     if plot_path is not None:
         plot(results, plot_path)
         click.echo(f"saved {plot_path}", err=True)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(bench_group)

@@ -12,19 +12,16 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Column, Table
 
-from embedkit.cli import main
+from embedkit.cli.options import data_dir_option
+from embedkit.cli.tables import LOCAL_MARKS, entry_row, plugin_label, wide_console
 from embedkit.datasets import Dataset, get_dataset, list_datasets
 from embedkit.datasets.decode import DecodeReport, decode
 from embedkit.datasets.grid import contact_sheet
 from embedkit.datasets.locate import data_root
 from embedkit.errors import InvalidOptionError
-from embedkit.plugins import DEFAULT_PLUGINS
+from embedkit.hookspecs import hookimpl
 from embedkit.registry import Entry
 
-data_dir_option = click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Folder datasets are kept in and downloaded to (default: $EMBEDKIT_DATA or ~/.cache/embedkit/datasets).",
-)
 dataset_options = click.option(
     "--option", "-O", "options", multiple=True, metavar="KEY=VALUE",
     help="A dataset option, e.g. -O background=true (caltech101), -O depth=2 (folder:), -O seed=3 (caltech101-20).",
@@ -50,23 +47,9 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 def dataset_row(entry: Entry, data_dir: Path | None) -> dict[str, Any]:
     present = entry.info.get("present")
-    return {
-        "name": entry.name,
-        "aliases": list(entry.aliases),
-        "classes": entry.info.get("classes"),
-        "size": entry.info.get("size"),
-        "splits": list(entry.info.get("splits") or []),
-        "local": bool(present(data_dir)) if callable(present) else None,
-        "plugin": entry.plugin,
-        "description": entry.info.get("description", ""),
-    }
-
-
-def wide_console(**kwargs: Any) -> Console:
-    console = Console(**kwargs)
-    if not console.is_terminal:  # piped: don't squeeze tables into 80 columns
-        console.width = max(console.width, 110)
-    return console
+    return entry_row(entry, classes=entry.info.get("classes"), size=entry.info.get("size"),
+                     splits=list(entry.info.get("splits") or []),
+                     local=bool(present(data_dir)) if callable(present) else None)
 
 
 class DownloadBar:
@@ -109,7 +92,7 @@ def print_report(report: DecodeReport, console: Console) -> None:
     console.print(report.summary(), highlight=False)
 
 
-@main.group("datasets", invoke_without_command=True)
+@click.group("datasets", invoke_without_command=True)
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
@@ -125,10 +108,9 @@ def datasets_command(ctx: click.Context, data_dir: Path | None, as_json: bool) -
     table = Table(*(Column(title, no_wrap=True) for title in titles),
                   "description", box=box.SIMPLE_HEAD)
     for row in rows:
-        local = {True: "[green]yes[/]", False: "[yellow]no[/]", None: "-"}[row["local"]]
-        plugin = "built-in" if row["plugin"] in DEFAULT_PLUGINS else row["plugin"]
         table.add_row(row["name"], str(row["classes"] or "-"), f"{row['size']:,}" if row["size"] else "-",
-                      "/".join(row["splits"]) or "-", local, plugin, row["description"])
+                      "/".join(row["splits"]) or "-", LOCAL_MARKS[row["local"]], plugin_label(row["plugin"]),
+                      row["description"])
     console = wide_console()
     console.print(table)
     console.print(f"data folder: {data_root(data_dir)}", highlight=False)
@@ -210,3 +192,8 @@ def check_command(name: str, split: str | None, strict: bool, workers: int, down
     for _ in decode(dataset.view(split), batch_size=64, num_workers=workers, strict=strict, report=report):
         pass
     print_report(report, console)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(datasets_command)

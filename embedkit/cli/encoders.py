@@ -6,30 +6,22 @@ import json
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Column, Table
 
-from embedkit.cli import main
+from embedkit.cli.tables import LOCAL_MARKS, entry_row, plugin_label, wide_console
 from embedkit.encoders import list_encoders
-from embedkit.plugins import DEFAULT_PLUGINS
+from embedkit.hookspecs import hookimpl
 from embedkit.registry import Entry
 
 
 def encoder_row(entry: Entry) -> dict:
     available = entry.info.get("weights_available")
-    return {
-        "name": entry.name,
-        "aliases": list(entry.aliases),
-        "dim": entry.info.get("dim"),
-        "modality": entry.info.get("modality"),
-        "weights": entry.info.get("weights"),
-        "weights_local": bool(available()) if callable(available) else None,
-        "plugin": entry.plugin,
-        "description": entry.info.get("description", ""),
-    }
+    return entry_row(entry, dim=entry.info.get("dim"), modality=entry.info.get("modality"),
+                     weights=entry.info.get("weights"),
+                     weights_local=bool(available()) if callable(available) else None)
 
 
-@main.command("encoders")
+@click.command("encoders")
 @click.argument("pattern", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def encoders_command(pattern: str | None, as_json: bool) -> None:
@@ -41,11 +33,11 @@ def encoders_command(pattern: str | None, as_json: bool) -> None:
     table = Table(*(Column(title, no_wrap=True) for title in ("name", "alias", "dim", "modality", "local", "plugin")),
                   box=box.SIMPLE_HEAD)
     for row in rows:
-        local = {True: "[green]yes[/]", False: "[yellow]no[/]", None: "-"}[row["weights_local"]]
-        plugin = "built-in" if row["plugin"] in DEFAULT_PLUGINS else row["plugin"]
         table.add_row(row["name"], (row["aliases"] or ["-"])[0], str(row["dim"] or "-"),
-                      row["modality"] or "-", local, plugin)
-    console = Console()
-    if not console.is_terminal:  # piped: don't squeeze the table into 80 columns
-        console.width = max(console.width, 110)
-    console.print(table)
+                      row["modality"] or "-", LOCAL_MARKS[row["weights_local"]], plugin_label(row["plugin"]))
+    wide_console().print(table)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(encoders_command)

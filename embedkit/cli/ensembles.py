@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from embedkit.cli import main
-from embedkit.cli.store_options import open_cli_store, store_options
 from embedkit.analysis.ensembles import EnsembleReport, apply_artifact, build_from_store
 from embedkit.analysis.stacking import METHODS, train_stacker
+from embedkit.cli.options import StoreLocation, store_options
+from embedkit.hookspecs import hookimpl
 
 
 def render(report: EnsembleReport) -> None:
@@ -30,7 +30,7 @@ def as_json(document: object) -> str:
     return json.dumps(dataclasses.asdict(document) if dataclasses.is_dataclass(document) else document, default=str)
 
 
-@main.group("ensemble")
+@click.group("ensemble")
 def ensemble_group() -> None:
     """Ensembles of encoders, computed from vectors already stored."""
 
@@ -45,15 +45,16 @@ def ensemble_group() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="With --dataset: only the first N samples.")
 @store_options
 @click.option("--json", "json_output", is_flag=True)
-def build_command(members, collection, pca_dim, pca_file, dataset, split, limit, qdrant, grpc, json_output) -> None:
+def build_command(members: str, collection: str, pca_dim: int | None, pca_file: Path | None, dataset: str | None,
+                  split: str | None, limit: int | None, store: StoreLocation, json_output: bool) -> None:
     """Store MEMBERS' ensemble vector (e.g. 'resnet50+densenet121*0.5') from their stored vectors."""
-    with open_cli_store(qdrant, grpc) as store:
-        report = build_from_store(store, collection, members, pca_dim=pca_dim, pca_file=pca_file, dataset=dataset,
+    with store.open() as opened:
+        report = build_from_store(opened, collection, members, pca_dim=pca_dim, pca_file=pca_file, dataset=dataset,
                                   split=split, limit=limit)
     click.echo(as_json(report)) if json_output else render(report)
 
 
-@main.group("stack")
+@click.group("stack")
 def stack_group() -> None:
     """Stacking: a meta-model trained on a labelled split over members' stored vectors."""
 
@@ -70,11 +71,11 @@ def stack_group() -> None:
 @click.option("--no-apply", is_flag=True, help="Only save the artifact; do not write stack vectors.")
 @store_options
 @click.option("--json", "json_output", is_flag=True)
-def train_command(members, collection, output, split, method, dim, seed, limit, no_apply, qdrant, grpc,
-                  json_output) -> None:
+def train_command(members: str, collection: str, output: Path, split: str, method: str, dim: int | None, seed: int,
+                  limit: int | None, no_apply: bool, store: StoreLocation, json_output: bool) -> None:
     """Train a stacker over MEMBERS (e.g. 'efficientnet-lite0+efficientnet-lite1') and save it."""
-    with open_cli_store(qdrant, grpc) as store:
-        report = train_stacker(store, collection, members, output, split=split, method=method, dim=dim, seed=seed,
+    with store.open() as opened:
+        report = train_stacker(opened, collection, members, output, split=split, method=method, dim=dim, seed=seed,
                                limit=limit, apply=not no_apply)
     if json_output:
         click.echo(as_json(report))
@@ -91,8 +92,14 @@ def train_command(members, collection, output, split, method, dim, seed, limit, 
 @click.option("--collection", "-c", required=True, help="Collection that holds the members' vectors.")
 @store_options
 @click.option("--json", "json_output", is_flag=True)
-def apply_command(artifact, collection, qdrant, grpc, json_output) -> None:
+def apply_command(artifact: Path, collection: str, store: StoreLocation, json_output: bool) -> None:
     """Store the vectors of a trained stacker (or a saved PCA) for every point that has its members."""
-    with open_cli_store(qdrant, grpc) as store:
-        report = apply_artifact(store, collection, artifact)
+    with store.open() as opened:
+        report = apply_artifact(opened, collection, artifact)
     click.echo(as_json(report)) if json_output else render(report)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(ensemble_group)
+    cli.add_command(stack_group)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from embedkit.cli import main
-from embedkit.cli.embed import encoder_from_options, encoder_options
-from embedkit.cli.store_options import open_cli_store, store_options
+from embedkit.cli.options import EncoderChoice, StoreLocation, data_dir_option, encoder_options, store_options
 from embedkit.datasets import get_dataset
+from embedkit.hookspecs import hookimpl
 from embedkit.ingestion import IngestProgress, IngestReport, ingest
 
 
@@ -31,7 +31,7 @@ def render_report(report: IngestReport, console: Console) -> None:
         console.print(f"  … and {len(report.failures) - 20} more (--json lists them all)")
 
 
-@main.command("ingest")
+@click.command("ingest")
 @click.argument("dataset")
 @encoder_options
 @click.option("--split", default=None, help="Only this split (default: all).")
@@ -41,20 +41,21 @@ def render_report(report: IngestReport, console: Console) -> None:
               help="DataLoader processes decoding images while the encoder runs.")
 @click.option("--collection", "-c", default=None, help="Collection name (default: the dataset's name).")
 @store_options
-@click.option("--data-dir", default=None, envvar="EMBEDKIT_DATA", help="Where datasets are looked for first.")
+@data_dir_option
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable image instead of skipping it.")
 @click.option("--text-field", default=None,
               help="Embed this text column (e.g. a manifest's caption) with a text encoder, instead of the images.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def ingest_command(dataset, encoder, weights, device, precision, layer, image_size, split, limit, batch_size,
-                   workers, collection, qdrant, grpc, data_dir, strict, text_field, as_json) -> None:
+def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limit: int | None, batch_size: int,
+                   workers: int, collection: str | None, store: StoreLocation, data_dir: Path | None, strict: bool,
+                   text_field: str | None, as_json: bool) -> None:
     """Embed DATASET with an encoder and store the vectors; re-runs add only what is missing."""
     console = Console(stderr=True)
     data = get_dataset(dataset, data_dir=data_dir)
-    model = encoder_from_options(encoder, weights, device, precision, layer, image_size)
-    with open_cli_store(qdrant, grpc) as store, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]:.1f} images/s"), TimeRemainingColumn(),
-                  console=console, transient=True, disable=as_json) as bar:
+    model = encoder.build()
+    with store.open() as opened, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                          TextColumn("{task.fields[rate]:.1f} images/s"), TimeRemainingColumn(),
+                                          console=console, transient=True, disable=as_json) as bar:
         task = bar.add_task(f"{data.name} → {model.vector_name}", total=None, rate=0.0)
 
         def show(state: IngestProgress) -> None:
@@ -62,7 +63,7 @@ def ingest_command(dataset, encoder, weights, device, precision, layer, image_si
                        rate=state.images_per_second)
 
         report = ingest(data, model, split=split, limit=limit, batch_size=batch_size, workers=workers,
-                        collection=collection, store=store, strict=strict, progress=show,
+                        collection=collection, store=opened, strict=strict, progress=show,
                         text_field=text_field)
     if as_json:
         click.echo(json.dumps({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
@@ -71,3 +72,8 @@ def ingest_command(dataset, encoder, weights, device, precision, layer, image_si
         render_report(report, Console())
     if report.interrupted:
         sys.exit(130)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(ingest_command)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from embedkit.cli import main
-from embedkit.cli.store_options import open_cli_store, store_options
+from embedkit.cli.options import EncoderChoice, StoreLocation, encoder_options, record_options, store_options
 from embedkit.errors import InvalidOptionError
+from embedkit.hookspecs import hookimpl
 from embedkit.images import load_image
 from embedkit.retrieval import search
 
@@ -28,42 +29,72 @@ def parse_filter(items: tuple[str, ...]) -> dict:
     return parsed
 
 
-@main.command("search")
+@dataclass(frozen=True)
+class Query:
+    """What to search with: exactly one of an image file, a stored sample, a text, or liked/disliked samples."""
+
+    image: Path | None = None
+    sample_id: str | None = None
+    text: str | None = None
+    like: tuple[str, ...] = ()
+    unlike: tuple[str, ...] = ()
+
+    @property
+    def is_embedded(self) -> bool:
+        """Whether the query is embedded here (an image or a text) rather than read from the store."""
+        return self.image is not None or self.text is not None
+
+    def caption(self) -> str:
+        return str(self.text or self.sample_id or (self.image.name if self.image else "examples"))
+
+
+query_options = record_options(Query, "query", [
+    click.option("--image", type=click.Path(path_type=Path), default=None, help="Query by this image file."),
+    click.option("--id", "sample_id", default=None, help="Query by a stored sample's own vector."),
+    click.option("--text", default=None, help="Query by text (vectors of an encoder that embeds text, e.g. CLIP)."),
+    click.option("--like", multiple=True, help="Sample id of an example to move towards (repeatable)."),
+    click.option("--unlike", multiple=True, help="Sample id of an example to move away from (repeatable)."),
+])
+
+SEARCH_ENCODER_HELPS = {
+    "encoder": "Picks the stored vector when the collection has several (an encoder name or alias). --image "
+               "and --text need none: the encoder that made the vectors is rebuilt from the collection's record.",
+    "weights": "The weights given when ingesting: 'none' for random, or a checkpoint PATH.",
+    "device": "Where --image and --text queries are embedded: auto, cpu, cuda or cuda:N.",
+    "precision": "Precision --image and --text queries are embedded at.",
+    "layer": "With --encoder: the feature layer given when ingesting.",
+    "image_size": "With --encoder: the input size given when ingesting.",
+}
+
+
+@click.command("search")
 @click.option("--collection", "-c", required=True, help="Collection to search.")
-@click.option("--encoder", "-e", default=None, help="Encoder (needed for --image/--text; picks the vector otherwise).")
-@click.option("--weights", default=None, help="Weights of the encoder, as given when ingesting.")
-@click.option("--device", default="auto", show_default=True)
-@click.option("--layer", default=None)
-@click.option("--image-size", type=click.IntRange(min=1), default=None)
-@click.option("--image", type=click.Path(path_type=Path), default=None, help="Query by this image file.")
-@click.option("--id", "sample_id", default=None, help="Query by a stored sample's own vector.")
-@click.option("--text", default=None, help="Query by text (encoders that embed text, e.g. CLIP).")
-@click.option("--like", multiple=True, help="Sample id of an example to move towards (repeatable).")
-@click.option("--unlike", multiple=True, help="Sample id of an example to move away from (repeatable).")
+@encoder_options(required=False, helps=SEARCH_ENCODER_HELPS)
+@query_options
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--filter", "filters", multiple=True, help="FIELD=VALUE payload condition, e.g. label=3 (repeatable).")
 @click.option("--exact", is_flag=True, help="Exact search instead of the HNSW index.")
 @store_options
 @click.option("--grid", type=click.Path(path_type=Path), default=None, help="Save the query beside its top-k as a PNG.")
 @click.option("--json", "as_json", is_flag=True)
-def search_command(collection, encoder, weights, device, layer, image_size, image, sample_id, text, like, unlike,
-                   k, filters, exact, qdrant, grpc, grid, as_json) -> None:
-    """Show the k stored samples nearest to a query."""
-    options = {key: value for key, value in
-               (("weights", weights), ("layer", layer), ("image_size", image_size)) if value is not None}
-    if image is not None or text is not None:
-        options["device"] = device
-    with open_cli_store(qdrant, grpc) as store:
-        result = search(collection, encoder=encoder, image=image, sample_id=sample_id, text=text, like=like,
-                        unlike=unlike, k=k, filter=parse_filter(filters), store=store, exact=exact, **options)
+def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int, filters: tuple[str, ...],
+                   exact: bool, store: StoreLocation, grid: Path | None, as_json: bool) -> None:
+    """Show the k stored samples nearest to a query.
+
+    A query by --image or --text is embedded by the encoder that made the collection's vectors;
+    --encoder only picks among several stored vectors.
+    """
+    options = encoder.options() if query.is_embedded else encoder.variant_options()
+    with store.open() as opened:
+        result = search(collection, encoder=encoder.name, **asdict(query), k=k, filter=parse_filter(filters),
+                        store=opened, exact=exact, **options)
     if grid is not None:
         from embedkit.retrieval.grid import hit_images, result_grid
 
-        query_image = load_image(image) if image is not None else None
+        query_image = load_image(query.image) if query.image is not None else None
         if result.query_hit is not None:
             query_image = hit_images([result.query_hit])[0]
-        caption = str(text or sample_id or (image.name if image else "examples"))
-        result_grid(query_image, caption, result.hits).save(grid)
+        result_grid(query_image, query.caption(), result.hits).save(grid)
     if as_json:
         click.echo(json.dumps({"collection": result.collection, "vector": result.vector_name, "query": result.query,
                                "hits": [{"rank": i, "sample_id": h.sample_id, "score": h.score, "payload": h.payload}
@@ -76,3 +107,8 @@ def search_command(collection, encoder, weights, device, layer, image_size, imag
         table.add_row(str(rank), f"{hit.score:.4f}", "" if label is None else str(label), hit.sample_id,
                       str(hit.payload.get("source", "")))
     Console().print(table)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(search_command)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from embedkit.datasets.archives import unpack
-from embedkit.datasets.base import ALL, SampleSource
-from embedkit.datasets.download import Progress, Resource, verify
+from embedkit.datasets.base import ALL
+from embedkit.datasets.download import Resource, verify
 from embedkit.datasets.files import FilePart, scan_folder
-from embedkit.datasets.published import PathLike, PublishedDataset
+from embedkit.datasets.published import PathLike, PublishedDataset, with_common_options
 from embedkit.errors import DatasetFormatError, InvalidOptionError
 
 TREE = "101_ObjectCategories"
@@ -33,23 +34,23 @@ class Caltech101(PublishedDataset):
     resources = (Resource("caltech-101.zip", "3138e1922a9193bfa496528edbbc45d0",
                           ("https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip",)),)
 
-    def __init__(
-        self,
-        data_dir: PathLike | None = None,
-        download: bool = True,
-        mirror: str | None = None,
-        progress: Progress | None = None,
-        background: bool = False,
-    ):
-        super().__init__()
+    @with_common_options
+    def __init__(self, *args: Any, background: bool = False, **kwargs: Any) -> None:
         self.background = background
-        self.tree = self.unpacked(self.obtain(data_dir, download, mirror, progress), data_dir)
-        scan = scan_folder(self.tree, depth=1, exclude=() if background else (BACKGROUND,))
+        super().__init__(*args, **kwargs)
+
+    def load(self, folder: Path, data_dir: PathLike | None) -> None:
+        self.tree = self.unpacked(folder, data_dir)
+        scan = scan_folder(self.tree, depth=1, exclude=() if self.background else (BACKGROUND,))
         if not scan.classes:
             raise DatasetFormatError(f"{self.tree} holds no category folders; delete it and download {self.name} again")
-        self.classes = scan.classes
         self.notes = scan.notes()
-        self._paths, self._labels = scan.paths, scan.labels
+        self.serve(scan.classes, scan.paths, scan.labels)
+
+    def serve(self, classes: list[str], paths: list[str], labels: list[int | None]) -> None:
+        """Serve the images at `paths` in the tree, labelled `labels` among `classes`."""
+        self.classes = classes
+        self._parts = [FilePart(self.name, ALL, str(self.tree), paths, labels, classes)]
 
     @classmethod
     def holds(cls, folder: Path) -> bool:
@@ -70,9 +71,6 @@ class Caltech101(PublishedDataset):
         inner.unlink()
         return tree
 
-    def parts(self) -> list[SampleSource]:
-        return [FilePart(self.name, ALL, str(self.tree), self._paths, self._labels, self.classes)]
-
     def source_description(self) -> str:
         return f"{self.name} JPEG tree {self.tree}" + (" (with BACKGROUND_Google)" if self.background else "")
 
@@ -83,38 +81,31 @@ class Caltech101Subset(Caltech101):
 
     name = "caltech101-20"
 
-    def __init__(
-        self,
-        data_dir: PathLike | None = None,
-        download: bool = True,
-        mirror: str | None = None,
-        progress: Progress | None = None,
-        seed: int = 0,
-        categories: int = 20,
-        per_class: int = 50,
-    ):
-        super().__init__(data_dir, download, mirror, progress, background=False)
-        self.seed = seed
+    @with_common_options
+    def __init__(self, *args: Any, seed: int = 0, categories: int = 20, per_class: int = 50, **kwargs: Any) -> None:
+        self.seed, self.categories, self.per_class = seed, categories, per_class
+        super().__init__(*args, background=False, **kwargs)
+
+    def serve(self, classes: list[str], paths: list[str], labels: list[int | None]) -> None:
+        """Serve the drawn subset of the images offered."""
         by_class: dict[int, list[str]] = {}
-        for path, label in zip(self._paths, self._labels):
+        for path, label in zip(paths, labels):
             by_class.setdefault(label, []).append(path)
-        eligible = [label for label, paths in sorted(by_class.items()) if len(paths) >= per_class]
-        if len(eligible) < categories:
+        eligible = [label for label, images in sorted(by_class.items()) if len(images) >= self.per_class]
+        if len(eligible) < self.categories:
             raise InvalidOptionError(
-                f"{self.tree} has {len(eligible)} categories with {per_class} or more images; "
+                f"{self.tree} has {len(eligible)} categories with {self.per_class} or more images; "
                 f"ask for fewer categories or fewer images per class"
             )
-        rng = random.Random(seed)
-        chosen = sorted(rng.sample(eligible, categories))
-        paths: list[str] = []
-        labels: list[int | None] = []
+        rng = random.Random(self.seed)
+        chosen = sorted(rng.sample(eligible, self.categories))
+        drawn_paths: list[str] = []
+        drawn_labels: list[int | None] = []
         for new_label, old_label in enumerate(chosen):
-            picked = sorted(rng.sample(by_class[old_label], per_class))
-            paths += picked
-            labels += [new_label] * per_class
-        self.classes = [self.classes[label] for label in chosen]
-        self._paths, self._labels = paths, labels
+            drawn_paths += sorted(rng.sample(by_class[old_label], self.per_class))
+            drawn_labels += [new_label] * self.per_class
+        super().serve([classes[label] for label in chosen], drawn_paths, drawn_labels)
 
     def source_description(self) -> str:
-        return f"{self.name}: {len(self.classes)} x {len(self._paths) // max(1, len(self.classes))} images " \
+        return f"{self.name}: {len(self.classes)} x {len(self) // max(1, len(self.classes))} images " \
                f"of Caltech-101 (seed {self.seed}) from {self.tree}"

@@ -10,9 +10,8 @@ import numpy as np
 
 from embedkit.datasets.archives import unpack
 from embedkit.datasets.arrays import ArrayPart, PixelArray
-from embedkit.datasets.base import SampleSource
 from embedkit.datasets.derived import derived
-from embedkit.datasets.download import Progress, Resource, verify
+from embedkit.datasets.download import Resource, verify
 from embedkit.datasets.published import PathLike, PublishedDataset
 from embedkit.errors import DatasetFormatError
 
@@ -47,6 +46,7 @@ class Cifar(PublishedDataset):
     (n, 32, 32, 3) in the cache folder, which views read through a memory map."""
 
     splits = ("train", "test")
+    stored_as = "Python batches"
     archive_folder: str = ""
     batches: dict[str, tuple[str, ...]] = {}
     meta_file: str = ""
@@ -54,15 +54,7 @@ class Cifar(PublishedDataset):
     names_key: str = ""
     extra_labels: dict[str, tuple[str, str]] = {}  # payload column -> (batch key, meta key of its names)
 
-    def __init__(
-        self,
-        data_dir: PathLike | None = None,
-        download: bool = True,
-        mirror: str | None = None,
-        progress: Progress | None = None,
-    ):
-        super().__init__()
-        found = self.obtain(data_dir, download, mirror, progress)
+    def load(self, found: Path, data_dir: PathLike | None) -> None:
         self.folder = found / self.archive_folder
         if not (self.folder / self.meta_file).is_file():
             archive = found / self.resources[0].filename
@@ -73,7 +65,6 @@ class Cifar(PublishedDataset):
         extra_names = {column: _names(_column(meta, names, self.folder / self.meta_file))
                        for column, (_, names) in self.extra_labels.items()}
         cache = self.cache_dir(data_dir)
-        self._parts: list[SampleSource] = []
         for split, files in self.batches.items():
             sources = [self.folder / name for name in files]
             with np.load(derived(cache / f"{split}-labels.npz", sources,
@@ -127,12 +118,6 @@ class Cifar(PublishedDataset):
                                          f"{len(batch[self.label_key])} labels")
         with open(temporary, "wb") as stream:
             np.savez(stream, **arrays)
-
-    def parts(self) -> list[SampleSource]:
-        return self._parts
-
-    def source_description(self) -> str:
-        return f"{self.name} Python batches in {self.folder}"
 
 
 class Cifar10(Cifar):

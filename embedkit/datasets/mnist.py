@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from embedkit.datasets.arrays import ArrayPart
-from embedkit.datasets.base import SampleSource
-from embedkit.datasets.download import Progress, Resource
+from embedkit.datasets.download import Resource
 from embedkit.datasets.idx import open_images, read_labels
 from embedkit.datasets.published import PathLike, PublishedDataset
 from embedkit.errors import DatasetFormatError
@@ -26,20 +25,12 @@ class IdxDataset(PublishedDataset):
     """Four IDX files, each found plain or gzipped, in one folder."""
 
     splits = ("train", "test")
+    stored_as = "IDX files"
     class_names: tuple[str, ...] = ()
 
-    def __init__(
-        self,
-        data_dir: PathLike | None = None,
-        download: bool = True,
-        mirror: str | None = None,
-        progress: Progress | None = None,
-    ):
-        super().__init__()
+    def load(self, folder: Path, data_dir: PathLike | None) -> None:
         self.classes = list(self.class_names)
-        self.folder = self.obtain(data_dir, download, mirror, progress)
         cache = self.cache_dir(data_dir)
-        self._parts: list[SampleSource] = []
         for split, (images_stem, labels_stem) in FILES.items():
             images_path, labels_path = self._file(images_stem), self._file(labels_stem)
             pixels = open_images(images_path, cache)
@@ -61,12 +52,6 @@ class IdxDataset(PublishedDataset):
     def _file(self, stem: str) -> Path:
         plain = self.folder / stem
         return plain if plain.is_file() else self.folder / f"{stem}.gz"
-
-    def parts(self) -> list[SampleSource]:
-        return self._parts
-
-    def source_description(self) -> str:
-        return f"{self.name} IDX files in {self.folder}"
 
 
 class FashionMnist(IdxDataset):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +15,7 @@ from PIL import Image
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
 from embedkit.images import ImageInput, load_image
 from embedkit.encoders.weights import file_sha256
+from embedkit.records import VectorRecord
 
 Modality = Literal["image", "text", "image+text"]
 Precision = Literal["fp32", "fp16", "bf16"]
@@ -71,6 +72,10 @@ class Encoder:
     modality: Modality = "image"
     weights_file: Path | None = None
     """The file the weights were read from, when there is one: its sha256 is provenance."""
+    transform: Callable[[Image.Image], torch.Tensor] | None = None
+    """What `preprocess` runs, for an encoder whose preprocessing is one picklable callable."""
+    base_record: VectorRecord | None = None
+    """What made the vectors, as a subclass knows it (see `record`); a minimal one when left out."""
 
     def __init__(self, device: str | torch.device = "auto", precision: str = "fp32"):
         self.device = resolve_device(device)
@@ -78,6 +83,8 @@ class Encoder:
 
     # ---- what a subclass implements -------------------------------------------------------
     def preprocess(self, image: Image.Image) -> torch.Tensor:
+        if self.embeds_images and self.transform is not None:
+            return self.transform(image)
         raise TextNotSupportedError(f"encoder {self.name} does not embed images")
 
     def forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -88,14 +95,20 @@ class Encoder:
             f"encoder {self.name} embeds images only; use a text encoder (clip:..., st:...) for text"
         )
 
-    def describe(self) -> dict[str, Any]:
-        """What determines the vectors: recorded as provenance next to them."""
-        return {"name": self.name, "dim": self.dim, "modality": self.modality, "precision": self.precision}
-
     # ---- what every encoder gets --------------------------------------------------------
     @functools.cached_property
     def weights_sha256(self) -> str | None:
         return None if self.weights_file is None else file_sha256(self.weights_file)
+
+    @property
+    def record(self) -> VectorRecord:
+        """What makes this encoder's vectors: `base_record` with the precision and the weights' hash filled in."""
+        base = self.base_record or VectorRecord(self.name, self.dim, self.modality)
+        return base.replace(
+            precision=self.precision,
+            weights_sha256=base.weights_sha256 or self.weights_sha256,
+            weights_file=base.weights_file or (None if self.weights_file is None else str(self.weights_file)),
+        )
 
     @property
     def vector_name(self) -> str:
@@ -144,21 +157,39 @@ class Encoder:
 
     def encode_texts(self, texts: Iterable[str], batch_size: int = 32) -> np.ndarray:
         if not self.embeds_text:
-            self.forward_texts([])  # raises the modality error
+            raise TextNotSupportedError(
+                f"encoder {self.name} embeds images only; use a text encoder (clip:..., st:...) for text"
+            )
         parts = []
         for batch in batched(texts, batch_size):
             with torch.inference_mode(), self.autocast():
                 parts.append(self._finish(self.forward_texts(list(batch))))
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
 
-    def encode(self, inputs: Sequence[ImageInput] | Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """Embed a list of images (PIL images or paths) or of strings (text), by the type of the first."""
-        items = list(inputs)
-        if items and all(isinstance(item, str) for item in items) and not self.embeds_images:
-            return self.encode_texts(items, batch_size)
-        if items and isinstance(items[0], str) and self.modality == "image+text":
-            return self.encode_texts(items, batch_size)
-        return self.encode_images(items, batch_size)
+    def encode(
+        self,
+        inputs: Sequence[ImageInput] | Sequence[str],
+        *,
+        modality: Literal["image", "text"] | None = None,
+        batch_size: int = 32,
+    ) -> np.ndarray:
+        """Embed images (PIL images, or paths of image files) or texts, as `modality` says.
+
+        The modality is never guessed from the inputs: a string is a file for images and a text for texts.
+        It may be left out when the encoder embeds only one modality.
+        """
+        if modality is None:
+            if self.modality == "image+text":
+                raise InvalidOptionError(
+                    f"encoder {self.name} embeds images and text: pass modality='image' (files or PIL images) "
+                    f"or modality='text', or call encode_images / encode_texts"
+                )
+            modality = "text" if self.modality == "text" else "image"
+        if modality == "image":
+            return self.encode_images(inputs, batch_size)
+        if modality == "text":
+            return self.encode_texts([str(item) if not isinstance(item, str) else item for item in inputs], batch_size)
+        raise InvalidOptionError(f"unknown modality {modality!r}; use 'image' or 'text'")
 
     def _finish(self, vectors: torch.Tensor) -> np.ndarray:
         vectors = torch.nn.functional.normalize(vectors.float(), dim=1)

@@ -11,9 +11,9 @@ from typing import Any
 
 import torch
 
+from embedkit.encoders.names import RANDOM, weights_option
 from embedkit.errors import WeightsMismatchError, WeightsUnavailableError
 
-RANDOM = "none"
 CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model", "net", "module")
 
 
@@ -38,7 +38,7 @@ def download_state_dict(url: str, label: str, progress: bool = True) -> tuple[di
         raise WeightsUnavailableError(
             f"pretrained weights for {label} are not cached and could not be downloaded ({reason}); "
             f"expected file {path}: put it there, pass --weights PATH to load a checkpoint, "
-            f"or --weights none for random weights"
+            f"or name the encoder NAME.random for random weights"
         ) from error
     return state, path
 
@@ -120,13 +120,14 @@ def resolve_weights(
     """Turn a `--weights` value into (state_dict or None, weights tag, file).
 
     None means the pretrained weights of `pretrained_tag`, fetched by `fetch_pretrained()` ->
-    (state_dict, file); "none" means random initialisation (tag `random`); anything else is the
+    (state_dict, file); "random" means random initialisation (tag `random`); anything else is the
     path of a local checkpoint (tag `ckpt-<first 8 hex of its sha256>`).
     """
     if weights is None or str(weights) == pretrained_tag:
         state, path = fetch_pretrained()
         return state, pretrained_tag, path
-    if str(weights).lower() in (RANDOM, "random"):
+    weights = weights_option(weights)
+    if weights == RANDOM:
         return None, "random", None
     state = load_checkpoint(weights)
     return state, f"ckpt-{file_sha256(weights)[:8]}", Path(weights)

@@ -6,7 +6,6 @@ from embedkit.ingestion.pipeline import (
     IngestReport,
     default_collection_name,
     ingest,
-    text_vector_name,
 )
 
-__all__ = ["Failure", "IngestProgress", "IngestReport", "default_collection_name", "ingest", "text_vector_name"]
+__all__ = ["Failure", "IngestProgress", "IngestReport", "default_collection_name", "ingest"]

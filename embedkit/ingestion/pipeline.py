@@ -12,8 +12,9 @@ from typing import Any
 
 import torch
 
-from embedkit.datasets import Dataset, DatasetView, get_dataset
+from embedkit.datasets import Dataset, DatasetView, Sample, get_dataset
 from embedkit.encoders import Encoder, get_encoder
+from embedkit.encoders.names import find_stored, text_vector_name
 from embedkit.errors import ImageLoadError, InvalidOptionError, TextNotSupportedError
 from embedkit.store import Store, using_store
 
@@ -80,6 +81,41 @@ def default_collection_name(dataset_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset_name).strip("-.") or "embedkit"
 
 
+def sample_payload(view: DatasetView, sample: Sample) -> dict[str, Any]:
+    """What a point's payload holds (docs/store.md), with its sample id, which the store keeps apart."""
+    return {**dict(sample.payload), "sample_id": sample.id, "dataset": view.dataset_name, "split": sample.split,
+            "label": sample.label, "label_name": sample.label_name, "source": sample.source}
+
+
+@dataclass
+class IngestRun:
+    """What the encoding loops share: the samples to do, where their vectors go, and how it is going."""
+
+    view: DatasetView
+    todo: list[int]
+    model: Encoder
+    store: Store
+    collection: str
+    vector_name: str
+    batch_size: int
+    strict: bool
+    state: IngestProgress
+    progress: ProgressCallback | None
+    failures: list[Failure] = field(default_factory=list)
+
+    def skip(self, failures: list[Failure]) -> None:
+        if failures and self.strict:
+            raise ImageLoadError(f"sample {failures[0].sample_id}: {failures[0].reason}")
+        self.failures.extend(failures)
+        self.state.failed += len(failures)
+        for failure in failures:
+            log.warning("skipped: %s", failure.reason)
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.state)
+
+
 class EncoderInputs(torch.utils.data.Dataset):
     """The samples to encode; decoded and preprocessed in DataLoader workers."""
 
@@ -93,15 +129,7 @@ class EncoderInputs(torch.utils.data.Dataset):
 
     def __getitem__(self, position: int) -> tuple[dict[str, Any], torch.Tensor | None, str | None]:
         sample = self.view[self.indices[position]]
-        record = {
-            **dict(sample.payload),
-            "sample_id": sample.id,
-            "dataset": self.view.dataset_name,
-            "split": sample.split,
-            "label": sample.label,
-            "label_name": sample.label_name,
-            "source": sample.source,
-        }
+        record = sample_payload(self.view, sample)
         try:
             return record, self.preprocess(sample.image()), None
         except ImageLoadError as error:
@@ -115,12 +143,6 @@ def collate(items: list[tuple[dict[str, Any], torch.Tensor | None, str | None]])
     bad = [Failure(record["sample_id"], record["source"], error) for record, _, error in items if error is not None]
     pixels = torch.stack([tensor for _, tensor in good]) if good else None
     return [record for record, _ in good], pixels, bad
-
-
-def text_vector_name(encoder: Encoder, text_field: str) -> str:
-    """A text-only encoder stores a text field under its own name (so a search by text finds it); an
-    image+text encoder under `NAME@FIELD`, beside its image vectors."""
-    return f"{encoder.vector_name}@{text_field}" if encoder.embeds_images else encoder.vector_name
 
 
 def samples_to_encode(view: DatasetView, store: Store, collection: str, vector_name: str) -> list[int]:
@@ -156,7 +178,7 @@ def ingest(
     location for `open_store` (a path or an http(s) URL), or None for the default embedded store.
     Unreadable images are skipped and listed in the report; with `strict=True` the first one raises.
     With `text_field`, the text of that payload field (a manifest column such as `caption`) is embedded
-    instead of the image, by an encoder that embeds text, under `text_vector_name(encoder, text_field)`.
+    instead of the image, by an encoder that embeds text, under `names.text_vector_name`.
     """
     started = time.perf_counter()
     data = get_dataset(dataset, data_dir=data_dir) if isinstance(dataset, str) else dataset
@@ -172,21 +194,24 @@ def ingest(
         raise TextNotSupportedError(f"encoder {model.name} does not embed images; ingest images with an image encoder, "
                                     f"or embed a text column with --text-field")
     collection = collection or default_collection_name(data.name)
-    vector_name = model.vector_name if text_field is None else text_vector_name(model, text_field)
-    info = model.describe() if text_field is None else {**model.describe(), "text_field": text_field}
+    record = model.record
+    vector_name = model.vector_name
+    if text_field is not None:
+        vector_name = text_vector_name(model.vector_name, text_field, model.embeds_images)
+        record = record.replace(text_field=text_field, modality="text")
     with using_store(store) as target:
-        target.ensure_vector(collection, vector_name, model.dim, info)  # fails before any write
+        vector_name = find_stored([vector_name], target.vector_names(collection)) or vector_name
+        target.ensure_vector(collection, vector_name, record)  # fails before any write
         todo = samples_to_encode(view, target, collection, vector_name)
         state = IngestProgress(total=len(view), to_encode=len(todo))
-        failures: list[Failure] = []
+        run = IngestRun(view, todo, model, target, collection, vector_name, batch_size, strict, state, progress)
         interrupted = False
         index_seconds = 0.0
         if todo and text_field is not None:
-            interrupted = _encode_texts_and_store(view, todo, model, target, collection, vector_name, text_field,
-                                                  batch_size, strict, state, failures, progress)
+            interrupted = _encode_texts(run, text_field)
         elif todo:
-            interrupted = _encode_and_store(view, todo, model, target, collection, vector_name,
-                                            batch_size, workers, strict, state, failures, progress)
+            interrupted = _encode_images(run, workers)
+        state, failures = run.state, run.failures
         if state.stored and not interrupted:  # an interrupted run stops at once; the re-run builds the index
             index_started = time.perf_counter()
             target.optimize(collection)
@@ -200,27 +225,14 @@ def ingest(
         )
 
 
-def _encode_and_store(
-    view: DatasetView,
-    todo: list[int],
-    model: Encoder,
-    store: Store,
-    collection: str,
-    vector_name: str,
-    batch_size: int,
-    workers: int,
-    strict: bool,
-    state: IngestProgress,
-    failures: list[Failure],
-    progress: ProgressCallback | None,
-) -> bool:
+def _encode_images(run: IngestRun, workers: int) -> bool:
     """Encode batch k while batch k-1 is written. Returns True when interrupted by Ctrl-C."""
     loader = torch.utils.data.DataLoader(
-        EncoderInputs(view, todo, model.preprocess),
-        batch_size=batch_size,
+        EncoderInputs(run.view, run.todo, run.model.preprocess),
+        batch_size=run.batch_size,
         num_workers=workers,
         collate_fn=collate,
-        pin_memory=model.device.type == "cuda",
+        pin_memory=run.model.device.type == "cuda",
         persistent_workers=False,
         prefetch_factor=4 if workers else None,
     )
@@ -231,28 +243,21 @@ def _encode_and_store(
         nonlocal pending, pending_count
         if pending is not None:
             pending.result()
-            state.stored += pending_count
+            run.state.stored += pending_count
             pending, pending_count = None, 0
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedkit-writer") as writer:
         try:
             for records, pixels, bad in loader:
-                if bad:
-                    if strict:
-                        raise ImageLoadError(f"sample {bad[0].sample_id}: {bad[0].reason}")
-                    failures.extend(bad)
-                    state.failed += len(bad)
-                    for failure in bad:
-                        log.warning("skipped: %s", failure.reason)
+                run.skip(bad)
                 if pixels is not None:
-                    vectors = model.embed_pixels(pixels)
+                    vectors = run.model.embed_pixels(pixels)
                     finish_pending()
                     ids = [record.pop("sample_id") for record in records]
-                    pending = writer.submit(store.upsert, collection, vector_name, ids, vectors, records)
+                    pending = writer.submit(run.store.upsert, run.collection, run.vector_name, ids, vectors, records)
                     pending_count = len(ids)
-                    state.encoded += len(ids)
-                if progress is not None:
-                    progress(state)
+                    run.state.encoded += len(ids)
+                run.report()
         except KeyboardInterrupt:
             log.warning("interrupted: finishing the batch being written, then stopping")
             finish_pending()
@@ -267,46 +272,26 @@ def _encode_and_store(
     return False
 
 
-def _encode_texts_and_store(
-    view: DatasetView,
-    todo: list[int],
-    model: Encoder,
-    store: Store,
-    collection: str,
-    vector_name: str,
-    text_field: str,
-    batch_size: int,
-    strict: bool,
-    state: IngestProgress,
-    failures: list[Failure],
-    progress: ProgressCallback | None,
-) -> bool:
+def _encode_texts(run: IngestRun, text_field: str) -> bool:
     """Embed the text of `text_field` of each sample; a sample without text is a failure, like an unreadable image."""
     try:
-        for start in range(0, len(todo), batch_size):
+        for start in range(0, len(run.todo), run.batch_size):
             records, texts = [], []
-            for index in todo[start : start + batch_size]:
-                sample = view[index]
+            for index in run.todo[start : start + run.batch_size]:
+                sample = run.view[index]
                 text = sample.payload.get(text_field)
                 if not isinstance(text, str) or not text.strip():
-                    failure = Failure(sample.id, sample.source, f"sample {sample.id!r} has no text in {text_field!r}")
-                    if strict:
-                        raise InvalidOptionError(failure.reason)
-                    failures.append(failure)
-                    state.failed += 1
+                    run.skip([Failure(sample.id, sample.source, f"sample {sample.id!r} has no text in {text_field!r}")])
                     continue
                 texts.append(text)
-                records.append({**dict(sample.payload), "dataset": view.dataset_name, "split": sample.split,
-                                "label": sample.label, "label_name": sample.label_name, "source": sample.source,
-                                "sample_id": sample.id})
+                records.append(sample_payload(run.view, sample))
             if texts:
-                vectors = model.encode_texts(texts, batch_size=batch_size)
+                vectors = run.model.encode_texts(texts, batch_size=run.batch_size)
                 ids = [record.pop("sample_id") for record in records]
-                store.upsert(collection, vector_name, ids, vectors, records)
-                state.encoded += len(ids)
-                state.stored += len(ids)
-            if progress is not None:
-                progress(state)
+                run.store.upsert(run.collection, run.vector_name, ids, vectors, records)
+                run.state.encoded += len(ids)
+                run.state.stored += len(ids)
+            run.report()
     except KeyboardInterrupt:
         log.warning("interrupted: stopping after the last stored batch")
         return True

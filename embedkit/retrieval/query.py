@@ -6,10 +6,13 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from embedkit.encoders import ENCODERS, Encoder, get_encoder
+from embedkit.encoders import Encoder, get_encoder, vector_name_candidates
+from embedkit.encoders.names import find_stored
+from embedkit.encoders.rebuild import encoder_from_record
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
 from embedkit.images import ImageInput, load_image
-from embedkit.store import Hit, Store, using_store
+from embedkit.records import VectorRecord
+from embedkit.store import Hit, Store, schema, using_store
 
 
 @dataclass
@@ -22,34 +25,68 @@ class SearchResult:
     """For a query by sample id: that sample, with its payload."""
 
 
-def stored_vector_name(store: Store, collection: str, encoder: str | Encoder | None) -> str:
+def stored_vector_name(
+    store: Store, collection: str, encoder: str | Encoder | None, *, embeds: str | None = None
+) -> str:
     """The vector of `collection` that `encoder` (a name, an alias, or an Encoder) fills.
 
-    With no encoder, the collection's only vector. The registry resolves aliases, so
-    `efficientnet-lite0` finds `efficientnet_lite0.imagenet1k`.
+    With no encoder, the collection's only vector (of those whose encoder embeds `embeds`, "image" or
+    "text", when given). Aliases and older spellings find their vectors: `efficientnet-lite0` finds
+    `efficientnet_lite0.imagenet1k`.
     """
-    names = store.vector_names(collection)
-    if not names:
+    stored = store.vector_names(collection)
+    if not stored:
         raise InvalidOptionError(
             f"collection {collection!r} does not exist in {store.location} or has no vectors; "
             f"`embedkit collections` lists what there is"
         )
-    if isinstance(encoder, Encoder):
-        wanted = [encoder.vector_name]
-    elif encoder is None:
-        if len(names) == 1:
-            return names[0]
-        raise InvalidOptionError(f"collection {collection!r} has several vectors ({', '.join(names)}); pick one with --encoder")
-    else:
-        wanted = [encoder]
-        if encoder not in names:
-            wanted.append(ENCODERS.resolve(encoder)[0].name)
-    for name in wanted:
-        if name in names:
-            return name
-    raise InvalidOptionError(
-        f"collection {collection!r} has no vectors from {wanted[-1]!r}; it has {', '.join(names)}"
-    )
+    if encoder is None:
+        fitting = [name for name in stored if embeds is None or _embeds(store.vector_record(collection, name), embeds)]
+        if len(fitting) == 1:
+            return fitting[0]
+        if not fitting:
+            raise InvalidOptionError(f"no vector of collection {collection!r} was made by an encoder that embeds "
+                                     f"{embeds} (it has: {', '.join(stored)}); ingest with one first")
+        raise InvalidOptionError(f"collection {collection!r} has several vectors ({', '.join(fitting)}); "
+                                 f"pick one with --encoder")
+    wanted = [encoder.vector_name] if isinstance(encoder, Encoder) else vector_name_candidates(encoder)
+    found = find_stored(wanted, stored)
+    if found is not None:
+        return found
+    # the encoder's name without the options that name its variant: the vectors its record says it made
+    made_by = [name for name in stored if find_stored([_record_encoder(store, collection, name)], wanted)]
+    if len(made_by) == 1:
+        return made_by[0]
+    if made_by:
+        raise InvalidOptionError(f"collection {collection!r} has several vectors from {wanted[-1]!r} "
+                                 f"({', '.join(made_by)}); pick one of those names with --encoder")
+    raise InvalidOptionError(f"collection {collection!r} has no vectors from {wanted[-1]!r}; it has {', '.join(stored)}")
+
+
+def _record_encoder(store: Store, collection: str, vector_name: str) -> str:
+    record = store.vector_record(collection, vector_name)
+    return "" if record is None else record.encoder
+
+
+def _embeds(record: VectorRecord | None, modality: str) -> bool:
+    return record is not None and record.modality in (modality, "image+text")
+
+
+def query_encoder(store: Store, collection: str, vector_name: str, encoder: Encoder | None,
+                  options: dict[str, Any]) -> Encoder:
+    """The encoder that made `vector_name`: `encoder` when given (checked against the record), else rebuilt
+    from the collection's record of what made the vectors."""
+    record = store.vector_record(collection, vector_name)
+    if encoder is not None:
+        given = encoder.record.replace(text_field=record.text_field if record else None)
+        if record is not None and record.differences(given):
+            raise schema.mismatch_error(collection, vector_name, record, given)
+        return encoder
+    if record is None or not record.encoder:
+        raise InvalidOptionError(f"vector {vector_name!r} of collection {collection!r} has no record of the encoder "
+                                 f"that made it; pass the encoder (an embedkit.Encoder) to search with")
+    given = {key: value for key, value in options.items() if key in ("device", "precision", "weights")}
+    return encoder_from_record(record, **given)
 
 
 def _with_options(encoder: str | Encoder | None, options: dict[str, Any]) -> str | Encoder | None:
@@ -78,9 +115,11 @@ def search(
 ) -> SearchResult:
     """The k nearest stored samples to one query.
 
-    Exactly one of `image` (a file or PIL image, embedded with `encoder`), `sample_id` (a stored
-    sample, whose own vector is the query and which is left out of the results), `text` (for
-    encoders that embed text), or `like`/`unlike` (sample ids, through Qdrant's recommend query).
+    Exactly one of `image` (a file or PIL image), `sample_id` (a stored sample, whose own vector is the
+    query and which is left out of the results), `text` (for encoders that embed text), or
+    `like`/`unlike` (sample ids, through Qdrant's recommend query). An image or a text is embedded by
+    the encoder that made the collection's vectors, rebuilt from their record; `encoder` only picks
+    among several stored vectors (or is the Encoder to use, checked against the record).
     """
     given = [name for name, value in (("image", image), ("sample_id", sample_id), ("text", text),
                                       ("like", like or unlike)) if value]
@@ -93,10 +132,11 @@ def search(
     query_hit = None
     with using_store(store) as target:
         if image is not None or text is not None:
-            model = get_encoder(encoder, **encoder_options) if isinstance(encoder, str) else encoder
-            if model is None:
-                raise InvalidOptionError("a query by image or text needs --encoder")
-            vector_name = stored_vector_name(target, collection, model)
+            embeds = "text" if text is not None else "image"
+            chosen = _with_options(encoder, encoder_options)
+            vector_name = stored_vector_name(target, collection, chosen, embeds=embeds)
+            model = query_encoder(target, collection, vector_name, chosen if isinstance(chosen, Encoder) else None,
+                                  encoder_options)
             if text is not None:
                 if not model.embeds_text:
                     raise TextNotSupportedError(

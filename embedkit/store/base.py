@@ -1,126 +1,87 @@
 """The Store interface: sample vectors under named vectors in Qdrant collections, the same on every backend.
 
-A backend implements the small private primitives at the bottom of `Store`; the public methods, the
-schema checks and the metadata point are implemented once, here.
+A backend implements the small private primitives of `StoreBackend` (embedkit/store/backend.py); the
+public methods, the schema checks and the metadata point are implemented once, here.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from embedkit.errors import EmbedkitError, InvalidOptionError, SampleNotFoundError, SchemaMismatchError, StoreWriteError
+from embedkit.records import VectorRecord
 from embedkit.store import schema
+from embedkit.store.backend import StoreBackend
+from embedkit.store.points import CollectionInfo, Conditions, Hit, PointRecord, ScoredRecord, VectorSummary
 
 log = logging.getLogger(__name__)
 
 ID_CHUNK = 1024
 
 
-@dataclass
-class Hit:
-    """One search result."""
-
-    sample_id: str
-    score: float
-    payload: dict[str, Any]
-
-
-@dataclass
-class VectorSummary:
-    """One named vector of a collection: its dimension, how many points have it, and its recorded encoder."""
-
-    name: str
-    dim: int | None
-    points: int
-    info: dict[str, Any] | None
-
-
-@dataclass
-class CollectionInfo:
-    name: str
-    points: int
-    vectors: dict[str, VectorSummary] = field(default_factory=dict)
-
-
-@dataclass
-class Conditions:
-    """What a backend turns into a Qdrant filter. The metadata point is always excluded."""
-
-    match: dict[str, Any] = field(default_factory=dict)
-    has_vectors: list[str] = field(default_factory=list)
-    ids: list[str] | None = None
-    exclude_ids: list[str] = field(default_factory=list)
-
-
-@dataclass
-class PointRecord:
-    id: str
-    vectors: dict[str, Any]
-    payload: dict[str, Any]
-
-
-@dataclass
-class ScoredRecord:
-    id: str
-    score: float
-    payload: dict[str, Any]
-
-
-class Store:
+class Store(StoreBackend):
     """Vectors of samples, under one named vector per encoder, in one collection per dataset."""
 
     location: str = ""
     embedkit_version: str = "0"
 
     # ---- schema ----------------------------------------------------------------------------
-    def ensure_vector(self, collection: str, vector_name: str, dim: int, encoder_info: dict[str, Any]) -> None:
-        """Create the collection and/or the named vector (cosine), recording the encoder that fills it.
+    def ensure_vector(self, collection: str, vector_name: str, record: VectorRecord) -> None:
+        """Create the collection and/or the named vector (cosine), recording what fills it.
 
-        Raises SchemaMismatchError, before anything is written, when the name is taken by another encoder or dim.
+        Raises SchemaMismatchError, before anything is written, when the name holds vectors of another
+        record (a field that changes the vectors differs) or dim; fields that do not change them may differ.
         """
         schema.check_collection_name(collection)
         schema.check_vector_name(vector_name)
-        if int(dim) < 1:
+        dim = int(record.dim)
+        if dim < 1:
             raise InvalidOptionError(f"vector dim must be positive, got {dim}")
-        wanted = schema.vector_record(dim, encoder_info, self.embedkit_version)
         if not self._has_collection(collection):
-            self._create_collection(collection, vector_name, int(dim))
-            self._write_metadata(collection, {"schema_version": schema.SCHEMA_VERSION, "vectors": {vector_name: wanted}})
+            self._create_collection(collection, vector_name, dim)
+            self._write_metadata(collection, {"schema_version": schema.SCHEMA_VERSION,
+                                              "vectors": {vector_name: schema.record_document(record)}})
             log.info("created collection %s with vector %s (dim %d)", collection, vector_name, dim)
             return
         metadata = self._read_metadata(collection)
         dims = self._vector_dims(collection)
         stored = metadata["vectors"].get(vector_name)
         if stored is not None:
-            if schema.identity_conflicts(stored, wanted):
-                raise schema.mismatch_error(collection, vector_name, stored, wanted)
+            stored_record = schema.stored_record(stored)
+            if stored_record.differences(record):
+                raise schema.mismatch_error(collection, vector_name, stored_record, record)
             if vector_name in dims:
                 return
-        elif vector_name in dims and dims[vector_name] != int(dim):
+        elif vector_name in dims and dims[vector_name] != dim:
             raise SchemaMismatchError(
                 f"collection {collection!r} already has vector {vector_name!r} with dim {dims[vector_name]} "
                 f"(not recorded by embedkit), but dim {dim} was given; use another vector name"
             )
         if vector_name not in dims:
-            self._add_vector(collection, vector_name, int(dim))
+            self._add_vector(collection, vector_name, dim)
             log.info("added vector %s (dim %d) to collection %s", vector_name, dim, collection)
-        metadata["vectors"][vector_name] = wanted
+        metadata["vectors"][vector_name] = schema.record_document(record)
+        metadata["schema_version"] = schema.SCHEMA_VERSION
         self._write_metadata(collection, metadata)
 
     def vector_names(self, collection: str) -> list[str]:
         """The named vectors of a collection, sorted; empty when the collection does not exist."""
         return sorted(self._vector_dims(collection)) if self._has_collection(collection) else []
 
-    def vector_info(self, collection: str, vector_name: str) -> dict[str, Any] | None:
-        """The recorded encoder of a vector name (encoder, weights, weights_sha256, dim, preprocessing, ...)."""
+    def vector_record(self, collection: str, vector_name: str) -> VectorRecord | None:
+        """What made the vectors of `vector_name`: the recorded VectorRecord, a bare one (name and dim) for a
+        vector embedkit did not write, or None when the collection has no such vector."""
         if not self._has_collection(collection):
             return None
-        return self._read_metadata(collection)["vectors"].get(vector_name)
+        stored = self._read_metadata(collection)["vectors"].get(vector_name)
+        if stored is not None:
+            return schema.stored_record(stored)
+        dim = self._vector_dims(collection).get(vector_name)
+        return None if dim is None else VectorRecord(vector_name, dim)
 
     # ---- writing ---------------------------------------------------------------------------
     def missing_ids(self, collection: str, vector_name: str, sample_ids: Sequence[str]) -> list[str]:
@@ -188,6 +149,58 @@ class Store:
         if not self._has_collection(collection):
             raise InvalidOptionError(f"collection {collection!r} does not exist in {self.location}")
         self._drop(collection)
+
+    def delete(
+        self, collection: str, sample_ids: Sequence[str] | None = None, *, filter: dict[str, Any] | None = None
+    ) -> int:
+        """Delete whole points (all their named vectors and their payload) by sample id or by payload filter.
+
+        Returns how many points were deleted: unknown sample ids are not counted. The metadata point stays.
+        """
+        selection = self._selection(collection, sample_ids, filter)
+        deleted = 0
+        try:
+            for conditions in selection:
+                matching = self._count(collection, conditions)
+                if matching:
+                    self._delete(collection, conditions)
+                    deleted += matching
+            self.flush()
+        except EmbedkitError:
+            raise
+        except Exception as error:  # the backends raise OSError, RuntimeError or their own errors
+            left = _count_after_failure(lambda: self.count_matching(collection, sample_ids, filter=filter))
+            raise StoreWriteError(
+                f"deleting points of {collection!r} failed ({_first_line(error)}); {left} matching points are left; "
+                f"fix the cause and run the same delete again to remove them"
+            ) from error
+        log.info("deleted %d points of collection %s", deleted, collection)
+        return deleted
+
+    def _selection(
+        self, collection: str, sample_ids: Sequence[str] | None, filter: dict[str, Any] | None
+    ) -> list[Conditions]:
+        """The conditions, in chunks of ID_CHUNK ids, of the points that `delete` with these arguments removes."""
+        if (sample_ids is None) == (filter is None):
+            raise InvalidOptionError(
+                "delete takes either sample ids (--id ID) or a payload filter (--filter FIELD=VALUE)"
+                + (", not both; delete in two steps" if filter is not None else "; pass one of them")
+            )
+        if filter is not None and not schema.check_filter(filter):
+            raise InvalidOptionError(
+                f"an empty filter would delete every point of {collection!r}; to empty a collection, drop it "
+                f"(`embedkit collections drop {collection}`)"
+            )
+        if isinstance(sample_ids, str):
+            raise InvalidOptionError(f"sample ids must be a list; pass [{sample_ids!r}] to delete one point")
+        if not self._has_collection(collection):
+            raise InvalidOptionError(
+                f"collection {collection!r} does not exist in {self.location}; `embedkit collections` lists them"
+            )
+        if sample_ids is None:
+            return [Conditions(match=schema.check_filter(filter))]
+        ids = list(dict.fromkeys(schema.point_id(s) for s in sample_ids))
+        return [Conditions(ids=ids[start : start + ID_CHUNK]) for start in range(0, len(ids), ID_CHUNK)]
 
     # ---- reading ---------------------------------------------------------------------------
     def search(
@@ -274,6 +287,12 @@ class Store:
             return 0
         return self._count(collection, Conditions(has_vectors=[vector_name] if vector_name else []))
 
+    def count_matching(
+        self, collection: str, sample_ids: Sequence[str] | None = None, *, filter: dict[str, Any] | None = None
+    ) -> int:
+        """How many points `delete` with the same arguments would delete (and the same errors)."""
+        return sum(self._count(collection, c) for c in self._selection(collection, sample_ids, filter))
+
     def collections(self) -> list[CollectionInfo]:
         """Every collection, with its point count and its named vectors."""
         infos = []
@@ -281,7 +300,8 @@ class Store:
             recorded = self._read_metadata(name)["vectors"]
             dims = self._vector_dims(name)
             vectors = {
-                v: VectorSummary(v, dims.get(v), self._count(name, Conditions(has_vectors=[v])), recorded.get(v))
+                v: VectorSummary(v, dims.get(v), self._count(name, Conditions(has_vectors=[v])),
+                                 schema.stored_record(recorded[v]) if v in recorded else None)
                 for v in sorted(set(dims) | set(recorded))
             }
             infos.append(CollectionInfo(name, self._count(name, Conditions()), vectors))
@@ -334,81 +354,22 @@ class Store:
         self._put_metadata_point(collection, {schema.METADATA_KEY: metadata})
 
     def _write_error(self, collection: str, vector_name: str, attempted: int, error: Exception) -> StoreWriteError:
-        try:
-            committed: str = str(self._count(collection, Conditions(has_vectors=[vector_name])))
-        except Exception:  # the store may be unusable after the failure
-            committed = "an unknown number of"
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        committed = _count_after_failure(lambda: self._count(collection, Conditions(has_vectors=[vector_name])))
         return StoreWriteError(
-            f"writing {attempted} points to {collection!r}/{vector_name!r} failed ({reason}); {committed} points "
+            f"writing {attempted} points to {collection!r}/{vector_name!r} failed ({_first_line(error)}); {committed} points "
             f"with this vector are committed; fix the cause (e.g. free disk space) and re-run to store the rest"
         )
 
-    # ---- what a backend implements -----------------------------------------------------------
-    def _collection_names(self) -> list[str]:
-        raise NotImplementedError
 
-    def _has_collection(self, collection: str) -> bool:
-        raise NotImplementedError
+def _count_after_failure(count: Callable[[], int]) -> str:
+    try:
+        return str(count())
+    except Exception:  # the store may be unusable after the failure
+        return "an unknown number of"
 
-    def _create_collection(self, collection: str, vector_name: str, dim: int) -> None:
-        raise NotImplementedError
 
-    def _vector_dims(self, collection: str) -> dict[str, int]:
-        raise NotImplementedError
-
-    def _add_vector(self, collection: str, vector_name: str, dim: int) -> None:
-        raise NotImplementedError
-
-    def _drop(self, collection: str) -> None:
-        raise NotImplementedError
-
-    def _put_metadata_point(self, collection: str, payload: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def _retrieve(self, collection: str, ids: list[str], with_payload: bool, vectors: list[str]) -> list[PointRecord]:
-        raise NotImplementedError
-
-    def _upsert(
-        self, collection: str, vector_name: str, ids: list[str], vectors: np.ndarray, payloads: list[dict[str, Any]]
-    ) -> None:
-        raise NotImplementedError
-
-    def _update_vectors(self, collection: str, vector_name: str, ids: list[str], vectors: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def _set_payloads(self, collection: str, items: list[tuple[str, dict[str, Any]]]) -> None:
-        raise NotImplementedError
-
-    def _query(
-        self, collection: str, vector_name: str, vector: np.ndarray, k: int, conditions: Conditions, exact: bool
-    ) -> list[ScoredRecord]:
-        raise NotImplementedError
-
-    def _recommend(
-        self,
-        collection: str,
-        vector_name: str,
-        positive: np.ndarray,
-        negative: np.ndarray,
-        k: int,
-        conditions: Conditions,
-    ) -> list[ScoredRecord]:
-        raise NotImplementedError
-
-    def _scroll(
-        self,
-        collection: str,
-        conditions: Conditions,
-        vectors: list[str],
-        with_payload: bool,
-        limit: int,
-        offset: Any,
-    ) -> tuple[list[PointRecord], Any]:
-        raise NotImplementedError
-
-    def _count(self, collection: str, conditions: Conditions) -> int:
-        raise NotImplementedError
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _hit(record: ScoredRecord) -> Hit:

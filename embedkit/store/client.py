@@ -286,6 +286,9 @@ class ClientStore(Store):
     def _count(self, collection: str, conditions: Conditions) -> int:
         return int(self.client.count(collection, count_filter=_filter(conditions), exact=True).count)
 
+    def _delete(self, collection: str, conditions: Conditions) -> None:
+        self.client.delete(collection, points_selector=m.FilterSelector(filter=_filter(conditions)), wait=True)
+
     def close(self) -> None:
         self.client.close()
 

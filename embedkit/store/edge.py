@@ -200,6 +200,9 @@ class EdgeStore(Store):
     def _count(self, collection: str, conditions: Conditions) -> int:
         return int(self._shard(collection).count(qe.CountRequest(exact=True, filter=_filter(conditions))))
 
+    def _delete(self, collection: str, conditions: Conditions) -> None:
+        self._shard(collection).update(qe.UpdateOperation.delete_points_by_filter(_filter(conditions)))
+
     # ---- lifecycle ---------------------------------------------------------------------------
     def optimize(self, collection: str | None = None) -> None:
         """Merge segments and build the HNSW index; blocks until done (minutes for 100k large vectors)."""

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 
 from embedkit.errors import EmbedkitError, InvalidOptionError, StoreUnavailableError
-from embedkit.store import Store
+from embedkit.records import VectorRecord
+from embedkit.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,7 @@ def push(source: Store, target: Store, collection: str, *, target_collection: st
     name = target_collection or collection
     copied: dict[str, int] = {}
     for vector_name, summary in infos[0].vectors.items():
-        recorded = summary.info or {}
-        encoder_info = recorded.get("encoder_info") or {"name": recorded.get("encoder", vector_name)}
-        target.ensure_vector(name, vector_name, int(summary.dim or recorded["dim"]), encoder_info)
+        target.ensure_vector(name, vector_name, summary.record or VectorRecord(vector_name, int(summary.dim or 0)))
         copied[vector_name] = 0
         for ids, arrays, payloads in source.iter_points(collection, [vector_name], batch_size=batch_size):
             clean = [{k: v for k, v in p.items() if k != "sample_id"} for p in payloads]

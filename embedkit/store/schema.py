@@ -7,9 +7,12 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from embedkit.encoders.names import canonical
 from embedkit.errors import InvalidOptionError, SchemaMismatchError
+from embedkit.records import VectorRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: each vector's record is structured (embedkit.records); 1 (embedkit 0.1.0) kept preprocessing as text."""
 DISTANCE = "Cosine"
 
 # Point id of a sample = uuid5(SAMPLE_NAMESPACE, sample_id); SAMPLE_NAMESPACE = uuid5(NAMESPACE_URL, "embedkit:sample").
@@ -21,11 +24,7 @@ METADATA_KEY = "embedkit_metadata"
 # Payload fields that get a payload index, with their Qdrant schema type.
 INDEXED_FIELDS: dict[str, str] = {"dataset": "keyword", "split": "keyword", "label": "integer", "sample_id": "keyword"}
 
-# Encoder-info keys that decide whether two sets of vectors are comparable.
-IDENTITY_KEYS = ("encoder", "dim", "weights", "weights_sha256", "layer", "image_size", "preprocessing")
-
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def point_id(sample_id: str) -> str:
@@ -47,54 +46,30 @@ def check_vector_name(name: str) -> str:
     return name
 
 
-def vector_record(dim: int, encoder_info: dict[str, Any], embedkit_version: str) -> dict[str, Any]:
-    """What the metadata point records for one vector name."""
-    preprocessing = encoder_info.get("preprocessing")
-    return {
-        "encoder": encoder_info.get("name"),
-        "dim": int(dim),
-        "distance": DISTANCE,
-        "weights": encoder_info.get("weights"),
-        "weights_sha256": encoder_info.get("weights_sha256"),
-        "layer": encoder_info.get("layer"),
-        "image_size": encoder_info.get("image_size"),
-        "preprocessing": None if preprocessing is None else str(preprocessing),
-        "modality": encoder_info.get("modality"),
-        "precision": encoder_info.get("precision"),
-        "embedkit_version": embedkit_version,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "encoder_info": _jsonable(encoder_info),
-    }
+def record_document(record: VectorRecord) -> dict[str, Any]:
+    """What the metadata point keeps for one vector name: the record's fields, the distance, and when."""
+    return {**record.to_json(), "distance": DISTANCE,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def identity_conflicts(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
-    """The identity keys on which two vector records disagree (a key missing on either side is not compared,
-    except encoder and dim)."""
-    conflicts = []
-    for key in IDENTITY_KEYS:
-        a, b = stored.get(key), wanted.get(key)
-        if key == "preprocessing" and a is not None and b is not None:
-            a, b = _MEMORY_ADDRESS.sub("", a), _MEMORY_ADDRESS.sub("", b)
-        if key in ("encoder", "dim") or (a is not None and b is not None):
-            if a != b:
-                conflicts.append(key)
-    return conflicts
+def stored_record(document: dict[str, Any]) -> VectorRecord:
+    """The record kept for a vector name, as any schema version wrote it, its encoder in today's spelling."""
+    record = VectorRecord.from_json(document)
+    return record.replace(encoder=canonical(record.encoder))
 
 
-def describe_record(record: dict[str, Any]) -> str:
+def describe_record(record: VectorRecord) -> str:
     """One line naming what is stored under a vector name."""
-    weights = record.get("weights")
-    sha = record.get("weights_sha256")
-    parts = [f"encoder {record.get('encoder')!r}", f"dim {record.get('dim')}"]
-    if weights:
-        parts.append(f"weights {weights!r}")
-    if sha:
-        parts.append(f"sha256 {str(sha)[:12]}")
+    parts = [f"encoder {record.encoder!r}", f"dim {record.dim}"]
+    if record.weights:
+        parts.append(f"weights {record.weights!r}")
+    if record.weights_sha256:
+        parts.append(f"sha256 {record.weights_sha256[:12]}")
     return ", ".join(parts)
 
 
-def mismatch_error(collection: str, vector_name: str, stored: dict[str, Any], wanted: dict[str, Any]) -> SchemaMismatchError:
-    conflicts = identity_conflicts(stored, wanted)
+def mismatch_error(collection: str, vector_name: str, stored: VectorRecord, wanted: VectorRecord) -> SchemaMismatchError:
+    conflicts = stored.differences(wanted)
     return SchemaMismatchError(
         f"collection {collection!r} stores vector {vector_name!r} as {describe_record(stored)}, "
         f"but {describe_record(wanted)} was given (differs in {', '.join(conflicts)}); "
@@ -121,13 +96,3 @@ def check_filter(filter: dict[str, Any] | None) -> dict[str, Any]:
                 f"filter {key}={value!r} is not supported; match a string, an integer or a list of them"
             )
     return dict(filter)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)

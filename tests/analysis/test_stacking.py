@@ -77,10 +77,10 @@ def test_lda_stacking_separates_the_test_classes(labelled, tmp_path):
 
 def test_a_stack_by_name_rebuilds_registered_members_from_its_provenance(tmp_path, photos):
     manifest = make_manifest(tmp_path / "data", per_class=3)
-    members = [get_encoder("mobilenet_v2", weights="none", image_size=32, device="cpu"),
-               get_encoder("clip:ViT-S-32-alt", weights="none", image_size=32, device="cpu")]
+    members = [get_encoder("mobilenet_v2.random", image_size=32, device="cpu"),
+               get_encoder("clip:ViT-S-32-alt", weights="random", image_size=32, device="cpu")]
     ingest_members(manifest, tmp_path / "store", members)
-    spec = "mobilenet_v2.random-32px+clip:ViT-S-32-alt/random-32px"
+    spec = "mobilenet_v2.random-32px+clip:ViT-S-32-alt.random-32px"
     train_stacker(tmp_path / "store", "shapes", spec, tmp_path / "named.npz", dim=2)
     encoder = get_encoder(f"stack:{tmp_path / 'named.npz'}", device="cpu")
     assert encoder.name == "stack:named" and encoder.dim == 2

@@ -15,11 +15,12 @@ from embedkit.bench.ranking import exact_ranking, top_k
 from embedkit.cli import main
 from embedkit.errors import InvalidOptionError
 from embedkit.store import open_store
+from embedkit.records import VectorRecord
 from tests.support.photos import PER_CLASS, make_photo_folder
 
 
 def fill(store, vectors, labels, splits=None, collection="c"):
-    store.ensure_vector(collection, "v", vectors.shape[1], {"name": "test.v1"})
+    store.ensure_vector(collection, "v", VectorRecord("test.v1", vectors.shape[1]))
     ids = [f"s{i:03d}" for i in range(len(vectors))]
     payloads = [{"label": None if label is None else int(label), "label_name": None if label is None else f"class{label}",
                  "split": "train" if splits is None else splits[i]} for i, label in enumerate(labels)]
@@ -137,7 +138,7 @@ def test_a_pair_that_cannot_run_is_reported_and_the_others_go_on(folder, tmp_pat
     results, failures = bench([f"folder:{folder}"], ["resnet50", "mobilenet_v2.random"], store=str(tmp_path / "s"),
                               out_dir=None, image_size=32, workers=0)
     assert [r.encoder for r in results] == ["mobilenet_v2.random-32px"]
-    assert failures[0].encoder == "resnet50" and "--weights none" in failures[0].error
+    assert failures[0].encoder == "resnet50" and "NAME.random" in failures[0].error
 
 
 def test_cli_bench_prints_the_table_and_report_rebuilds_it_with_a_plot(folder, tmp_path):

@@ -4,22 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from click.testing import CliRunner
 from tests.support.datasets import IDX_SIZES, jpeg_bytes
 from PIL import Image
-
-from embedkit.cli import main
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args: object):
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
 
 
 def test_datasets_lists_every_built_in_and_whether_it_is_here(run, mirror):

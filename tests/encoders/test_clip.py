@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from embedkit import get_encoder, list_encoders
 from embedkit.cli import main
-from embedkit.errors import TextNotSupportedError, UnknownNameError, WeightsMismatchError, WeightsUnavailableError
+from embedkit.errors import InvalidOptionError, TextNotSupportedError, UnknownNameError, WeightsMismatchError, WeightsUnavailableError
 from embedkit.ingestion import ingest
 from embedkit.retrieval import search
 from tests.support.photos import make_photo_folder
@@ -21,33 +21,43 @@ SMALL = "clip:ViT-S-32-alt"
 
 @pytest.fixture(scope="module")
 def clip():
-    return get_encoder(SMALL, weights="none", image_size=64, device="cpu")
+    return get_encoder(f"{SMALL}.random", image_size=64, device="cpu")
 
 
 def test_random_weights_give_a_named_deterministic_image_and_text_encoder(clip, photos):
-    assert clip.name == "clip:ViT-S-32-alt/random" and clip.vector_name == "clip:ViT-S-32-alt/random-64px"
+    assert clip.name == "clip:ViT-S-32-alt.random" and clip.vector_name == "clip:ViT-S-32-alt.random-64px"
     assert (clip.dim, clip.modality) == (256, "image+text")
-    again = get_encoder("clip:ViT-S-32-alt/random", image_size=64, device="cpu")  # the tag `random` means the same
-    images = clip.encode([photos["cat"], photos["coffee"]])
-    texts = clip.encode(["a photo of a cat", "a cup of coffee", "a rocket"])
+    again = get_encoder("clip:ViT-S-32-alt/none", image_size=64, device="cpu")  # 0.1.0's spelling, mapped
+    assert again.vector_name == clip.vector_name
+    images = clip.encode([photos["cat"], photos["coffee"]], modality="image")
+    texts = clip.encode(["a photo of a cat", "a cup of coffee", "a rocket"], modality="text")
     assert images.shape == (2, 256) and texts.shape == (3, 256)
     np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
-    np.testing.assert_allclose(again.encode(["a photo of a cat"]), texts[:1], atol=1e-5)
+    np.testing.assert_allclose(again.encode_texts(["a photo of a cat"]), texts[:1], atol=1e-5)
     np.testing.assert_allclose(again.encode_images([photos["cat"]]), images[:1], atol=1e-6)
-    described = clip.describe()
-    assert described["weights"] == "random" and described["image_size"] == 64
-    assert "Normalize" in described["preprocessing"]
+    record = clip.record
+    assert record.weights == "random" and record.image_size == 64
+    assert (record.preprocessing.resize, record.preprocessing.crop, record.preprocessing.interpolation) == (64, 64, "bicubic")
+
+
+def test_a_file_name_is_an_image_when_images_are_asked_for_and_never_guessed(clip, photo_files):
+    path = str(photo_files["cat"])
+    with pytest.raises(InvalidOptionError, match="embeds images and text: pass modality='image'"):
+        clip.encode([path])
+    from_file = clip.encode([path], modality="image")
+    np.testing.assert_allclose(from_file, clip.encode_images([photo_files["cat"]]), atol=1e-6)
+    assert not np.allclose(from_file, clip.encode([path], modality="text"), atol=1e-3)  # the text "…/cat.jpg"
 
 
 def test_a_local_checkpoint_loads_and_is_named_by_its_hash(clip, photos, tmp_path):
     path = tmp_path / "tuned.pt"
-    state = {k: v.clone() for k, v in clip.model.state_dict().items()}
+    state = {k: v.clone() for k, v in clip.module.state_dict().items()}
     state["visual.proj"] = state["visual.proj"] * 2 + 0.01
     torch.save(state, path)
     tuned = get_encoder(f"{SMALL}/openai", weights=str(path), image_size=64, device="cpu")
     assert tuned.name.startswith("clip:ViT-S-32-alt/ckpt-") and tuned.weights_sha256
     assert not np.allclose(tuned.encode_images([photos["cat"]]), clip.encode_images([photos["cat"]]))
-    np.testing.assert_allclose(tuned.encode(["a dog"]), clip.encode(["a dog"]), atol=1e-6)  # text tower unchanged
+    np.testing.assert_allclose(tuned.encode_texts(["a dog"]), clip.encode_texts(["a dog"]), atol=1e-6)  # text tower unchanged
 
 
 def test_a_checkpoint_of_another_architecture_names_the_mismatch(tmp_path):
@@ -65,7 +75,7 @@ def test_offline_without_cached_weights_says_where_they_are_expected(monkeypatch
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     with pytest.raises(WeightsUnavailableError, match=r"clip:ViT-B-32/openai are not cached.*"
-                       r"models--timm--vit_base_patch32_clip_224.openai.*--weights PATH.*--weights none"):
+                       r"models--timm--vit_base_patch32_clip_224.openai.*--weights PATH.*NAME.random"):
         get_encoder("clip:ViT-B-32/openai", device="cpu")
 
 
@@ -90,7 +100,7 @@ def test_the_listing_shows_the_clip_family_and_every_pretrained_name_open_clip_k
 def test_text_search_ranks_images_ingested_with_the_same_clip_encoder(clip, photos, tmp_path):
     folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
     report = ingest(f"folder:{folder}", clip, store=tmp_path / "store", workers=0)
-    assert report.stored == 12 and report.vector_name == "clip:ViT-S-32-alt/random-64px"
+    assert report.stored == 12 and report.vector_name == "clip:ViT-S-32-alt.random-64px"
     result = search("folder-photos", encoder=clip, text="a photo of a cat", k=5, store=tmp_path / "store")
     scores = [hit.score for hit in result.hits]
     assert len(result.hits) == 5 and scores == sorted(scores, reverse=True)
@@ -100,7 +110,7 @@ def test_text_search_ranks_images_ingested_with_the_same_clip_encoder(clip, phot
     exact = arrays[report.vector_name] @ clip.encode_texts(["a photo of a cat"])[0]
     assert [hit.sample_id for hit in result.hits] == [ids[i] for i in np.argsort(-exact)[:5]]
 
-    cli = CliRunner().invoke(main, ["search", "-c", "folder-photos", "-e", "clip:ViT-S-32-alt/random", "--image-size",
+    cli = CliRunner().invoke(main, ["search", "-c", "folder-photos", "-e", "clip:ViT-S-32-alt.random", "--image-size",
                                     "64", "--text", "a photo of a cat", "-k", "3", "--qdrant", str(tmp_path / "store"),
                                     "--json", "--device", "cpu"])
     assert cli.exit_code == 0, cli.output
@@ -108,7 +118,7 @@ def test_text_search_ranks_images_ingested_with_the_same_clip_encoder(clip, phot
 
 
 def test_a_text_query_to_an_image_only_encoder_is_refused(tmp_path, photos):
-    cnn = get_encoder("mobilenet_v2", weights="none", image_size=32, device="cpu")
+    cnn = get_encoder("mobilenet_v2.random", image_size=32, device="cpu")
     with pytest.raises(TextNotSupportedError, match="embeds images only"):
         cnn.encode_texts(["a cat"])
     folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)

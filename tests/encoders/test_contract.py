@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from embedkit import Encoder, get_encoder, list_encoders
 from embedkit.encoders import ENCODERS
+from embedkit.encoders.rebuild import encoder_from_record
+from embedkit.records import VectorRecord
 
 
 class MeanColour(Encoder):
@@ -27,7 +31,7 @@ def build(name: str) -> Encoder:
     entry, _ = ENCODERS.resolve(name)
     local = entry.info.get("weights_available", lambda: False)()
     # pretrained where the weights are here; elsewhere the same architecture with random weights
-    return get_encoder(name, weights=None if local else "none", device="cpu")
+    return get_encoder(name, weights=None if local else "random", device="cpu")
 
 
 def concrete_names(modalities: tuple[str, ...]) -> list[str]:
@@ -76,11 +80,29 @@ def test_registered_metadata_matches_the_built_encoder(name):
     encoder = build(name)
     assert entry.info["dim"] in (encoder.dim, None)  # a family's members differ in dim
     assert entry.info["modality"] == encoder.modality
-    assert encoder.describe()["dim"] == encoder.dim
+    record = encoder.record
+    assert (record.encoder, record.dim, record.modality) == (encoder.name, encoder.dim, encoder.modality)
+    assert VectorRecord.from_json(json.loads(json.dumps(record.to_json()))) == record  # as the store keeps it
     if entry.is_family:
         assert encoder.name.startswith(entry.name)
     else:
         assert encoder.name.split(".")[0] == name.split(".")[0]
+
+
+def test_the_record_creates_the_same_encoder_again(encoder, photos):
+    if isinstance(encoder, MeanColour):
+        pytest.skip("an encoder no registry knows cannot be created by name")
+    rebuilt = encoder_from_record(encoder.record, device="cpu")
+    assert rebuilt.vector_name == encoder.vector_name and rebuilt.record.differences(encoder.record) == []
+    np.testing.assert_allclose(rebuilt.encode_images([photos["coffee"]]), encoder.encode_images([photos["coffee"]]),
+                               atol=1e-5)
+
+
+def test_image_preprocessing_is_the_transform_the_record_describes(encoder, photos):
+    if encoder.record.preprocessing is None or not hasattr(encoder, "module"):
+        pytest.skip("no single preprocessing: an ensemble packs its members', a custom encoder keeps its own")
+    torch.testing.assert_close(encoder.preprocess(photos["cat"]),
+                               encoder.record.preprocessing.transform()(photos["cat"]))
 
 
 def test_an_empty_input_gives_an_empty_array(encoder):

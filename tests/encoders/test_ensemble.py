@@ -56,9 +56,9 @@ def test_the_ensemble_concatenates_weighted_normalised_members_and_normalises(ph
 
 
 def test_an_ensemble_by_name_builds_registered_members_with_the_options_given(photos):
-    ensemble = get_encoder("ensemble:mobilenet_v2+clip:ViT-S-32-alt*0.5", weights="none", image_size=32,
+    ensemble = get_encoder("ensemble:mobilenet_v2+clip:ViT-S-32-alt*0.5", weights="random", image_size=32,
                            device="cpu")
-    assert ensemble.name == "ensemble:mobilenet_v2.random-32px+clip:ViT-S-32-alt/random-32px*0.5"
+    assert ensemble.name == "ensemble:mobilenet_v2.random-32px+clip:ViT-S-32-alt.random-32px*0.5"
     assert ensemble.dim == 1280 + 256
     vectors = ensemble.encode_images([photos["cat"], photos["rocket"]])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -82,7 +82,7 @@ def test_building_from_the_store_encodes_no_image_and_matches_the_encoder(stored
     # the encoder computes the same vectors, and its identity matches what the store recorded
     ensemble = EnsembleEncoder([colour, thumb], device="cpu")
     ingest(f"manifest:{stored[1]}", ensemble, store=store, collection="shapes", workers=0)  # no schema conflict
-    assert store.vector_info("shapes", report.vector_name)["weights_sha256"] == ensemble.describe()["weights_sha256"]
+    assert store.vector_record("shapes", report.vector_name).weights_sha256 == ensemble.record.weights_sha256
 
 
 def test_members_are_found_by_stored_name_and_weights_apply(stored):
@@ -102,14 +102,14 @@ def test_a_missing_member_that_cannot_be_encoded_says_why(stored, monkeypatch, t
     store, manifest, *_ = stored
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "no-weights"))  # resnet50's ImageNet weights are not here
     with pytest.raises(MemberVectorsMissingError, match="'resnet50' has no stored vectors.*cannot be encoded.*"
-                                                        "--weights none"):
+                                                        "NAME.random"):
         build_from_store(store, "shapes", "colour.v1+resnet50", dataset=f"manifest:{manifest}")
 
 
 def test_a_missing_member_is_encoded_from_the_dataset_when_given(stored):
     store, manifest, colour, _ = stored
     report = build_from_store(store, "shapes", "colour.v1+mobilenet_v2", dataset=f"manifest:{manifest}",
-                              weights="none", image_size=32, device="cpu")
+                              weights="random", image_size=32, device="cpu")
     assert report.encoded_members == ["mobilenet_v2.random-32px"] and report.written == 24
 
 
@@ -118,7 +118,7 @@ def test_a_pca_ensemble_saves_its_pca_and_the_encoder_reproduces_it(stored, tmp_
     report = build_from_store(store, "shapes", [colour, thumb], pca_dim=4, pca_file=tmp_path / "pca.npz")
     assert report.vector_name == "ensemble:colour.v1+thumb.v1-pca4" and report.dim == 4
     assert (tmp_path / "pca.json").is_file()
-    ensemble = EnsembleEncoder([colour, thumb], device="cpu", projection=EnsembleArtifact.load(report.artifact))
+    ensemble = EnsembleEncoder([colour, thumb], device="cpu", artifact=EnsembleArtifact.load(report.artifact))
     assert ensemble.name == report.vector_name
     sample_id = next(store.iter_points("shapes", [report.vector_name], batch_size=1))[0][0]
     stored_vector = store.get_vectors("shapes", report.vector_name, [sample_id])[0]

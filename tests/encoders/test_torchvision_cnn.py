@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torchvision
 
 from embedkit import get_encoder, list_encoders
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
@@ -20,33 +21,34 @@ def test_the_four_cnns_are_registered_with_their_imagenet_tags():
 
 
 def test_vgg16_offers_the_4096d_fc2_layer_of_the_classic_scripts(photos):
-    encoder = get_encoder("vgg16", weights="none", layer="fc2", image_size=32, device="cpu")
+    encoder = get_encoder("vgg16.random", layer="fc2", image_size=32, device="cpu")
     vectors = encoder.encode_images([photos["cat"], photos["coffee"]])
     assert vectors.shape == (2, 4096)
-    assert encoder.describe()["layer"] == "fc2"
+    assert encoder.record.layer == "fc2"
 
 
 def test_an_unknown_layer_names_the_ones_there_are():
     with pytest.raises(InvalidOptionError, match="pool, fc2"):
-        get_encoder("vgg16", weights="none", layer="fc7")
+        get_encoder("vgg16.random", layer="fc7")
 
 
 def test_small_inputs_for_cifar_sized_images(photos):
-    encoder = get_encoder("mobilenet_v2", weights="none", image_size=32, device="cpu")
+    encoder = get_encoder("mobilenet_v2.random", image_size=32, device="cpu")
     assert encoder.preprocess(photos["cat"]).shape == (3, 32, 32)
     assert encoder.encode_images([photos["cat"]]).shape == (1, 1280)
 
 
 def test_default_preprocessing_comes_from_the_weights():
-    encoder = get_encoder("resnet50", weights="none", device="cpu")
-    described = encoder.describe()["preprocessing"]
-    assert "Resize(size=232" in described and "CenterCrop(size=(224, 224))" in described
-    assert "0.485" in described
+    encoder = get_encoder("resnet50.imagenet1k_v2", device="cpu", weights="random")
+    expected = torchvision.models.ResNet50_Weights.IMAGENET1K_V2.transforms()
+    preprocessing = encoder.record.preprocessing
+    assert (preprocessing.resize, preprocessing.crop) == (expected.resize_size[0], expected.crop_size[0]) == (232, 224)
+    assert preprocessing.mean == tuple(expected.mean) and preprocessing.interpolation == "bilinear"
 
 
 def test_random_weights_show_in_the_name():
-    assert get_encoder("densenet121", weights="none", device="cpu").name == "densenet121.random"
-    assert get_encoder("efficientnet-lite0", weights="none", device="cpu").name == "efficientnet_lite0.random"
+    assert get_encoder("densenet121.random", device="cpu").name == "densenet121.random"
+    assert get_encoder("efficientnet-lite0.random", device="cpu").name == "efficientnet_lite0.random"
 
 
 def test_bf16_vectors_stay_close_to_fp32(photos):
@@ -59,36 +61,36 @@ def test_bf16_vectors_stay_close_to_fp32(photos):
 
 def test_unknown_precision_and_missing_gpu_are_clear_errors():
     with pytest.raises(InvalidOptionError, match="fp32, fp16, bf16"):
-        get_encoder("mobilenet_v2", weights="none", precision="int3")
+        get_encoder("mobilenet_v2.random", precision="int3")
     with pytest.raises(InvalidOptionError, match="unknown device"):
-        get_encoder("mobilenet_v2", weights="none", device="tpu:9")
+        get_encoder("mobilenet_v2.random", device="tpu:9")
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is present")
 def test_asking_for_cuda_without_a_gpu_says_to_use_the_cpu():
     with pytest.raises(InvalidOptionError, match="--device cpu"):
-        get_encoder("mobilenet_v2", weights="none", device="cuda")
+        get_encoder("mobilenet_v2.random", device="cuda")
 
 
 def test_text_to_an_image_encoder_is_refused_with_a_hint():
-    encoder = get_encoder("mobilenet_v2", weights="none", device="cpu")
+    encoder = get_encoder("mobilenet_v2.random", device="cpu")
     with pytest.raises(TextNotSupportedError, match="images only"):
         encoder.encode_texts(["a photo of a cat"])
 
 
 def test_variants_that_change_the_vectors_get_their_own_vector_name():
-    assert get_encoder("vgg16", weights="none").vector_name == "vgg16.random"
-    assert get_encoder("vgg16", weights="none", layer="fc2", image_size=32).vector_name == "vgg16.random-fc2-32px"
+    assert get_encoder("vgg16.random").vector_name == "vgg16.random"
+    assert get_encoder("vgg16.random", layer="fc2", image_size=32).vector_name == "vgg16.random-fc2-32px"
     assert get_encoder("efficientnet-lite0").vector_name == "efficientnet_lite0.imagenet1k"
 
 
 def test_random_weights_are_the_same_on_every_run(photos):
-    first = get_encoder("mobilenet_v2", weights="none", image_size=64).encode_images([photos["cat"]])
-    second = get_encoder("mobilenet_v2", weights="none", image_size=64).encode_images([photos["cat"]])
+    first = get_encoder("mobilenet_v2.random", image_size=64).encode_images([photos["cat"]])
+    second = get_encoder("mobilenet_v2.random", image_size=64).encode_images([photos["cat"]])
     np.testing.assert_array_equal(first, second)
 
 
 def test_the_name_a_random_encoder_shows_creates_it_again():
     encoder = get_encoder("mobilenet_v2.random", image_size=32)
     assert encoder.name == "mobilenet_v2.random"
-    assert get_encoder(encoder.name).describe()["weights"] == "random"
+    assert get_encoder(encoder.name).record.weights == "random"

@@ -28,7 +28,7 @@ def reference_vectors(state, images) -> np.ndarray:
     model = torchvision.models.mobilenet_v2(weights=None)
     model.load_state_dict(state)
     model.classifier = torch.nn.Identity()
-    encoder = get_encoder("mobilenet_v2", weights="none", device="cpu")
+    encoder = get_encoder("mobilenet_v2.random", device="cpu")
     with torch.inference_mode():
         features = model.eval()(torch.stack([encoder.preprocess(image) for image in images]))
     return torch.nn.functional.normalize(features, dim=1).numpy()
@@ -45,7 +45,7 @@ def test_the_hub_cache_file_is_used_without_network(torch_home, reference_state,
     assert encoder.name == "mobilenet_v2.imagenet1k_v2"
     images = [photos["cat"], photos["coffee"]]
     np.testing.assert_allclose(encoder.encode_images(images), reference_vectors(reference_state, images), atol=1e-5)
-    assert encoder.describe()["weights_sha256"] and encoder.describe()["weights_file"] == str(cached)
+    assert encoder.record.weights_sha256 and encoder.record.weights_file == str(cached)
 
 
 def test_missing_weights_offline_say_which_file_where_and_how(torch_home):
@@ -54,7 +54,7 @@ def test_missing_weights_offline_say_which_file_where_and_how(torch_home):
     message = str(raised.value)
     expected = hub_checkpoint_path(torchvision.models.DenseNet121_Weights.DEFAULT.url)
     assert str(expected) in message
-    assert "--weights PATH" in message and "--weights none" in message
+    assert "--weights PATH" in message and "NAME.random" in message
     assert "\n" not in message
 
 
@@ -102,7 +102,7 @@ def test_a_file_that_is_no_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_random_weights_need_no_file(torch_home):
-    encoder = get_encoder("resnet50", weights="none", device="cpu")
+    encoder = get_encoder("resnet50.random", device="cpu")
     assert encoder.name == "resnet50.random"
-    assert encoder.describe()["weights_sha256"] is None
+    assert encoder.record.weights_sha256 is None
     assert not torch_home.exists()

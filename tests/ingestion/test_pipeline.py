@@ -13,6 +13,7 @@ from embedkit import get_encoder
 from embedkit.errors import ImageLoadError, SchemaMismatchError, StoreWriteError
 from embedkit.ingestion import default_collection_name, ingest
 from embedkit.store import open_store
+from embedkit.records import VectorRecord
 from tests.support.photos import PER_CLASS, make_photo_folder
 
 GOOD = 2 * PER_CLASS
@@ -20,7 +21,7 @@ GOOD = 2 * PER_CLASS
 
 @pytest.fixture(scope="module")
 def encoder():
-    return get_encoder("mobilenet_v2", weights="none", image_size=64, device="cpu")
+    return get_encoder("mobilenet_v2.random", image_size=64, device="cpu")
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_ingest_stores_every_readable_image_once_and_reports_the_corrupt_one(fol
         (hit,) = store.search(report.collection, report.vector_name, encoder.encode_images([folder / "cat" / "3.jpg"])[0], 1)
         assert hit.sample_id == "folder/cat/3.jpg"
         assert hit.payload["label_name"] == "cat" and hit.payload["dataset"] == f"folder:{folder}"
-        assert store.vector_info(report.collection, report.vector_name)["encoder"] == "mobilenet_v2.random"
+        assert store.vector_record(report.collection, report.vector_name).encoder == "mobilenet_v2.random"
 
 
 def test_running_again_encodes_nothing(folder, tmp_path, encoder):
@@ -107,7 +108,7 @@ def test_a_failing_write_stops_the_run_and_a_rerun_completes_it(folder, tmp_path
 def test_another_encoder_under_a_taken_vector_name_fails_before_writing(folder, tmp_path, encoder):
     location = tmp_path / "store"
     with open_store(location) as store:
-        store.ensure_vector("folder-photos", encoder.vector_name, 99, {"name": "something-else", "dim": 99})
+        store.ensure_vector("folder-photos", encoder.vector_name, VectorRecord("something-else", 99))
     with pytest.raises(SchemaMismatchError, match="something-else"):
         ingest(f"folder:{folder}", encoder, store=location, workers=0)
     assert stored_ids(location, "folder-photos", encoder.vector_name)[1] == 0
@@ -121,7 +122,7 @@ def test_kill_9_then_resume_ends_with_the_exact_count_and_no_duplicates(folder, 
         def slow(state):
             print("stored", state.stored, flush=True)
             time.sleep(0.5)
-        ingest("folder:{folder}", "mobilenet_v2", weights="none", image_size=64, device="cpu",
+        ingest("folder:{folder}", "mobilenet_v2.random", image_size=64, device="cpu",
                store="{location}", batch_size=2, workers=0, progress=slow)
         print("finished", flush=True)
     """)
@@ -140,7 +141,7 @@ def test_kill_9_then_resume_ends_with_the_exact_count_and_no_duplicates(folder, 
     with open_store(location) as store:
         partial = store.count("folder-photos")
     assert 4 <= partial < GOOD
-    resumed = ingest(f"folder:{folder}", "mobilenet_v2", weights="none", image_size=64, device="cpu",
+    resumed = ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=64, device="cpu",
                      store=location, workers=0)
     assert resumed.stored == GOOD - partial
     ids, points = stored_ids(location, "folder-photos", resumed.vector_name)

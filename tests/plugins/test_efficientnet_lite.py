@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from embedkit import get_encoder, list_encoders
-from embedkit.plugins import DEFAULT_PLUGINS, plugin_manager
+from embedkit.plugins import DEFAULT_PLUGINS, register_builtins
 
 
 def test_the_plugin_is_found_through_its_entry_point():
@@ -20,7 +20,7 @@ def test_the_plugin_is_found_through_its_entry_point():
 
 
 def test_built_ins_go_through_the_same_hook_as_plugins():
-    manager = plugin_manager()
+    manager = register_builtins(DEFAULT_PLUGINS)  # as a registry's first use does
     implementations = [*manager.hook.register_encoders.get_hookimpls(),
                        *manager.hook.register_datasets.get_hookimpls()]
     for name in (*DEFAULT_PLUGINS, "efficientnet_lite"):

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
-PLUGIN = textwrap.dedent('''
+PLUGIN = '''
     import numpy as np, torch
     from embedkit import Encoder
     from embedkit.hookspecs import hookimpl
@@ -26,26 +22,17 @@ PLUGIN = textwrap.dedent('''
     @hookimpl
     def register_encoders(register):
         register("brightness.v1", Brightness, aliases=("brightness",), dim=3, modality="image")
-''')
+'''
 
 
-def test_an_installed_plugin_is_listed_and_used(tmp_path, photo_files):
-    (tmp_path / "brightness_plugin.py").write_text(PLUGIN)
-    info = tmp_path / "brightness_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: brightness-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[embedkit]\nbrightness = brightness_plugin\n")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+def test_an_installed_plugin_is_listed_and_used(install_plugin, run_embedkit, photo_files):
+    path = install_plugin("brightness", PLUGIN)
 
-    def embedkit(*args):
-        return subprocess.run([sys.executable, "-m", "embedkit", *map(str, args)], env=env,
-                              capture_output=True, text=True, timeout=120)
-
-    listed = embedkit("encoders", "bright*", "--json")
+    listed = run_embedkit("encoders", "bright*", "--json", path=path, load="efficientnet_lite,brightness")
     assert listed.returncode == 0, listed.stderr
     (row,) = json.loads(listed.stdout)
     assert row["name"] == "brightness.v1" and row["plugin"] == "brightness" and row["dim"] == 3
 
-    embedded = embedkit("embed", photo_files["cat"], "--encoder", "brightness")
+    embedded = run_embedkit("embed", photo_files["cat"], "--encoder", "brightness", path=path, load="brightness")
     assert embedded.returncode == 0, embedded.stderr
     assert len(json.loads(embedded.stdout)["items"][0]["vector"]) == 3

@@ -107,7 +107,7 @@ def test_cli_ingest_then_collections_export_and_push(tmp_path, photos):
     folder = make_photo_folder(tmp_path / "photos", photos)
     store = tmp_path / "store"
     runner = CliRunner()
-    common = ["--encoder", "mobilenet_v2", "--weights", "none", "--image-size", "64", "--qdrant", str(store)]
+    common = ["--encoder", "mobilenet_v2.random", "--image-size", "64", "--qdrant", str(store)]
     first = runner.invoke(main, ["ingest", f"folder:{folder}", *common, "--workers", "0", "--json"])
     assert first.exit_code == 0, first.output
     summary = json.loads(first.output)
@@ -147,7 +147,7 @@ def test_cli_ingest_then_collections_export_and_push(tmp_path, photos):
         sample = ["folder/coffee/3.jpg"]
         np.testing.assert_allclose(copy.get_vectors("folder-photos", "mobilenet_v2.random-64px", sample),
                                    original.get_vectors("folder-photos", "mobilenet_v2.random-64px", sample))
-        assert copy.vector_info("folder-photos", "mobilenet_v2.random-64px")["encoder"] == "mobilenet_v2.random"
+        assert copy.vector_record("folder-photos", "mobilenet_v2.random-64px").encoder == "mobilenet_v2.random"
 
     dropped = runner.invoke(main, ["collections", "--qdrant", str(store), "drop", "folder-photos", "--yes"])
     assert dropped.exit_code == 0

@@ -16,9 +16,10 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 from embedkit.errors import StoreLockedError, StoreUnavailableError, StoreWriteError
 from embedkit.store import open_store
 from embedkit.store.client import BACKUP_SUFFIX, ClientStore
+from embedkit.records import VectorRecord
 
-ENC_A = {"name": "enc-a", "dim": 8, "weights": "w1"}
-ENC_B = {"name": "enc-b", "dim": 4, "weights": "w2"}
+ENC_A = VectorRecord("enc-a", 8, weights="w1")
+ENC_B = VectorRecord("enc-b", 4, weights="w2")
 
 
 def closed_port() -> int:
@@ -32,7 +33,7 @@ def fill(store, n: int = 20):
     vectors = rng.normal(size=(n, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     ids = [f"s{i}" for i in range(n)]
-    store.ensure_vector("ds", "enc-a", 8, ENC_A)
+    store.ensure_vector("ds", "enc-a", ENC_A)
     store.upsert("ds", "enc-a", ids, vectors, [{"label": i % 2, "split": "test"} for i in range(n)])
     return ids, vectors
 
@@ -75,11 +76,11 @@ def test_a_server_that_cannot_add_a_named_vector_gets_the_collection_recreated(m
     store = open_store(":memory:")
     ids, vectors = fill(store)
     monkeypatch.setattr(store.client, "create_vector_name", _too_old)
-    store.ensure_vector("ds", "enc-b", 4, ENC_B)
+    store.ensure_vector("ds", "enc-b", ENC_B)
     store.upsert("ds", "enc-b", ids[:5], np.eye(5, 4, dtype=np.float32), [{}] * 5)
     assert store.count("ds") == 20 and store.count("ds", "enc-b") == 5
     np.testing.assert_allclose(store.get_vectors("ds", "enc-a", ids), vectors, atol=1e-6)
-    assert store.vector_info("ds", "enc-a")["weights"] == "w1" and store.vector_info("ds", "enc-b")["weights"] == "w2"
+    assert store.vector_record("ds", "enc-a").weights == "w1" and store.vector_record("ds", "enc-b").weights == "w2"
     assert store.search("ds", "enc-a", vectors[3], 1, filter={"label": 1})[0].sample_id == "s3"
     assert not store.client.collection_exists("ds" + BACKUP_SUFFIX)
 
@@ -97,10 +98,10 @@ def test_a_failed_recreation_leaves_every_point_in_the_backup(monkeypatch):
 
     monkeypatch.setattr(ClientStore, "_copy", copy_then_fail)
     with pytest.raises(StoreWriteError, match=r"every point is safe in 'ds\.embedkit-backup'"):
-        store.ensure_vector("ds", "enc-b", 4, ENC_B)
+        store.ensure_vector("ds", "enc-b", ENC_B)
     assert store.client.count("ds" + BACKUP_SUFFIX, exact=True).count == 21  # 20 samples + the metadata point
     with pytest.raises(StoreWriteError, match="interrupted"):
-        store.ensure_vector("ds", "enc-b", 4, ENC_B)
+        store.ensure_vector("ds", "enc-b", ENC_B)
 
 
 PLAIN_CLIENT_READER = """

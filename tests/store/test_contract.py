@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from embedkit.errors import InvalidOptionError, SampleNotFoundError, SchemaMismatchError, StoreWriteError
+from embedkit.records import Preprocessing, VectorRecord
 from embedkit.store import METADATA_POINT_ID, Store, open_store
 
 BACKENDS = ["edge", "memory", "local", "server"]
-ENCODER_A = {"name": "enc-a", "dim": 8, "modality": "image", "precision": "fp32", "weights": "w1",
-             "weights_sha256": "ab" * 32, "preprocessing": "Resize(32)", "layer": "pool", "image_size": 32}
-ENCODER_B = {"name": "enc-b", "dim": 4, "modality": "image", "precision": "fp32", "weights": "w2"}
+ENCODER_A = VectorRecord("enc-a", 8, "image", weights="w1", weights_sha256="ab" * 32, layer="pool", image_size=32,
+                         preprocessing=Preprocessing(32, 32, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)))
+ENCODER_B = VectorRecord("enc-b", 4, "image", weights="w2")
 
 
 class Backend:
@@ -72,34 +73,61 @@ def clustered(n: int, dim: int, clusters: int = 3, seed: int = 0) -> tuple[np.nd
 
 
 def fill(store: Store, collection: str, n: int = 30, encoder=ENCODER_A, seed: int = 0):
-    vectors, labels = clustered(n, encoder["dim"], seed=seed)
+    vectors, labels = clustered(n, encoder.dim, seed=seed)
     ids = [f"img-{i:03d}" for i in range(n)]
     payloads = [{"dataset": "toy", "split": "test" if i % 2 else "train", "label": int(labels[i]),
                  "label_name": f"class{labels[i]}", "source": f"/data/{i}.png"} for i in range(n)]
-    store.ensure_vector(collection, encoder["name"], encoder["dim"], encoder)
-    store.upsert(collection, encoder["name"], ids, vectors, payloads)
+    store.ensure_vector(collection, encoder.encoder, encoder)
+    store.upsert(collection, encoder.encoder, ids, vectors, payloads)
     return ids, vectors, labels
 
 
 def test_ensure_vector_creates_the_collection_and_records_the_encoder(store, name):
-    store.ensure_vector(name, "enc-a", 8, ENCODER_A)
-    info = store.vector_info(name, "enc-a")
-    assert info["encoder"] == "enc-a" and info["dim"] == 8 and info["weights"] == "w1"
-    assert info["weights_sha256"] == "ab" * 32 and info["preprocessing"] == "Resize(32)"
-    assert info["embedkit_version"]
-    assert store.vector_info(name, "nope") is None
+    store.ensure_vector(name, "enc-a", ENCODER_A)
+    record = store.vector_record(name, "enc-a")
+    assert record.encoder == "enc-a" and record.dim == 8 and record.weights == "w1"
+    assert record.weights_sha256 == "ab" * 32 and record.preprocessing == ENCODER_A.preprocessing
+    assert record.embedkit_version and record.differences(ENCODER_A) == []
+    assert store.vector_record(name, "nope") is None
     assert store.count(name) == 0 and store.count(name, "enc-a") == 0
     [collection] = [c for c in store.collections() if c.name == name]
     assert collection.points == 0 and collection.vectors["enc-a"].dim == 8
-    store.ensure_vector(name, "enc-a", 8, {**ENCODER_A, "precision": "bf16"})  # same encoder: no error
+    # fields that do not change the vectors may differ
+    store.ensure_vector(name, "enc-a", ENCODER_A.replace(precision="bf16", source="torchvision 9.9", licence="x"))
+
+
+def test_each_field_that_changes_the_vectors_is_compared_on_its_own(store, name):
+    fill(store, name, n=3)
+    other_crop = Preprocessing(32, 28, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    other_mean = Preprocessing(32, 32, "bilinear", (0.4, 0.5, 0.5), (0.5, 0.5, 0.5))
+    for field, changed in (("preprocessing", ENCODER_A.replace(preprocessing=other_crop)),
+                           ("preprocessing", ENCODER_A.replace(preprocessing=other_mean)),
+                           ("layer", ENCODER_A.replace(layer="fc2")), ("text_field", ENCODER_A.replace(text_field="t"))):
+        with pytest.raises(SchemaMismatchError, match=f"differs in {field}"):
+            store.ensure_vector(name, "enc-a", changed)
+    assert store.count(name, "enc-a") == 3
+
+
+def test_a_collection_written_by_embedkit_0_1_keeps_opening(store, name):
+    fill(store, name, n=3)
+    legacy = {"encoder": "enc-a", "dim": 8, "distance": "Cosine", "weights": "w1", "weights_sha256": "ab" * 32,
+              "layer": "pool", "image_size": 32, "modality": "image", "precision": "fp32",
+              "preprocessing": "Compose(Resize(size=32) <function at 0x7f00>)", "embedkit_version": "0.1.0",
+              "created_at": "2026-11-01T00:00:00+00:00", "encoder_info": {"name": "enc-a", "dim": 8}}
+    store._write_metadata(name, {"schema_version": 1, "vectors": {"enc-a": legacy}})
+    record = store.vector_record(name, "enc-a")
+    assert record.preprocessing is None and record.details["legacy_preprocessing"].startswith("Compose(")
+    store.ensure_vector(name, "enc-a", ENCODER_A)  # the structured record of today is accepted
+    with pytest.raises(SchemaMismatchError, match="differs in weights_sha256"):
+        store.ensure_vector(name, "enc-a", ENCODER_A.replace(weights_sha256="cd" * 32))
 
 
 def test_another_encoder_under_a_taken_name_fails_before_anything_is_written(store, name):
     ids, vectors, _ = fill(store, name, n=10)
-    for other in ({**ENCODER_A, "name": "resnet50"}, {**ENCODER_A, "dim": 16},
-                  {**ENCODER_A, "weights_sha256": "cd" * 32}, {**ENCODER_A, "weights": "w9"}):
+    for other in (ENCODER_A.replace(encoder="resnet50"), ENCODER_A.replace(dim=16),
+                  ENCODER_A.replace(weights_sha256="cd" * 32), ENCODER_A.replace(weights="w9")):
         with pytest.raises(SchemaMismatchError, match="stores vector 'enc-a' as encoder 'enc-a', dim 8"):
-            store.ensure_vector(name, "enc-a", other["dim"], other)
+            store.ensure_vector(name, "enc-a", other)
     with pytest.raises(SchemaMismatchError, match="dim 8"):
         store.upsert(name, "enc-a", ["x"], np.ones((1, 16), np.float32), [{}])
     with pytest.raises(SchemaMismatchError, match="dim 8"):
@@ -107,14 +135,14 @@ def test_another_encoder_under_a_taken_name_fails_before_anything_is_written(sto
     with pytest.raises(SchemaMismatchError, match="has no vector 'enc-b'"):
         store.search(name, "enc-b", np.ones(4, np.float32), 3)
     assert store.count(name) == 10
-    assert store.vector_info(name, "enc-a")["weights"] == "w1"
+    assert store.vector_record(name, "enc-a").weights == "w1"
     np.testing.assert_allclose(store.get_vectors(name, "enc-a", ids), vectors, atol=1e-6)
 
 
 def test_named_vectors_share_points_and_keep_each_other(store, name):
     ids, vectors_a, _ = fill(store, name, n=12)
     vectors_b, _ = clustered(6, 4, seed=1)
-    store.ensure_vector(name, "enc-b", 4, ENCODER_B)
+    store.ensure_vector(name, "enc-b", ENCODER_B)
     store.upsert(name, "enc-b", ids[:6], vectors_b, [{"extra": "b"}] * 6)
     assert store.count(name) == 12
     assert store.count(name, "enc-a") == 12 and store.count(name, "enc-b") == 6
@@ -123,17 +151,17 @@ def test_named_vectors_share_points_and_keep_each_other(store, name):
     hit = store.search(name, "enc-b", vectors_b[2], 1)[0]
     assert hit.sample_id == ids[2]
     assert hit.payload["extra"] == "b" and hit.payload["dataset"] == "toy" and hit.payload["label_name"]
-    assert store.vector_info(name, "enc-a")["encoder"] == "enc-a"
-    assert store.vector_info(name, "enc-b")["encoder"] == "enc-b"
+    assert store.vector_record(name, "enc-a").encoder == "enc-a"
+    assert store.vector_record(name, "enc-b").encoder == "enc-b"
     [collection] = [c for c in store.collections() if c.name == name]
     assert collection.points == 12
     assert {v: s.points for v, s in collection.vectors.items()} == {"enc-a": 12, "enc-b": 6}
-    assert collection.vectors["enc-b"].info["weights"] == "w2"
+    assert collection.vectors["enc-b"].record.weights == "w2"
 
 
 def test_missing_ids_are_those_without_this_vector_in_input_order(store, name):
     ids, _, _ = fill(store, name, n=10)
-    store.ensure_vector(name, "enc-b", 4, ENCODER_B)
+    store.ensure_vector(name, "enc-b", ENCODER_B)
     store.upsert(name, "enc-b", ids[:3], clustered(3, 4)[0], [{}] * 3)
     asked = ["new-2", ids[5], "new-1", ids[1], ids[0]]
     assert store.missing_ids(name, "enc-a", asked) == ["new-2", "new-1"]
@@ -196,7 +224,7 @@ def test_get_vectors_keeps_order_and_names_unknown_ids(store, name):
 
 def test_iter_points_yields_every_point_with_all_named_vectors(store, name):
     ids, vectors_a, labels = fill(store, name, n=25)
-    store.ensure_vector(name, "enc-b", 4, ENCODER_B)
+    store.ensure_vector(name, "enc-b", ENCODER_B)
     store.upsert(name, "enc-b", ids[:10], clustered(10, 4)[0], [{}] * 10)
     batches = list(store.iter_points(name, ["enc-a"], batch_size=10))
     assert [len(b[0]) for b in batches] == [10, 10, 5]
@@ -224,7 +252,7 @@ def test_count_collections_and_drop(store, name):
 def test_invalid_collection_names_are_refused(store):
     for bad in ("", "../up", ".hidden", "a/b"):
         with pytest.raises(InvalidOptionError, match="collection name"):
-            store.ensure_vector(bad, "enc-a", 8, ENCODER_A)
+            store.ensure_vector(bad, "enc-a", ENCODER_A)
 
 
 def test_a_reopened_store_has_everything(backend, name):
@@ -232,11 +260,11 @@ def test_a_reopened_store_has_everything(backend, name):
         pytest.skip("an in-memory store does not outlive its process")
     with backend.open() as first:
         ids, vectors, _ = fill(first, name, n=40)
-        first.ensure_vector(name, "enc-b", 4, ENCODER_B)
+        first.ensure_vector(name, "enc-b", ENCODER_B)
         first.upsert(name, "enc-b", ids[:4], clustered(4, 4)[0], [{}] * 4)
     with backend.open() as second:
         assert second.count(name) == 40 and second.count(name, "enc-b") == 4
-        assert second.vector_info(name, "enc-b")["encoder"] == "enc-b"
+        assert second.vector_record(name, "enc-b").encoder == "enc-b"
         assert second.search(name, "enc-a", vectors[11], 1)[0].sample_id == ids[11]
         assert second.missing_ids(name, "enc-a", ids[:3] + ["new"]) == ["new"]
         if backend.kind == "server":
@@ -270,7 +298,8 @@ def test_the_metadata_point_is_readable_by_its_documented_id(store, name):
     else:
         [record] = store._shard(name).retrieve([METADATA_POINT_ID], True, False)
         metadata = record.payload["embedkit_metadata"]
-    assert metadata["schema_version"] == 1 and metadata["vectors"]["enc-a"]["dim"] == 8
+    assert metadata["schema_version"] == 2 and metadata["vectors"]["enc-a"]["dim"] == 8
+    assert metadata["vectors"]["enc-a"]["preprocessing"]["crop"] == 32
 
 
 def test_vector_names_lists_a_collections_named_vectors(tmp_path):
@@ -278,6 +307,116 @@ def test_vector_names_lists_a_collections_named_vectors(tmp_path):
 
     with open_store(tmp_path / "edge") as store:
         assert store.vector_names("absent") == []
-        store.ensure_vector("c", "b.v1", 4, {"name": "b.v1"})
-        store.ensure_vector("c", "a.v1", 8, {"name": "a.v1"})
+        store.ensure_vector("c", "b.v1", VectorRecord("b.v1", 4))
+        store.ensure_vector("c", "a.v1", VectorRecord("a.v1", 8))
         assert store.vector_names("c") == ["a.v1", "b.v1"]
+
+
+def test_delete_by_ids_removes_exactly_those_whole_points_and_returns_the_count(store, name, monkeypatch):
+    monkeypatch.setattr("embedkit.store.base.ID_CHUNK", 4)  # several chunks, and duplicates across them
+    ids, vectors, _ = fill(store, name, n=20)
+    store.ensure_vector(name, "enc-b", ENCODER_B)
+    store.upsert(name, "enc-b", ids[:10], clustered(10, 4)[0], [{}] * 10)
+    gone = [ids[i] for i in (0, 3, 4, 5, 11, 12, 13, 17, 19)]
+    assert store.count_matching(name, gone + gone[:2]) == 9
+    assert store.delete(name, gone + gone[:2]) == 9
+    kept = [i for i in ids if i not in gone]
+    assert store.count(name) == 11 and store.count(name, "enc-a") == 11 and store.count(name, "enc-b") == 6
+    assert sorted(s for b in store.iter_points(name, ["enc-a"], batch_size=4) for s in b[0]) == sorted(kept)
+    assert not {h.sample_id for h in store.search(name, "enc-a", vectors[0], 100)} & set(gone)
+    assert store.search(name, "enc-a", vectors[4], 1)[0].sample_id != ids[4]
+    with pytest.raises(SampleNotFoundError, match=repr(ids[0])):
+        store.get_vectors(name, "enc-b", [ids[0]])
+    [collection] = [c for c in store.collections() if c.name == name]
+    assert collection.points == 11 and {v: s.points for v, s in collection.vectors.items()} == {"enc-a": 11, "enc-b": 6}
+    assert store.delete(name, gone) == 0 and store.delete(name, []) == 0
+
+
+def test_delete_by_filter_removes_exactly_the_matching_points(store, name):
+    ids, vectors, labels = fill(store, name, n=30)
+    assert store.count_matching(name, filter={"label": 1}) == 10
+    assert store.delete(name, filter={"label": 1}) == 10
+    assert store.count(name) == 20
+    assert {h.payload["label"] for h in store.search(name, "enc-a", vectors[1], 100)} == {0, 2}
+    assert store.delete(name, filter={"label": [0, 2], "split": "test"}) == 10
+    left = {s for b in store.iter_points(name, ["enc-a"]) for s in b[0]}
+    assert left == {ids[i] for i in range(30) if labels[i] != 1 and i % 2 == 0}
+    assert store.delete(name, filter={"label": 99}) == 0 and store.count(name) == 10
+
+
+def test_delete_keeps_the_metadata_point_and_the_schema(store, name):
+    ids, vectors, _ = fill(store, name, n=6)
+    assert store.delete(name, ids) == 6
+    assert store.delete(name, filter={"dataset": "toy"}) == 0
+    assert store.count(name) == 0 and store.vector_record(name, "enc-a").weights == "w1"
+    assert store.vector_names(name) == ["enc-a"]
+    [collection] = [c for c in store.collections() if c.name == name]
+    assert collection.points == 0 and collection.vectors["enc-a"].dim == 8
+    store.ensure_vector(name, "enc-a", ENCODER_A)
+    store.upsert(name, "enc-a", ids[:2], vectors[:2], [{"label": 0}] * 2)
+    assert store.count(name) == 2 and store.search(name, "enc-a", vectors[1], 1)[0].sample_id == ids[1]
+
+
+def test_delete_does_not_count_unknown_ids(store, name):
+    ids, _, _ = fill(store, name, n=5)
+    assert store.delete(name, ["ghost", ids[2], "phantom", METADATA_POINT_ID]) == 1
+    assert store.count(name) == 4 and store.vector_record(name, "enc-a") is not None
+
+
+def test_delete_refuses_neither_both_an_empty_filter_and_a_missing_collection_in_one_line(store, name):
+    ids, _, _ = fill(store, name, n=5)
+    refused = {
+        "--id ID.*--filter FIELD=VALUE.*pass one of them": {},
+        "not both": {"sample_ids": ids[:1], "filter": {"label": 0}},
+        "empty filter.*embedkit collections drop": {"filter": {}},
+        "filter score=0.5 is not supported": {"filter": {"score": 0.5}},
+        r"must be a list; pass \['img-000'\]": {"sample_ids": ids[0]},
+    }
+    for message, arguments in refused.items():
+        for call in (store.delete, store.count_matching):
+            with pytest.raises(InvalidOptionError, match=message) as raised:
+                call(name, **arguments)
+            assert "\n" not in str(raised.value)
+    with pytest.raises(InvalidOptionError, match="does not exist.*embedkit collections"):
+        store.delete(name + "-missing", ids)
+    assert store.count(name) == 5
+
+
+def test_after_delete_missing_ids_lists_exactly_the_deleted_ids_and_a_reingest_restores_them(store, name):
+    ids, vectors, _ = fill(store, name, n=12)
+    gone = [ids[2], ids[7], ids[8]]
+    store.delete(name, gone)
+    assert store.missing_ids(name, "enc-a", ids) == gone
+    missing = store.missing_ids(name, "enc-a", ids)
+    store.upsert(name, "enc-a", missing, vectors[[2, 7, 8]], [{"label": 0}] * 3)
+    assert store.count(name) == 12 and store.missing_ids(name, "enc-a", ids) == []
+    np.testing.assert_allclose(store.get_vectors(name, "enc-a", gone), vectors[[2, 7, 8]], atol=1e-6)
+
+
+def test_deleted_points_stay_deleted_in_a_reopened_store(backend, name):
+    if not backend.persistent:
+        pytest.skip("an in-memory store does not outlive its process")
+    with backend.open() as first:
+        ids, vectors, _ = fill(first, name, n=20)
+        assert first.delete(name, ids[:5]) == 5
+        assert first.delete(name, filter={"label": 2}) == 5
+    with backend.open() as second:
+        assert second.count(name) == 10
+        assert second.missing_ids(name, "enc-a", ids) == [s for i, s in enumerate(ids) if i < 5 or i % 3 == 2]
+        assert second.count_matching(name, filter={"label": 2}) == 0
+        assert second.vector_record(name, "enc-a").encoder == "enc-a"
+        if backend.kind == "server":
+            second.drop(name)
+
+
+def test_a_failed_delete_keeps_the_cause_and_says_how_many_points_are_left(store, name, monkeypatch):
+    ids, _, _ = fill(store, name, n=8)
+
+    def server_gone(self, *args, **kwargs):
+        raise ConnectionError("connection reset by peer")
+
+    monkeypatch.setattr(type(store), "_delete", server_gone)
+    with pytest.raises(StoreWriteError, match=r"connection reset by peer.*3 matching points are left.*again") as raised:
+        store.delete(name, ids[:3])
+    assert isinstance(raised.value.__cause__, ConnectionError)
+    assert store.count(name) == 8

@@ -13,15 +13,16 @@ import pytest
 from embedkit.errors import StoreLockedError, StoreUnavailableError
 from embedkit.store import default_store_path, open_store
 from embedkit.store.edge import EdgeStore
+from embedkit.records import VectorRecord
 
-ENCODER = {"name": "enc", "dim": 16, "modality": "image", "precision": "fp32", "weights": "w1", "weights_sha256": "00" * 32}
+ENCODER = VectorRecord("enc", 16, "image", weights="w1", weights_sha256="00" * 32)
 
 
 def fill(store, n: int = 50, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    store.ensure_vector("fashion", "enc", 16, ENCODER)
+    store.ensure_vector("fashion", "enc", ENCODER)
     store.upsert("fashion", "enc", [f"s{i}" for i in range(n)], vectors,
                  [{"dataset": "fashion", "split": "test", "label": i % 10, "label_name": f"c{i % 10}",
                    "source": f"{i}.png"} for i in range(n)])

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image
 
-from embedkit.encoders.base import Encoder
+from embedkit.encoders.image_module import ImageModuleEncoder
 from embedkit.errors import InvalidOptionError, UnknownNameError, WeightsMismatchError, WeightsUnavailableError
 from embedkit.hookspecs import hookimpl
-from embedkit.encoders.weights import RANDOM, file_sha256
+from embedkit.encoders.names import RANDOM, RANDOM_SUFFIX, split_tag, variant_suffix, weights_option
+from embedkit.encoders.weights import file_sha256
+from embedkit.records import Preprocessing, VectorRecord
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ EXAMPLE = "clip:ViT-S-32-alt"
 
 def parse_name(argument: str | None) -> tuple[str, str | None]:
     """`ViT-B-32/openai` -> ("ViT-B-32", "openai"); `ViT-B-32` -> ("ViT-B-32", None)."""
-    arch, _, tag = (argument or "").partition("/")
+    arch, tag = split_tag(argument or "")
     if not arch:
         raise InvalidOptionError("clip: needs an architecture, e.g. clip:ViT-B-32/openai (`embedkit encoders 'clip*'`)")
     if arch not in _open_clip().list_models():
@@ -78,7 +79,7 @@ def fetch_pretrained(arch: str, tag: str) -> Path:
             raise UnknownNameError("encoder", f"clip:{arch}/{tag}", [f"clip:{arch}/{t}" for t in close or tags[:3]])
         raise WeightsUnavailableError(
             f"open_clip has no pretrained weights for clip:{arch}; "
-            f"pass --weights PATH to load a checkpoint, or --weights none for random weights"
+            f"pass --weights PATH to load a checkpoint, or name the encoder NAME.random for random weights"
         )
     found, expected = cached_file(cfg)
     if found is not None:
@@ -90,7 +91,7 @@ def fetch_pretrained(arch: str, tag: str) -> Path:
         raise WeightsUnavailableError(
             f"pretrained weights for clip:{arch}/{tag} are not cached and could not be downloaded ({reason}); "
             f"expected in {expected}: put them there, pass --weights PATH to load a checkpoint, "
-            f"or --weights none for random weights"
+            f"or name the encoder NAME.random for random weights"
         ) from error
 
 
@@ -101,8 +102,8 @@ class _DropNoWeightsWarning(logging.Filter):
         return not record.getMessage().startswith("No pretrained weights loaded")
 
 
-def build_model(arch: str, cfg: dict[str, Any], image_size: int | None) -> tuple[torch.nn.Module, Callable]:
-    """The architecture with random weights (seeded: the same on every run) and its eval transform."""
+def build_model(arch: str, cfg: dict[str, Any], image_size: int | None) -> tuple[torch.nn.Module, Preprocessing]:
+    """The architecture with random weights (seeded: the same on every run) and its eval preprocessing."""
     preprocess = {key: cfg[source] for key, source in (("image_mean", "mean"), ("image_std", "std"),
                                                         ("image_interpolation", "interpolation"),
                                                         ("image_resize_mode", "resize_mode")) if source in cfg}
@@ -111,13 +112,16 @@ def build_model(arch: str, cfg: dict[str, Any], image_size: int | None) -> tuple
     try:
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            model, _, transform = _open_clip().create_model_and_transforms(
+            model = _open_clip().create_model(
                 arch, pretrained=None, pretrained_image=False, pretrained_text=False,
                 force_quick_gelu=bool(cfg.get("quick_gelu", False)), force_image_size=image_size, **preprocess,
             )
     finally:
         logging.getLogger().removeFilter(quiet)
-    return model, transform
+    config = model.visual.preprocess_cfg
+    size = config["size"] if isinstance(config["size"], int) else max(config["size"])
+    return model, Preprocessing(size, size, str(config["interpolation"]), tuple(config["mean"]), tuple(config["std"]),
+                                str(config.get("resize_mode", "shortest")))
 
 
 def load_weights(model: torch.nn.Module, file: Path, label: str) -> None:
@@ -128,59 +132,21 @@ def load_weights(model: torch.nn.Module, file: Path, label: str) -> None:
         raise WeightsMismatchError(f"weights {file} do not fit {label}: {first[:300]}") from error
 
 
-class OpenClipEncoder(Encoder):
+class OpenClipEncoder(ImageModuleEncoder):
     """An open_clip model: images through `encode_image`, text through its tokenizer and `encode_text`."""
 
     modality = "image+text"
 
-    def __init__(
-        self,
-        arch: str,
-        tag: str,
-        model: torch.nn.Module,
-        transform: Callable[[Image.Image], torch.Tensor],
-        *,
-        weights_file: Path | None = None,
-        image_size: int | None = None,
-        device: str | torch.device = "auto",
-        precision: str = "fp32",
-    ):
-        super().__init__(device=device, precision=precision)
-        self.arch = arch
-        self.tag = tag
-        self.name = f"clip:{arch}/{tag}"
-        self.dim = int(model.text_projection.shape[1] if isinstance(model.text_projection, torch.Tensor)
-                       else _open_clip().get_model_config(arch)["embed_dim"])
-        self.transform = transform
-        self.weights_file = weights_file
-        self.image_size = image_size
-        self.tokenizer = _open_clip().get_tokenizer(arch)
-        self.model = self.prepare(model)
-
-    def preprocess(self, image: Image.Image) -> torch.Tensor:
-        return self.transform(image)
+    def __init__(self, model: torch.nn.Module, record: VectorRecord, **options: Any):
+        assert record.architecture is not None
+        super().__init__(model, record, variant=variant_suffix(None, None, record.image_size), **options)
+        self.tokenizer = _open_clip().get_tokenizer(record.architecture)
 
     def forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.model.encode_image(pixels)
+        return self.module.encode_image(pixels)
 
     def forward_texts(self, texts: list[str]) -> torch.Tensor:
-        return self.model.encode_text(self.tokenizer(texts).to(self.device))
-
-    @property
-    def vector_name(self) -> str:
-        return self.name + ("" if self.image_size is None else f"-{self.image_size}px")
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            **super().describe(),
-            "architecture": self.arch,
-            "weights": self.tag,
-            "weights_file": str(self.weights_file) if self.weights_file else None,
-            "weights_sha256": self.weights_sha256,
-            "image_size": self.image_size,
-            "preprocessing": repr(self.transform),
-            "source": "open_clip " + _open_clip().__version__,
-        }
+        return self.module.encode_text(self.tokenizer(texts).to(self.device))
 
 
 def create_encoder(
@@ -191,29 +157,29 @@ def create_encoder(
     device: str | torch.device = "auto",
     precision: str = "fp32",
 ) -> OpenClipEncoder:
-    """`clip:ARCH/TAG`: TAG's pretrained weights (downloaded and cached by open_clip); `weights="none"`
-    (or the tag `random`) for random weights; `weights=PATH` for a local checkpoint. TAG may be left
-    out with random weights or a checkpoint; its preprocessing (mean, std, resize) is used when given."""
+    """`clip:ARCH/TAG`: TAG's pretrained weights (downloaded and cached by open_clip); `clip:ARCH.random`
+    (weights="random") for random weights; `weights=PATH` for a local checkpoint. TAG may be left out with
+    random weights or a checkpoint; its preprocessing (mean, std, resize) is used when given."""
     arch, tag = parse_name(argument)
-    if tag in (RANDOM, "random"):
-        tag, weights = None, weights or RANDOM
+    weights = weights_option(weights)
     if image_size is not None and image_size < 16:
         raise InvalidOptionError(f"image size {image_size} is too small; use at least 16 pixels")
-    cfg = _open_clip().pretrained.get_pretrained_cfg(arch, tag) if tag else {}
+    # `clip:ARCH.random` is one encoder whatever tag was named: the architecture's own preprocessing
+    cfg = _open_clip().pretrained.get_pretrained_cfg(arch, tag) if tag and weights != RANDOM else {}
     if weights is None or (tag is not None and str(weights) == tag):
         if tag is None:
             tags = pretrained_tags(arch)
             if not tags:
                 raise WeightsUnavailableError(
                     f"open_clip has no pretrained weights for clip:{arch}; pass --weights PATH to load a checkpoint, "
-                    f"or --weights none for random weights"
+                    f"or name the encoder NAME.random for random weights"
                 )
             tag = tags[0]
             cfg = _open_clip().pretrained.get_pretrained_cfg(arch, tag)
         file: Path | None = fetch_pretrained(arch, tag)
         name_tag = tag
-    elif str(weights).lower() in (RANDOM, "random"):
-        file, name_tag = None, "random"
+    elif weights == RANDOM:
+        file, name_tag = None, RANDOM
     else:
         file = Path(weights)
         if not file.is_file():
@@ -222,11 +188,16 @@ def create_encoder(
                 f"(.pt, .bin or .safetensors)"
             )
         name_tag = f"ckpt-{file_sha256(file)[:8]}"
-    model, transform = build_model(arch, cfg, image_size)
+    model, preprocessing = build_model(arch, cfg, image_size)
     if file is not None:
         load_weights(model, file, f"clip:{arch}")
-    return OpenClipEncoder(arch, name_tag, model, transform, weights_file=file, image_size=image_size,
-                           device=device, precision=precision)
+    dim = int(model.text_projection.shape[1] if isinstance(model.text_projection, torch.Tensor)
+              else _open_clip().get_model_config(arch)["embed_dim"])
+    name = f"clip:{arch}{RANDOM_SUFFIX}" if name_tag == RANDOM else f"clip:{arch}/{name_tag}"
+    record = VectorRecord(name, dim, "image+text", architecture=arch, weights=name_tag, image_size=image_size,
+                          preprocessing=preprocessing, source="open_clip " + _open_clip().__version__,
+                          licence=cfg.get("license"))
+    return OpenClipEncoder(model, record, weights_file=file, device=device, precision=precision)
 
 
 @hookimpl

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image
 from torchvision import transforms
 
 from embedkit.encoders.base import Encoder
 from embedkit.errors import InvalidOptionError, WeightsMismatchError, WeightsUnavailableError
 from embedkit.hookspecs import hookimpl
-from embedkit.encoders.weights import RANDOM, file_sha256
+from embedkit.encoders.names import RANDOM, RANDOM_SUFFIX, weights_option
+from embedkit.encoders.weights import file_sha256
+from embedkit.records import Preprocessing, VectorRecord
 
 log = logging.getLogger(__name__)
 
@@ -102,17 +103,6 @@ def randomise(model: torch.nn.Module) -> None:
                 module.reset_parameters()
 
 
-@dataclass(frozen=True)
-class ToFixedSize:
-    """Resize the short side and centre-crop to `size`, as uint8 CHW: the model's processor does the rest."""
-
-    size: int
-
-    def __call__(self, image: Image.Image) -> torch.Tensor:
-        crop = transforms.CenterCrop(self.size)(transforms.Resize(self.size, antialias=True)(image.convert("RGB")))
-        return transforms.functional.pil_to_tensor(crop)
-
-
 class SentenceTransformerEncoder(Encoder):
     """A SentenceTransformer: text always; images too when the model supports them (its CLIP models)."""
 
@@ -148,22 +138,23 @@ class SentenceTransformerEncoder(Encoder):
         self.model.eval().requires_grad_(False)
         self.source = source
         self.tag = tag
-        self.name = f"st:{label}" if tag == "pretrained" else f"st:{label}/{tag}"
+        self.name = {"pretrained": f"st:{label}", RANDOM: f"st:{label}{RANDOM_SUFFIX}"}.get(tag, f"st:{label}/{tag}")
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(dimension())
         modalities = getattr(self.model, "modalities", ["text"])
         self.modality = "image+text" if "image" in modalities else "text"
-        self.transform = ToFixedSize(image_side(self.model))
         self.weights_file = None if randomised else weights_file(source.path)
-
-    def preprocess(self, image: Image.Image) -> torch.Tensor:
-        if not self.embeds_images:
-            return super().preprocess(image)
-        return self.transform(image)
+        side = image_side(self.model)
+        self.base_record = VectorRecord(
+            self.name, self.dim, self.modality, architecture=label, weights=tag,
+            preprocessing=Preprocessing(side, side) if self.embeds_images else None,
+            source=f"sentence-transformers {sentence_transformers_version()}",
+            details={"model_path": str(source.path), "found_by": source.found_by,
+                     "max_seq_length": getattr(self.model, "max_seq_length", None)},
+        )
+        self.transform = self.base_record.preprocessing.transform() if self.base_record.preprocessing else None
 
     def forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
-        if not self.embeds_images:
-            return super().forward_images(pixels)
         images = [transforms.functional.to_pil_image(tensor.cpu()) for tensor in pixels.to(torch.uint8)]
         return self._encode(images)
 
@@ -176,19 +167,11 @@ class SentenceTransformerEncoder(Encoder):
         return self.model.encode(inputs, batch_size=len(inputs), convert_to_tensor=True,
                                  normalize_embeddings=False, show_progress_bar=False)
 
-    def describe(self) -> dict[str, Any]:
-        described_length = getattr(self.model, "max_seq_length", None)
-        return {
-            **super().describe(),
-            "weights": self.tag,
-            "weights_file": str(self.weights_file) if self.weights_file else None,
-            "weights_sha256": self.weights_sha256,
-            "model_path": str(self.source.path),
-            "found_by": self.source.found_by,
-            "max_seq_length": described_length,
-            "preprocessing": f"sentence-transformers tokenizer, max_seq_length {described_length}"
-                             + (f"; images {self.transform.size} px" if self.embeds_images else ""),
-        }
+
+def sentence_transformers_version() -> str:
+    from importlib.metadata import version
+
+    return version("sentence-transformers")
 
 
 def image_side(model: Any) -> int:
@@ -208,20 +191,20 @@ def create_encoder(
     precision: str = "fp32",
 ) -> SentenceTransformerEncoder:
     """`st:MODEL`: a hub id (`all-MiniLM-L6-v2` means `sentence-transformers/all-MiniLM-L6-v2`) or a local
-    folder. `weights=PATH` loads another folder of the same model (a fine-tuned copy); `weights="none"`
-    keeps the architecture with random weights."""
+    folder. `weights=PATH` loads another folder of the same model (a fine-tuned copy, or a weights file in
+    it); `st:MODEL.random` (weights="random") keeps the architecture with random weights."""
     if not argument:
         raise InvalidOptionError("st: needs a model, e.g. st:all-MiniLM-L6-v2 or st:/path/to/model-folder")
-    model, _, tag = argument.rpartition("/") if argument.endswith(("/random", "/none")) else (argument, "", "")
-    if tag:
-        argument, weights = model, weights or RANDOM
+    weights = weights_option(weights)
     label = Path(argument).name if Path(argument).expanduser().is_dir() else argument
     if weights is None:
         return SentenceTransformerEncoder(label, "pretrained", locate(argument), device=device, precision=precision)
-    if str(weights).lower() in (RANDOM, "random"):
-        return SentenceTransformerEncoder(label, "random", locate(argument), randomised=True, device=device,
+    if weights == RANDOM:
+        return SentenceTransformerEncoder(label, RANDOM, locate(argument), randomised=True, device=device,
                                           precision=precision)
     folder = Path(weights).expanduser()
+    if folder.is_file() and weights_file(folder.parent) == folder:
+        folder = folder.parent
     if not folder.is_dir():
         raise WeightsUnavailableError(
             f"model folder {str(folder)!r} does not exist; pass a folder saved with SentenceTransformer.save()"

