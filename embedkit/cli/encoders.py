@@ -9,15 +9,15 @@ from rich import box
 from rich.table import Column, Table
 
 from embedkit.cli.tables import LOCAL_MARKS, entry_row, plugin_label, wide_console
-from embedkit.encoders import list_encoders
+from embedkit.encoders import entry_record, list_encoders
 from embedkit.hookspecs import hookimpl
 from embedkit.registry import Entry
 
 
 def encoder_row(entry: Entry) -> dict:
     available = entry.info.get("weights_available")
-    return entry_row(entry, dim=entry.info.get("dim"), modality=entry.info.get("modality"),
-                     weights=entry.info.get("weights"),
+    record = entry_record(entry)
+    return entry_row(entry, dim=record.dim or None, modality=record.modality, weights=record.weights,
                      weights_local=bool(available()) if callable(available) else None)
 
 

@@ -8,6 +8,7 @@ from embedkit.encoders import names
 from embedkit.encoders.base import Encoder, Modality
 from embedkit.errors import InvalidOptionError
 from embedkit.plugins import load_registry
+from embedkit.records import VectorRecord
 from embedkit.registry import Entry, Registry
 
 ENCODERS: Registry[Encoder] = Registry("encoder", lambda registry: load_registry("register_encoders", registry))
@@ -65,9 +66,19 @@ def vector_name_candidates(name: str) -> list[str]:
     return list(dict.fromkeys(candidates))
 
 
+def entry_record(entry: Entry[Encoder]) -> VectorRecord:
+    """What a registered encoder makes, known without building it; a family's (`clip:`) has dim 0, as its
+    models differ. A plugin that registered `dim=`, `modality=` and `weights=` instead gets them back."""
+    record = entry.info.get("record")
+    if isinstance(record, VectorRecord):
+        return record
+    return VectorRecord(entry.name, int(entry.info.get("dim") or 0), str(entry.info.get("modality") or "image"),
+                        weights=entry.info.get("weights"))
+
+
 def list_encoders(pattern: str | None = None) -> list[Entry[Encoder]]:
     """Registered encoders whose name or alias matches the glob `pattern`."""
     return ENCODERS.entries(pattern)
 
 
-__all__ = ["ENCODERS", "Encoder", "Entry", "encoder_entry", "Modality", "get_encoder", "list_encoders", "names", "registered", "vector_name_candidates"]
+__all__ = ["ENCODERS", "Encoder", "Entry", "encoder_entry", "entry_record", "Modality", "get_encoder", "list_encoders", "names", "registered", "vector_name_candidates"]

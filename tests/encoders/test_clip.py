@@ -10,6 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from embedkit import get_encoder, list_encoders
+from embedkit.encoders import entry_record
 from embedkit.cli import main
 from embedkit.errors import InvalidOptionError, TextNotSupportedError, UnknownNameError, WeightsMismatchError, WeightsUnavailableError
 from embedkit.ingestion import ingest
@@ -90,7 +91,7 @@ def test_unknown_architectures_and_tags_suggest_close_names():
 
 def test_the_listing_shows_the_clip_family_and_every_pretrained_name_open_clip_knows():
     (entry,) = list_encoders("clip*")
-    assert entry.name == "clip:" and entry.info["modality"] == "image+text"
+    assert entry.name == "clip:" and entry_record(entry).modality == "image+text"
     assert "clip:ViT-B-32/laion2b_s34b_b79k" in entry.aliases and "clip:RN50/openai" in entry.aliases
     assert [e.name for e in list_encoders("clip:ViT-B-32/*")] == ["clip:"]
     result = CliRunner().invoke(main, ["encoders", "clip*", "--json"])

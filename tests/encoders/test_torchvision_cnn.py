@@ -7,6 +7,7 @@ import pytest
 import torchvision
 
 from embedkit import get_encoder, list_encoders
+from embedkit.encoders import entry_record
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
 
 
@@ -16,7 +17,7 @@ def test_the_four_cnns_are_registered_with_their_imagenet_tags():
     for alias, dim in expected.items():
         entry = next(e for e in names.values() if alias in e.aliases)
         assert entry.name.startswith(f"{alias}.imagenet1k_")
-        assert entry.info["dim"] == dim
+        assert entry_record(entry).dim == dim
     assert "resnet50.imagenet1k_v1" in names and "resnet50.imagenet1k_v2" in names
 
 

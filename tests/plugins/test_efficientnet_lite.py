@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from embedkit import get_encoder, list_encoders
+from embedkit.encoders import entry_record
 from embedkit.plugins import DEFAULT_PLUGINS, register_builtins
 
 
@@ -16,7 +17,7 @@ def test_the_plugin_is_found_through_its_entry_point():
     entries = list_encoders("efficientnet*")
     assert [e.name for e in entries] == [f"efficientnet_lite{i}.imagenet1k" for i in range(3)]
     assert {e.plugin for e in entries} == {"efficientnet_lite"}
-    assert all(e.info["dim"] == 1280 and e.info["weights_available"]() for e in entries)
+    assert all(entry_record(e).dim == 1280 and e.info["weights_available"]() for e in entries)
 
 
 def test_built_ins_go_through_the_same_hook_as_plugins():

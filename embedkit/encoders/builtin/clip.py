@@ -207,9 +207,7 @@ def register_encoders(register: Callable[..., None]) -> None:
         "clip:",
         create_encoder,
         aliases=tuple(f"clip:{arch}/{tag}" for arch, tag in known),
-        dim=None,
-        modality="image+text",
-        weights="ARCH/TAG",
+        record=VectorRecord("clip:", 0, "image+text", weights="ARCH/TAG", source="open_clip " + _open_clip().__version__),
         examples=(EXAMPLE,),
         description=f"open_clip {_open_clip().__version__}: clip:ARCH/TAG, {len(known)} pretrained "
                     f"(`embedkit encoders 'clip:ViT-B-32*' --json` lists them as aliases)",

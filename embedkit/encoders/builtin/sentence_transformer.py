@@ -224,9 +224,8 @@ def register_encoders(register: Callable[..., None]) -> None:
         "st:",
         create_encoder,
         aliases=tuple(f"st:{repo.split('/', 1)[1]}" for repo in PACKAGED),
-        dim=None,
-        modality="text|image+text",
-        weights="MODEL",
+        record=VectorRecord("st:", 0, "text", weights="MODEL",
+                            source=f"sentence-transformers {sentence_transformers_version()}"),
         examples=(EXAMPLE,),
         weights_available=packaged_available(hub_id("all-MiniLM-L6-v2")),
         description="sentence-transformers: st:MODEL (a hub id or a folder); text models, and CLIP models "

@@ -100,16 +100,22 @@ def create_encoder(
     if state is not None:
         unused = backbone.head if layer == "pool" else "classifier.6."
         fit_state_dict(model, state, backbone.arch, f"weights {weights_file}", unused_prefixes=(unused,))
-    # `ARCH.random` is one encoder whichever weights' entry built it: the default weights' preprocessing
-    recipe = backbone.weights_enum.DEFAULT if tag == RANDOM else pretrained
-    record = VectorRecord(
-        f"{backbone.arch}.{tag}", backbone.layers[layer], "image", architecture=backbone.arch, weights=tag,
-        layer=layer, image_size=image_size, preprocessing=preprocessing(recipe, image_size),
-        source=f"torchvision {torchvision.__version__}", licence=LICENCE,
-    )
+    record = backbone_record(backbone, pretrained, tag, layer, image_size)
     return ImageModuleEncoder(
         feature_extractor(backbone.arch, model, layer), record, weights_file=weights_file,
         variant=variant_suffix(layer, default_layer, image_size), device=device, precision=precision,
+    )
+
+
+def backbone_record(backbone: Backbone, pretrained: WeightsEnum, tag: str, layer: str,
+                    image_size: int | None) -> VectorRecord:
+    """What the encoder of these weights (tag `random`: of random weights) and options makes."""
+    # `ARCH.random` is one encoder whichever weights' entry built it: the default weights' preprocessing
+    recipe = backbone.weights_enum.DEFAULT if tag == RANDOM else pretrained
+    return VectorRecord(
+        f"{backbone.arch}.{tag}", backbone.layers[layer], "image", architecture=backbone.arch, weights=tag,
+        layer=layer, image_size=image_size, preprocessing=preprocessing(recipe, image_size),
+        source=f"torchvision {torchvision.__version__}", licence=LICENCE,
     )
 
 
@@ -126,9 +132,7 @@ def register_encoders(register: Callable[..., None]) -> None:
                 f"{backbone.arch}.{pretrained.name.lower()}",
                 functools.partial(create_encoder, backbone, pretrained),
                 aliases=(backbone.arch, *backbone.aliases) if default else (),
-                dim=next(iter(backbone.layers.values())),
-                modality="image",
-                weights=pretrained.name.lower(),
+                record=backbone_record(backbone, pretrained, pretrained.name.lower(), next(iter(backbone.layers)), None),
                 weights_available=cached(pretrained.url),
                 layers=dict(backbone.layers),
                 description=f"torchvision {backbone.arch}, {pretrained.name} ImageNet weights",

