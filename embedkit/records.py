@@ -18,7 +18,7 @@ from embedkit.errors import InvalidOptionError
 RESIZE_MODES = ("shortest", "squash")
 
 IDENTITY_FIELDS = ("encoder", "dim", "weights", "weights_sha256", "layer", "image_size", "preprocessing",
-                   "text_field", "members", "projection")
+                   "text_field", "members", "artifact")
 """Fields that decide the vectors."""
 UNRECORDED_IS_UNKNOWN = ("weights", "weights_sha256", "layer", "image_size", "preprocessing")
 """Identity fields compared only when both records have them: embedkit 0.1.0 (and a plugin's bare encoder) may
@@ -75,13 +75,17 @@ class Preprocessing:
 
 
 @dataclass(frozen=True)
-class ProjectionRecord:
-    """The trained map (a PCA, a stacker) an ensemble's combined member vectors go through."""
+class ArtifactRecord:
+    """The trained map (a PCA, a stacker) an ensemble's combined member vectors go through, saved in `file`."""
 
     method: str
     dim: int
     sha256: str | None = None
     file: str | None = None
+
+    def identity(self) -> tuple[str, int, str | None]:
+        """What decides the vectors: not where the file lies."""
+        return self.method, self.dim, self.sha256
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -108,7 +112,8 @@ class VectorRecord:
     text_field: str | None = None
     """For text vectors of a dataset: the payload field that was embedded."""
     members: tuple[MemberRecord, ...] = ()
-    projection: ProjectionRecord | None = None
+    artifact: ArtifactRecord | None = None
+    """For an ensemble: the trained map (a PCA, a stacker) its combined members go through."""
     source: str | None = None
     """The library that built the model, with its version (`torchvision 0.29.1`)."""
     licence: str | None = None
@@ -121,12 +126,14 @@ class VectorRecord:
         differing = []
         for name in IDENTITY_FIELDS:
             mine, theirs = getattr(self, name), getattr(other, name)
-            if name in ("members",):
-                mine = [member.to_json() for member in mine] or None
-                theirs = [member.to_json() for member in theirs] or None
-                if mine is not None and theirs is not None:
-                    mine = [_identity(m) for m in mine]
-                    theirs = [_identity(t) for t in theirs]
+            if name == "members":
+                if _members_differ(mine, theirs):
+                    differing.append(name)
+                continue
+            if name == "weights_sha256" and self.members and other.members:
+                continue  # an ensemble's is a hash of its members, compared one by one above
+            if name == "artifact" and mine is not None and theirs is not None:
+                mine, theirs = mine.identity(), theirs.identity()
             if name not in UNRECORDED_IS_UNKNOWN or (mine is not None and theirs is not None):
                 if mine != theirs:
                     differing.append(name)
@@ -141,7 +148,7 @@ class VectorRecord:
             value = getattr(self, item.name)
             if item.name == "members":
                 value = [member.to_json() for member in value]
-            elif item.name in ("preprocessing", "projection") and value is not None:
+            elif item.name in ("preprocessing", "artifact") and value is not None:
                 value = value.to_json()
             elif item.name == "details":
                 value = _jsonable(dict(value))
@@ -165,10 +172,9 @@ class VectorRecord:
             if preprocessing is not None:
                 details["legacy_preprocessing"] = str(preprocessing)
             values["preprocessing"] = None
-        projection = values.get("projection")
-        values["projection"] = None if not projection else ProjectionRecord(
-            str(projection.get("method")), int(projection.get("dim") or 0), projection.get("sha256"),
-            projection.get("file"))
+        artifact = values.get("artifact") or {**legacy, **data}.get("projection")  # 0.1.0's name for it
+        values["artifact"] = None if not artifact else ArtifactRecord(
+            str(artifact.get("method")), int(artifact.get("dim") or 0), artifact.get("sha256"), artifact.get("file"))
         values["members"] = tuple(MemberRecord.from_json(member) for member in values.get("members") or ())
         for name in ("modality", "precision", "embedkit_version"):
             if values.get(name) is None:
@@ -194,18 +200,12 @@ class MemberRecord:
         return cls(str(data["vector_name"]), float(data.get("weight", 1.0)), VectorRecord.from_json(rest))
 
 
-def member_differences(expected: Sequence[MemberRecord], given: Sequence[MemberRecord]) -> list[tuple[str, str]]:
-    """(vector name, field) for every member whose weight or identity differs, in order."""
-    found = []
-    for want, have in zip(expected, given):
-        if want.weight != have.weight:
-            found.append((want.vector_name, "weight"))
-        found += [(want.vector_name, name) for name in want.record.differences(have.record)]
-    return found
-
-
-def _identity(member_json: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: member_json.get(key) for key in ("vector_name", "weight", "dim", "weights_sha256")}
+def _members_differ(mine: Sequence[MemberRecord], theirs: Sequence[MemberRecord]) -> bool:
+    """Whether two ensembles' members differ: in number, order, stored name, weight, or what made them."""
+    return len(mine) != len(theirs) or any(
+        a.vector_name != b.vector_name or a.weight != b.weight or a.record.differences(b.record)
+        for a, b in zip(mine, theirs)
+    )
 
 
 def _jsonable(value: Any) -> Any:

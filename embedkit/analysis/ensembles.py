@@ -1,7 +1,7 @@
 """Ensembles computed from member vectors already in a collection: no image is encoded again.
 
 `build_from_store` writes `ensemble:a+b` (optionally `...-pcaK`) beside its members; `apply_artifact`
-writes what a saved projection (a stacker, a PCA) gives for the members it was trained on.
+writes what a saved artifact (a stacker, a PCA) gives for the members it was trained on.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def fit_pca(
 
 def provenance_record(method: str, members: Sequence[MemberVectors], details: dict[str, Any]) -> dict[str, Any]:
     return {
-        "kind": "embedkit.projection",
+        "kind": "embedkit.ensemble-artifact",
         "method": method,
         "members": [m.record.to_json() for m in members],
         **details,
@@ -186,22 +186,23 @@ def write_vectors(
     collection: str,
     members: Sequence[MemberVectors],
     vector_name: str,
-    projection: EnsembleArtifact | None,
+    trained: EnsembleArtifact | None,
     batch_size: int = 1024,
 ) -> tuple[int, int]:
-    """Store the ensemble (or projected) vector of every point that has all members; (written, skipped)."""
+    """Store the ensemble vector (through `trained`, a PCA or a stacker, when given) of every point that has all
+    members; (written, skipped)."""
     records = tuple(m.record for m in members)
-    dim = projection.dim if projection is not None else sum(m.stored.dim for m in members)
+    dim = trained.dim if trained is not None else sum(m.stored.dim for m in members)
     modalities = {m.stored.modality for m in members}
     record = VectorRecord(
         vector_name, dim, modalities.pop() if len(modalities) == 1 else "image", architecture="ensemble",
-        weights="members", weights_sha256=identity_sha256(records, None if projection is None else projection.sha256),
-        members=records, projection=None if projection is None else projection.record,
+        weights="members", weights_sha256=identity_sha256(records, None if trained is None else trained.sha256),
+        members=records, artifact=None if trained is None else trained.record,
     )
     store.ensure_vector(collection, vector_name, record)
     written = 0
     for ids, combined, _ in iter_combined(store, collection, members, batch_size):
-        vectors = projection.apply(combined) if projection is not None else normalise_rows(combined)
+        vectors = trained.apply(combined) if trained is not None else normalise_rows(combined)
         store.upsert(collection, vector_name, ids, vectors, [{} for _ in ids])
         written += len(ids)
     if written:
@@ -237,18 +238,18 @@ def build_from_store(
         resolved, encoded = resolve_members(target, collection, members, dataset=dataset, split=split,
                                             limit=limit, encoder_options=encoder_options)
         spec = spec_name([m.vector_name for m in resolved], [m.weight for m in resolved])
-        projection = None
+        pca = None
         if pca_dim is not None:
             if pca_file is None:
                 raise InvalidOptionError("a PCA ensemble needs pca_file= (--pca-file FILE.npz) to save the PCA in")
-            projection = fit_pca(target, collection, resolved, pca_dim, pca_fit_limit)
-            projection.save(pca_file)
-        vector_name = f"ensemble:{spec}" + ("" if projection is None else f"-pca{projection.dim}")
-        written, skipped = write_vectors(target, collection, resolved, vector_name, projection, batch_size)
+            pca = fit_pca(target, collection, resolved, pca_dim, pca_fit_limit)
+            pca.save(pca_file)
+        vector_name = f"ensemble:{spec}" + ("" if pca is None else f"-pca{pca.dim}")
+        written, skipped = write_vectors(target, collection, resolved, vector_name, pca, batch_size)
         return EnsembleReport(collection, vector_name, [m.vector_name for m in resolved],
-                              [m.weight for m in resolved], projection.dim if projection else
+                              [m.weight for m in resolved], pca.dim if pca else
                               sum(m.stored.dim for m in resolved), written, skipped, encoded,
-                              None if projection is None else str(projection.file), time.perf_counter() - started)
+                              None if pca is None else str(pca.file), time.perf_counter() - started)
 
 
 def apply_artifact(
@@ -259,16 +260,16 @@ def apply_artifact(
     vector_name: str | None = None,
     batch_size: int = 1024,
 ) -> EnsembleReport:
-    """Write the vectors a saved projection (a stacker: `stack:STEM`) gives for its members' stored vectors.
+    """Write the vectors a saved artifact (a stacker: `stack:STEM`) gives for its members' stored vectors.
 
     Raises ArtifactMismatchError when the collection's member vectors are not those it was trained on.
     """
     started = time.perf_counter()
-    projection = EnsembleArtifact.load(artifact)
+    loaded = EnsembleArtifact.load(artifact)
     with using_store(store) as target:
         stored = stored_vector_names(target, collection)
         members = []
-        for member in projection.members:
+        for member in loaded.members:
             name = find_stored([member.vector_name], stored)
             if name is None:
                 raise MemberVectorsMissingError(
@@ -277,12 +278,12 @@ def apply_artifact(
                     f"(`embedkit ingest DATASET -e {member.record.encoder} -c {collection}`)"
                 )
             members.append(MemberVectors(name, member.weight, stored_record(target, collection, name)))
-        check_members(str(artifact), projection.members, [m.record for m in members])
-        if vector_name is None and projection.kind == "pca":
+        check_members(str(artifact), loaded.members, [m.record for m in members])
+        if vector_name is None and loaded.kind == "pca":
             spec = spec_name([m.vector_name for m in members], [m.weight for m in members])
-            vector_name = f"ensemble:{spec}-pca{projection.dim}"
+            vector_name = f"ensemble:{spec}-pca{loaded.dim}"
         vector_name = vector_name or f"stack:{Path(artifact).stem}"
-        written, skipped = write_vectors(target, collection, members, vector_name, projection, batch_size)
+        written, skipped = write_vectors(target, collection, members, vector_name, loaded, batch_size)
         return EnsembleReport(collection, vector_name, [m.vector_name for m in members],
-                              [m.weight for m in members], projection.dim, written, skipped, [], str(artifact),
+                              [m.weight for m in members], loaded.dim, written, skipped, [], str(artifact),
                               time.perf_counter() - started)

@@ -185,12 +185,12 @@ def train_stacker(
                          "count": len(data.ids), "classes": {str(k): v for k, v in sorted(data.label_names.items())},
                          "content_sha256": data.content_sha256()},
         })
-        projection = EnsembleArtifact(mean.astype(np.float32), np.asarray(matrix, dtype=np.float32), provenance)
-        path = projection.save(artifact)
+        stacker = EnsembleArtifact(mean.astype(np.float32), np.asarray(matrix, dtype=np.float32), provenance)
+        path = stacker.save(artifact)
         applied = apply_artifact(target, collection, path) if apply else None
         log.info("stacker %s trained on %d points in %.1f s", path, len(data.ids), time.perf_counter() - started)
         return StackingReport(path, method, [m.vector_name for m in resolved], len(data.ids),
-                              len(data.label_names), projection.dim, time.perf_counter() - started, applied)
+                              len(data.label_names), stacker.dim, time.perf_counter() - started, applied)
 
 
 def load_stacker(artifact: str | os.PathLike[str]) -> EnsembleArtifact:

@@ -108,7 +108,8 @@ def random_ranks(task: Task, seed: int) -> list[np.ndarray]:
     return out
 
 
-def evaluate(task: Task, seed: int):
+def evaluate(task: Task, seed: int) -> tuple[dict[str, float], dict[str, float], dict[str, float],
+                                             dict[str, list[float]], np.ndarray, int]:
     """Exact metrics, the random baseline (expected and measured), the PR curve, the exact top-k, and the
     number of queries skipped because no gallery item shares their label."""
     ranking = exact_ranking(task.queries.vectors, task.queries.labels, task.gallery.vectors, task.gallery.labels,

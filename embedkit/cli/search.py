@@ -59,7 +59,7 @@ query_options = record_options(Query, "query", [
 SEARCH_ENCODER_HELPS = {
     "encoder": "Picks the stored vector when the collection has several (an encoder name or alias). --image "
                "and --text need none: the encoder that made the vectors is rebuilt from the collection's record.",
-    "weights": "The weights given when ingesting: 'none' for random, or a checkpoint PATH.",
+    "weights": "A checkpoint PATH, when the one the vectors were made with is no longer where it was.",
     "device": "Where --image and --text queries are embedded: auto, cpu, cuda or cuda:N.",
     "precision": "Precision --image and --text queries are embedded at.",
     "layer": "With --encoder: the feature layer given when ingesting.",

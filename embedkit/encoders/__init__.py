@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from embedkit.encoders import names
@@ -55,6 +56,9 @@ def vector_name_candidates(name: str) -> list[str]:
     """The vector names `name` may be stored under: itself, and with an alias replaced by the registered name
     (`efficientnet-lite0` -> `efficientnet_lite0.imagenet1k`, `vgg16-fc2` -> `vgg16.imagenet1k_v1-fc2`)."""
     candidates = [name, names.canonical(name)]
+    family, colon, argument = name.partition(":")
+    if colon and Path(argument).expanduser().is_dir():  # `st:/models/my-model` is named `st:my-model`
+        candidates.append(f"{family}:{Path(argument).expanduser().name}")
     base, variants = names.split_variants(names.canonical(name), registered)
     base, random = names.split_random(base)
     if ENCODERS.has_name(base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -149,6 +150,7 @@ class Encoder:
         """Embed PIL images or image files; a file that cannot be read raises ImageLoadError."""
         if not self.embeds_images:
             raise TextNotSupportedError(f"encoder {self.name} embeds text only; pass text, not images")
+        _refuse_one_item(images, "images")
         parts = [
             self.embed_pixels(torch.stack([self.preprocess(load_image(image)) for image in batch]))
             for batch in batched(images, batch_size)
@@ -160,6 +162,12 @@ class Encoder:
             raise TextNotSupportedError(
                 f"encoder {self.name} embeds images only; use a text encoder (clip:..., st:...) for text"
             )
+        _refuse_one_item(texts, "texts")
+        texts = list(texts)
+        other = next((text for text in texts if not isinstance(text, str)), None)
+        if other is not None:
+            raise InvalidOptionError(f"texts must be strings, not {type(other).__name__}; embed images with "
+                                     f"modality='image' or encode_images")
         parts = []
         for batch in batched(texts, batch_size):
             with torch.inference_mode(), self.autocast():
@@ -188,7 +196,7 @@ class Encoder:
         if modality == "image":
             return self.encode_images(inputs, batch_size)
         if modality == "text":
-            return self.encode_texts([str(item) if not isinstance(item, str) else item for item in inputs], batch_size)
+            return self.encode_texts(inputs, batch_size)  # type: ignore[arg-type]
         raise InvalidOptionError(f"unknown modality {modality!r}; use 'image' or 'text'")
 
     def _finish(self, vectors: torch.Tensor) -> np.ndarray:
@@ -197,3 +205,9 @@ class Encoder:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} dim={self.dim} {self.modality} {self.device} {self.precision}>"
+
+
+def _refuse_one_item(inputs: object, what: str) -> None:
+    """A single string, path or image where a list is expected would be taken apart or misread."""
+    if isinstance(inputs, (str, bytes, os.PathLike, Image.Image)):
+        raise InvalidOptionError(f"pass the {what} as a list, e.g. [{inputs!r}], not one item")

@@ -8,7 +8,7 @@ import torch
 
 from embedkit.encoders.base import Encoder
 from embedkit.errors import InvalidOptionError
-from embedkit.records import VectorRecord
+from embedkit.records import Preprocessing, VectorRecord
 
 
 class ImageModuleEncoder(Encoder):
@@ -41,6 +41,13 @@ class ImageModuleEncoder(Encoder):
         self.weights_file = weights_file
         self.variant = variant
         self.module = self.prepare(module)
+
+    def use_preprocessing(self, preprocessing: Preprocessing) -> None:
+        """Preprocess as `preprocessing` says from now on: a stored record's, when one checkpoint was
+        loaded under weights of another preprocessing."""
+        assert self.base_record is not None
+        self.base_record = self.base_record.replace(preprocessing=preprocessing)
+        self.transform = preprocessing.transform()
 
     def forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.module(pixels)

@@ -34,6 +34,7 @@ DEPRECATED_NAMES: dict[str, str] = {}
 _SLASH_RANDOM = re.compile(r"^(?P<family>clip|st):(?P<model>.+)/(?:random|none)(?P<variants>(?:-\d+px)?(?:@[^@]+)?)$")
 _IMAGE_SIZE = re.compile(r"-(\d+)px$")
 _PCA = re.compile(r"-pca(\d+)$")
+ENSEMBLE_PREFIX = "ensemble:"
 
 
 def deprecate(old: str, new: str) -> None:
@@ -42,9 +43,16 @@ def deprecate(old: str, new: str) -> None:
 
 
 def canonical(name: str) -> str:
-    """The current spelling of `name` (itself when it is current)."""
+    """The current spelling of `name` (itself when it is current); an ensemble's, member by member."""
     if name in DEPRECATED_NAMES:
         return DEPRECATED_NAMES[name]
+    if name.startswith(ENSEMBLE_PREFIX):
+        spec = name[len(ENSEMBLE_PREFIX):]
+        pca = _PCA.search(spec)
+        members = spec[: pca.start()] if pca else spec
+        current = "+".join(canonical(member.rpartition("*")[0]) + "*" + member.rpartition("*")[2] if "*" in member
+                           else canonical(member) for member in members.split("+"))
+        return ENSEMBLE_PREFIX + current + (pca[0] if pca else "")
     slash = _SLASH_RANDOM.match(name)
     if slash:
         return f"{slash['family']}:{slash['model']}{RANDOM_SUFFIX}{slash['variants']}"
@@ -119,6 +127,9 @@ def split_variants(name: str, known: Callable[[str], bool]) -> tuple[str, Varian
     `vgg16.imagenet1k_v1-fc2-32px` -> ("vgg16.imagenet1k_v1", Variants(layer="fc2", image_size=32)).
     A name `known` accepts as it is has no variants (`efficientnet-lite0` keeps its dash).
     """
+    if name.startswith((ENSEMBLE_PREFIX, "stack:")):  # its members carry their own variants
+        match = _PCA.search(name)
+        return (name[: match.start()], Variants(pca=int(match[1]))) if match else (name, Variants())
     base, text_field = name, None
     if "@" in base and not known(base):
         base, _, text_field = base.rpartition("@")

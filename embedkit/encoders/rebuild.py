@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from embedkit.encoders.base import Encoder
+from embedkit.encoders.image_module import ImageModuleEncoder
 from embedkit.encoders.names import RANDOM, split_checkpoint
 from embedkit.errors import SchemaMismatchError, WeightsUnavailableError
 from embedkit.records import VectorRecord
+
+log = logging.getLogger(__name__)
 
 
 def encoder_from_record(
@@ -32,12 +36,15 @@ def encoder_from_record(
         members = [encoder_from_record(member.record, device=device, precision=precision, **options)
                    for member in record.members]
         artifact = None
-        if record.projection is not None:
+        if record.artifact is not None:
             artifact = EnsembleArtifact.load(_artifact_file(record))
         encoder: Encoder = EnsembleEncoder(members, [member.weight for member in record.members], artifact=artifact,
                                            name=record.encoder, device=device, precision=precision)
     else:
         name, checkpoint = split_checkpoint(record.encoder)
+        folder = record.details.get("model_path")
+        if record.details.get("found_by") == "local" and folder and Path(str(folder)).is_dir() and not checkpoint:
+            name = f"{name.partition(':')[0]}:{folder}"  # a model loaded from a folder is named by its last part
         if checkpoint and weights is None:
             weights = _checkpoint_file(record)
         given = {key: value for key, value in (("layer", record.layer), ("image_size", record.image_size))
@@ -46,6 +53,12 @@ def encoder_from_record(
             weights = None
         encoder = get_encoder(name, device=device, precision=precision, **given, **options,
                               **({} if weights is None else {"weights": weights}))
+        if record.preprocessing is None:
+            log.warning("the vectors of %s were recorded without their preprocessing (embedkit 0.1.0): the encoder "
+                        "is created from its name, weights and options alone", record.encoder)
+        elif checkpoint and isinstance(encoder, ImageModuleEncoder):
+            # a checkpoint's name does not say which weights' preprocessing it was loaded with; the record does
+            encoder.use_preprocessing(record.preprocessing)
     built = encoder.record.replace(text_field=record.text_field)  # stored texts are embedded by the same encoder
     differing = record.differences(built)
     if differing:
@@ -68,11 +81,11 @@ def _checkpoint_file(record: VectorRecord) -> str:
 
 
 def _artifact_file(record: VectorRecord) -> str:
-    assert record.projection is not None
-    if record.projection.file and Path(record.projection.file).is_file():
-        return record.projection.file
+    assert record.artifact is not None
+    if record.artifact.file and Path(record.artifact.file).is_file():
+        return record.artifact.file
     raise WeightsUnavailableError(
-        f"the vectors were made by {record.encoder} with the {record.projection.method} artifact "
-        f"{record.projection.file or '(unrecorded)'}, which is not there; build the encoder with that file "
+        f"the vectors were made by {record.encoder} with the {record.artifact.method} artifact "
+        f"{record.artifact.file or '(unrecorded)'}, which is not there; build the encoder with that file "
         f"(e.g. stack:FILE.npz) and pass it"
     )

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from embedkit.encoders.names import RANDOM, weights_option
-from embedkit.errors import WeightsMismatchError, WeightsUnavailableError
+from embedkit.errors import WeightsMismatchError, WeightsUnavailableError, first_line
 
 CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model", "net", "module")
 
@@ -52,7 +52,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         loaded: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise WeightsMismatchError(
-            f"cannot read checkpoint {str(path)!r} ({str(error).splitlines()[0]}); "
+            f"cannot read checkpoint {str(path)!r} ({first_line(error)}); "
             f"save it with torch.save(model.state_dict(), path)"
         ) from error
     for key in CHECKPOINT_KEYS:
@@ -130,4 +130,4 @@ def resolve_weights(
     if weights == RANDOM:
         return None, "random", None
     state = load_checkpoint(weights)
-    return state, f"ckpt-{file_sha256(weights)[:8]}", Path(weights)
+    return state, f"ckpt-{file_sha256(weights)[:8]}", Path(weights).expanduser().resolve()

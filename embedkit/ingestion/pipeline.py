@@ -138,7 +138,9 @@ class EncoderInputs(torch.utils.data.Dataset):
             return record, None, f"{type(error).__name__}: {error}"
 
 
-def collate(items: list[tuple[dict[str, Any], torch.Tensor | None, str | None]]):
+def collate(
+    items: list[tuple[dict[str, Any], torch.Tensor | None, str | None]],
+) -> tuple[list[dict[str, Any]], torch.Tensor | None, list[Failure]]:
     good = [(record, tensor) for record, tensor, error in items if error is None]
     bad = [Failure(record["sample_id"], record["source"], error) for record, _, error in items if error is not None]
     pixels = torch.stack([tensor for _, tensor in good]) if good else None

@@ -53,7 +53,6 @@ def stored_vector_name(
     found = find_stored(wanted, stored)
     if found is not None:
         return found
-    # the encoder's name without the options that name its variant: the vectors its record says it made
     made_by = [name for name in stored if find_stored([_record_encoder(store, collection, name)], wanted)]
     if len(made_by) == 1:
         return made_by[0]

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from embedkit.errors import EmbedkitError, InvalidOptionError, SampleNotFoundError, SchemaMismatchError, StoreWriteError
+from embedkit.errors import (EmbedkitError, InvalidOptionError, SampleNotFoundError, SchemaMismatchError,
+                             StoreWriteError, first_line)
 from embedkit.records import VectorRecord
 from embedkit.store import schema
 from embedkit.store.backend import StoreBackend
@@ -171,7 +172,7 @@ class Store(StoreBackend):
         except Exception as error:  # the backends raise OSError, RuntimeError or their own errors
             left = _count_after_failure(lambda: self.count_matching(collection, sample_ids, filter=filter))
             raise StoreWriteError(
-                f"deleting points of {collection!r} failed ({_first_line(error)}); {left} matching points are left; "
+                f"deleting points of {collection!r} failed ({first_line(error)}); {left} matching points are left; "
                 f"fix the cause and run the same delete again to remove them"
             ) from error
         log.info("deleted %d points of collection %s", deleted, collection)
@@ -356,7 +357,7 @@ class Store(StoreBackend):
     def _write_error(self, collection: str, vector_name: str, attempted: int, error: Exception) -> StoreWriteError:
         committed = _count_after_failure(lambda: self._count(collection, Conditions(has_vectors=[vector_name])))
         return StoreWriteError(
-            f"writing {attempted} points to {collection!r}/{vector_name!r} failed ({_first_line(error)}); {committed} points "
+            f"writing {attempted} points to {collection!r}/{vector_name!r} failed ({first_line(error)}); {committed} points "
             f"with this vector are committed; fix the cause (e.g. free disk space) and re-run to store the rest"
         )
 
@@ -366,10 +367,6 @@ def _count_after_failure(count: Callable[[], int]) -> str:
         return str(count())
     except Exception:  # the store may be unusable after the failure
         return "an unknown number of"
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _hit(record: ScoredRecord) -> Hit:

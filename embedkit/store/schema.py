@@ -9,7 +9,7 @@ from typing import Any
 
 from embedkit.encoders.names import canonical
 from embedkit.errors import InvalidOptionError, SchemaMismatchError
-from embedkit.records import VectorRecord
+from embedkit.records import MemberRecord, VectorRecord
 
 SCHEMA_VERSION = 2
 """2: each vector's record is structured (embedkit.records); 1 (embedkit 0.1.0) kept preprocessing as text."""
@@ -54,8 +54,13 @@ def record_document(record: VectorRecord) -> dict[str, Any]:
 
 def stored_record(document: dict[str, Any]) -> VectorRecord:
     """The record kept for a vector name, as any schema version wrote it, its encoder in today's spelling."""
-    record = VectorRecord.from_json(document)
-    return record.replace(encoder=canonical(record.encoder))
+    return _in_current_spelling(VectorRecord.from_json(document))
+
+
+def _in_current_spelling(record: VectorRecord) -> VectorRecord:
+    members = tuple(MemberRecord(canonical(member.vector_name), member.weight, _in_current_spelling(member.record))
+                    for member in record.members)
+    return record.replace(encoder=canonical(record.encoder), members=members)
 
 
 def describe_record(record: VectorRecord) -> str:

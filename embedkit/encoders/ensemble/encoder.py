@@ -122,7 +122,7 @@ class EnsembleEncoder(Encoder):
         return VectorRecord(
             self.name, self.dim, self.modality, architecture="ensemble", weights="members",
             weights_sha256=self.weights_sha256, precision=self.precision, members=self.member_records,
-            projection=None if self.artifact is None else self.artifact.record,
+            artifact=None if self.artifact is None else self.artifact.record,
         )
 
 

@@ -6,6 +6,7 @@ only when an encoder is built (embedkit_efficientnet_lite.model).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,8 @@ def weights_file(variant: int) -> Path:
     return Path(getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path())
 
 
-def factory(variant: int):
-    def create_encoder(*, weights=None, device="auto", precision="fp32") -> Any:
+def factory(variant: int) -> Callable[..., Any]:
+    def create_encoder(*, weights: str | None = None, device: str = "auto", precision: str = "fp32") -> Any:
         from embedkit_efficientnet_lite.model import create_encoder
 
         return create_encoder(variant, weights_file, record, weights=weights, device=device, precision=precision)
@@ -41,7 +42,7 @@ def factory(variant: int):
 
 
 @hookimpl
-def register_encoders(register):
+def register_encoders(register: Callable[..., None]) -> None:
     for variant in IMAGE_SIZES:
         register(
             f"efficientnet_lite{variant}.imagenet1k",

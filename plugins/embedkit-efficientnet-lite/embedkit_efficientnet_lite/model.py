@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import torch
 from efficientnet_lite_pytorch import EfficientNet
 
 from embedkit.encoders.image_module import ImageModuleEncoder
 from embedkit.encoders.weights import fit_state_dict, load_checkpoint, resolve_weights
+from embedkit.records import VectorRecord
 
 
 class PooledFeatures(torch.nn.Module):
@@ -20,8 +24,8 @@ class PooledFeatures(torch.nn.Module):
         return self.network.extract_features(pixels).mean((2, 3))
 
 
-def create_encoder(variant: int, weights_file, record, *, weights=None, device="auto",
-                   precision="fp32") -> ImageModuleEncoder:
+def create_encoder(variant: int, weights_file: Callable[[int], Path], record: Callable[[int, str], VectorRecord], *,
+                   weights: str | None = None, device: str = "auto", precision: str = "fp32") -> ImageModuleEncoder:
     state, tag, file = resolve_weights(
         weights, "imagenet1k", lambda: (load_checkpoint(weights_file(variant)), weights_file(variant))
     )
