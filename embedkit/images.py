@@ -1,33 +1,165 @@
-"""Reading image files into RGB PIL images, with errors that name the file."""
+"""The one way an image becomes the RGB pixels a person sees: files, datasets, queries and uploads alike.
+
+EXIF orientation is applied; 16-bit and 32-bit greyscale is scaled, not clipped; transparency is
+composited onto a background (white unless told otherwise); an animated image gives its first frame;
+an image larger than the decompression-bomb limit is refused with the knob that allows it; HEIC
+needs the `heif` extra (pillow-heif), AVIF a Pillow built with it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib
 import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Union
 
-from PIL import Image, UnidentifiedImageError
+import numpy as np
+from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
 
-from embedkit.errors import ImageLoadError
+from embedkit.errors import ImageLoadError, InvalidOptionError
 
 ImageInput = Union[Image.Image, str, "os.PathLike[str]"]
 
+MAX_PIXELS_ENV = "EMBEDKIT_MAX_IMAGE_PIXELS"
+DEFAULT_MAX_PIXELS = 89_478_485
+"""Pillow's own limit (about 89 megapixels): beyond it a file may be a decompression bomb."""
+WHITE = (255, 255, 255)
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 
-def load_image(source: ImageInput) -> Image.Image:
-    """Return `source` as an RGB image, reading it from disk when it is a path."""
-    if isinstance(source, Image.Image):
-        return source if source.mode == "RGB" else source.convert("RGB")
-    path = os.fspath(source)
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How files become pixels: the colour under transparent pixels, and the pixel limit (None: none)."""
+
+    background: tuple[int, int, int] = WHITE
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+
+    @classmethod
+    def from_environment(cls, background: str | tuple[int, int, int] | None = None) -> ReadOptions:
+        """The options with $EMBEDKIT_MAX_IMAGE_PIXELS ("none" lifts the limit) and a background colour
+        given as a name or #RRGGBB."""
+        return cls(WHITE if background is None else parse_colour(background), max_pixels_from_environment())
+
+
+def parse_colour(colour: str | tuple[int, int, int]) -> tuple[int, int, int]:
+    if isinstance(colour, tuple):
+        return colour
     try:
-        with Image.open(path) as image:
+        return ImageColor.getrgb(colour)[:3]
+    except ValueError as error:
+        raise InvalidOptionError(f"unknown colour {colour!r}; use a name such as white or black, or #RRGGBB") \
+            from error
+
+
+def max_pixels_from_environment() -> int | None:
+    value = os.environ.get(MAX_PIXELS_ENV, "").strip().lower()
+    if not value:
+        return DEFAULT_MAX_PIXELS
+    if value in ("none", "0"):
+        return None
+    try:
+        return int(float(value))
+    except ValueError as error:
+        raise InvalidOptionError(f"${MAX_PIXELS_ENV}={value!r} is not a number of pixels; e.g. 200000000, "
+                                 f"or none to lift the limit") from error
+
+
+def load_image(source: ImageInput, options: ReadOptions | None = None) -> Image.Image:
+    """`source` (a path or a PIL image) as the RGB image a viewer shows; ImageLoadError names what is wrong."""
+    options = options or ReadOptions.from_environment()
+    if isinstance(source, Image.Image):
+        return to_rgb(source, options.background)
+    path = os.fspath(source)
+    register_optional_formats()
+    try:
+        with pixel_limit_checked_here(), Image.open(path) as image:
+            check_size(path, image, options.max_pixels)
+            image.seek(0)  # an animated image: its first frame
             image.load()
-            return image.convert("RGB")
+            return to_rgb(image, options.background)
     except FileNotFoundError as error:
         raise ImageLoadError(f"image file {path!r} does not exist") from error
     except IsADirectoryError as error:
         raise ImageLoadError(f"{path!r} is a folder, not an image file") from error
     except UnidentifiedImageError as error:
-        raise ImageLoadError(
-            f"{path!r} is not an image file PIL can read; pass a JPEG, PNG, WebP, BMP or TIFF file"
-        ) from error
+        raise ImageLoadError(unreadable(path)) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageLoadError(f"{path!r} is truncated or corrupt and cannot be read ({error})") from error
+
+
+@contextlib.contextmanager
+def pixel_limit_checked_here() -> Iterator[None]:
+    """PIL's own bomb check off while a file opens (its raw warning and error name no remedy); `check_size`
+    applies ours. Its setting is put back afterwards."""
+    before = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
+
+
+def check_size(path: str, image: Image.Image, max_pixels: int | None) -> None:
+    pixels = image.width * image.height
+    if max_pixels is not None and pixels > max_pixels:
+        raise ImageLoadError(
+            f"{path!r} is {image.width} x {image.height} = {pixels:,} pixels, more than the {max_pixels:,} "
+            f"allowed as a guard against decompression bombs; if you trust it, set "
+            f"{MAX_PIXELS_ENV}={pixels} (or none)"
+        )
+
+
+def unreadable(path: str) -> str:
+    """Why PIL could not identify a file, in words a user can act on."""
+    with open(path, "rb") as handle:
+        head = handle.read(32)
+    if not head:
+        return f"{path!r} is empty (0 bytes); it holds no image"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return f"{path!r} is a HEIC/HEIF image; install the extra that reads it: pip install 'embedkit[heif]'"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
+        return f"{path!r} is an AVIF image, which this Pillow cannot read; upgrade Pillow (11.3 or newer reads it)"
+    return f"{path!r} is not an image file PIL can read; pass a JPEG, PNG, WebP, AVIF, HEIC, BMP or TIFF file"
+
+
+@functools.cache
+def register_optional_formats() -> bool:
+    """Let PIL open HEIC/HEIF files when pillow-heif is installed; False when it is not."""
+    try:
+        importlib.import_module("pillow_heif").register_heif_opener()
+    except ImportError:
+        return False
+    return True
+
+
+def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.Image:
+    """Orientation applied, high bit depths scaled to 8 bits, transparency composited onto `background`."""
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        image = Image.fromarray(_to_8_bits(np.asarray(image), image.mode), "L")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (*background, 255))
+        return Image.alpha_composite(canvas, rgba).convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _to_8_bits(pixels: np.ndarray, mode: str) -> np.ndarray:
+    """16-bit values span 0-65535; 32-bit integers and floats are scaled by the range they use."""
+    values = pixels.astype(np.float64)
+    if mode.startswith("I;16") or (mode == "I" and values.size and values.min() >= 0 and values.max() <= 65535):
+        scaled = values / 257
+    elif mode == "F" and values.size and values.min() >= 0 and values.max() <= 1:
+        scaled = values * 255
+    else:
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+        scaled = (values - low) * (255 / (high - low)) if high > low else np.zeros_like(values)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)

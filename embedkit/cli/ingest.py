@@ -45,10 +45,12 @@ def render_report(report: IngestReport, console: Console) -> None:
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable image instead of skipping it.")
 @click.option("--text-field", default=None,
               help="Embed this text column (e.g. a manifest's caption) with a text encoder, instead of the images.")
+@click.option("--background", default="white", show_default=True,
+              help="Colour under transparent pixels (a name or #RRGGBB).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limit: int | None, batch_size: int,
                    workers: int, collection: str | None, store: StoreLocation, data_dir: Path | None, strict: bool,
-                   text_field: str | None, as_json: bool) -> None:
+                   text_field: str | None, background: str, as_json: bool) -> None:
     """Embed DATASET with an encoder and store the vectors; re-runs add only what is missing."""
     console = Console(stderr=True)
     data = get_dataset(dataset, data_dir=data_dir)
@@ -64,7 +66,7 @@ def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limi
 
         report = ingest(data, model, split=split, limit=limit, batch_size=batch_size, workers=workers,
                         collection=collection, store=opened, strict=strict, progress=show,
-                        text_field=text_field)
+                        text_field=text_field, background=background)
     if as_json:
         click.echo(json.dumps({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
                                "images_per_second": report.images_per_second}))

@@ -13,7 +13,7 @@ import torch.utils.data
 from PIL import Image
 
 from embedkit.errors import ImageLoadError, InvalidOptionError
-from embedkit.images import load_image
+from embedkit.images import ReadOptions, load_image
 
 ALL = "all"
 """The split of a dataset that publishes none (a folder, Caltech-101)."""
@@ -36,14 +36,14 @@ class Sample:
     payload: Mapping[str, Any] = field(default_factory=dict, hash=False)
     reader: Callable[[], Image.Image] | None = field(default=None, repr=False, compare=False, hash=False)
 
-    def image(self) -> Image.Image:
-        """The pixels as an RGB image; ImageLoadError (naming id and source) when they cannot be read."""
+    def image(self, options: ReadOptions | None = None) -> Image.Image:
+        """The pixels as an RGB image (see `embedkit.images`); ImageLoadError (naming id and source) when they
+        cannot be read."""
         try:
-            image = self.reader() if self.reader is not None else load_image(self.source)
-            return image if image.mode == "RGB" else image.convert("RGB")
+            return load_image(self.reader() if self.reader is not None else self.source, options)
         except ImageLoadError as error:
             raise ImageLoadError(f"sample {self.id!r} ({self.source}): {error}") from error
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        except (OSError, ValueError, SyntaxError) as error:
             raise ImageLoadError(f"sample {self.id!r} ({self.source}) is truncated or corrupt: {error}") from error
 
 

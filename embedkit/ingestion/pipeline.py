@@ -15,6 +15,7 @@ import torch
 from embedkit.datasets import Dataset, DatasetView, Sample, get_dataset
 from embedkit.encoders import Encoder, get_encoder
 from embedkit.encoders.names import find_stored, text_vector_name
+from embedkit.images import ReadOptions
 from embedkit.errors import ImageLoadError, InvalidOptionError, TextNotSupportedError
 from embedkit.store import Store, using_store
 
@@ -101,6 +102,7 @@ class IngestRun:
     strict: bool
     state: IngestProgress
     progress: ProgressCallback | None
+    reading: ReadOptions = field(default_factory=ReadOptions)
     failures: list[Failure] = field(default_factory=list)
 
     def skip(self, failures: list[Failure]) -> None:
@@ -119,10 +121,12 @@ class IngestRun:
 class EncoderInputs(torch.utils.data.Dataset):
     """The samples to encode; decoded and preprocessed in DataLoader workers."""
 
-    def __init__(self, view: DatasetView, indices: Sequence[int], preprocess: Callable[[Any], torch.Tensor]):
+    def __init__(self, view: DatasetView, indices: Sequence[int], preprocess: Callable[[Any], torch.Tensor],
+                 reading: ReadOptions):
         self.view = view
         self.indices = list(indices)
         self.preprocess = preprocess
+        self.reading = reading
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -131,7 +135,7 @@ class EncoderInputs(torch.utils.data.Dataset):
         sample = self.view[self.indices[position]]
         record = sample_payload(self.view, sample)
         try:
-            return record, self.preprocess(sample.image()), None
+            return record, self.preprocess(sample.image(self.reading)), None
         except ImageLoadError as error:
             return record, None, str(error)
         except Exception as error:  # a preprocessing bug on one image must not end a long ingest
@@ -172,6 +176,7 @@ def ingest(
     data_dir: str | None = None,
     progress: ProgressCallback | None = None,
     text_field: str | None = None,
+    background: str | tuple[int, int, int] | None = None,
     **encoder_options: Any,
 ) -> IngestReport:
     """Embed the samples of `dataset` that the collection lacks and store them under the encoder's vector.
@@ -180,9 +185,11 @@ def ingest(
     location for `open_store` (a path or an http(s) URL), or None for the default embedded store.
     Unreadable images are skipped and listed in the report; with `strict=True` the first one raises.
     With `text_field`, the text of that payload field (a manifest column such as `caption`) is embedded
-    instead of the image, by an encoder that embeds text, under `names.text_vector_name`.
+    instead of the image, by an encoder that embeds text, under `names.text_vector_name`. `background` is
+    the colour under transparent pixels (white; a name or #RRGGBB).
     """
     started = time.perf_counter()
+    reading = ReadOptions.from_environment(background)
     data = get_dataset(dataset, data_dir=data_dir) if isinstance(dataset, str) else dataset
     view = data.view(split, limit)
     model = get_encoder(encoder, **encoder_options) if isinstance(encoder, str) else encoder
@@ -206,7 +213,8 @@ def ingest(
         target.ensure_vector(collection, vector_name, record)  # fails before any write
         todo = samples_to_encode(view, target, collection, vector_name)
         state = IngestProgress(total=len(view), to_encode=len(todo))
-        run = IngestRun(view, todo, model, target, collection, vector_name, batch_size, strict, state, progress)
+        run = IngestRun(view, todo, model, target, collection, vector_name, batch_size, strict, state, progress,
+                        reading)
         interrupted = False
         index_seconds = 0.0
         if todo and text_field is not None:
@@ -230,7 +238,7 @@ def ingest(
 def _encode_images(run: IngestRun, workers: int) -> bool:
     """Encode batch k while batch k-1 is written. Returns True when interrupted by Ctrl-C."""
     loader = torch.utils.data.DataLoader(
-        EncoderInputs(run.view, run.todo, run.model.preprocess),
+        EncoderInputs(run.view, run.todo, run.model.preprocess, run.reading),
         batch_size=run.batch_size,
         num_workers=workers,
         collate_fn=collate,

@@ -1,0 +1,148 @@
+"""Images are read as a person sees them: orientation, bit depth, transparency, animation, size, formats."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from embedkit.errors import ImageLoadError, InvalidOptionError
+from embedkit.images import MAX_PIXELS_ENV, ReadOptions, load_image, register_optional_formats
+
+
+@pytest.fixture
+def scene(photos) -> Image.Image:
+    """A real photo, small and not square, so that a rotation shows."""
+    return photos["astronaut"].resize((96, 64))
+
+
+def test_exif_orientation_is_applied(scene, tmp_path):
+    stored_sideways = scene.transpose(Image.Transpose.ROTATE_90)  # what a phone writes, with "rotate 270 CW"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: the viewer rotates 90 degrees clockwise
+    path = tmp_path / "phone.jpg"
+    stored_sideways.save(path, quality=98, exif=exif)
+    shown = load_image(path)
+    assert shown.size == scene.size
+    assert np.abs(np.asarray(shown, dtype=np.int16) - np.asarray(scene, dtype=np.int16)).mean() < 6
+
+
+def test_16_bit_greyscale_is_scaled_not_clipped(tmp_path):
+    ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (8, 1))
+    path = tmp_path / "depth.png"
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode.startswith("I")
+    pixels = np.asarray(load_image(path))[..., 0]
+    np.testing.assert_allclose(pixels[0], np.rint(ramp[0] / 257), atol=1)
+    assert pixels.min() == 0 and pixels.max() == 255
+
+
+def test_32_bit_float_images_use_their_range():
+    values = np.linspace(0.0, 1.0, 16, dtype=np.float32).reshape(4, 4)
+    pixels = np.asarray(load_image(Image.fromarray(values, "F")))[..., 0]
+    assert pixels.min() == 0 and pixels.max() == 255
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparent_pixels_show_the_background_whatever_colour_hides_under_them(tmp_path, mode):
+    looks = []
+    for hidden in ((0, 200, 0), (255, 255, 255)):
+        image = Image.new("RGBA", (16, 16), (*hidden, 0))
+        image.paste((200, 0, 0, 255), (4, 4, 12, 12))
+        if mode == "LA":
+            image = image.convert("LA")
+        elif mode == "P":
+            image = image.convert("P", palette=Image.Palette.ADAPTIVE)
+            image.info["transparency"] = image.getpixel((0, 0))
+        path = tmp_path / f"{mode}-{hidden[1]}.png"
+        image.save(path, **({"transparency": image.info["transparency"]} if mode == "P" else {}))
+        looks.append(np.asarray(load_image(path)))
+    np.testing.assert_array_equal(looks[0], looks[1])
+    assert tuple(looks[0][0, 0]) == (255, 255, 255)
+    black = load_image(tmp_path / f"{mode}-200.png", ReadOptions.from_environment("black"))
+    assert tuple(np.asarray(black)[0, 0]) == (0, 0, 0)
+
+
+def test_an_animated_image_gives_its_first_frame(tmp_path):
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    path = tmp_path / "blink.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert Image.open(path).n_frames == 2
+    assert tuple(np.asarray(load_image(path))[4, 4]) == (255, 0, 0)
+
+
+def test_a_huge_image_is_refused_with_the_knob_that_allows_it(tmp_path, monkeypatch):
+    path = tmp_path / "wide.png"
+    Image.new("L", (400, 300)).save(path)
+    monkeypatch.setenv(MAX_PIXELS_ENV, "100000")
+    with pytest.raises(ImageLoadError, match=rf"400 x 300 .*decompression bombs.*{MAX_PIXELS_ENV}=120000"):
+        load_image(path)
+    monkeypatch.setenv(MAX_PIXELS_ENV, "120000")
+    assert load_image(path).size == (400, 300)
+    monkeypatch.setenv(MAX_PIXELS_ENV, "lots")
+    with pytest.raises(InvalidOptionError, match="is not a number of pixels"):
+        load_image(path)
+
+
+def test_pils_own_bomb_limit_is_left_as_it_was(tmp_path):
+    path = tmp_path / "small.png"
+    Image.new("L", (8, 8)).save(path)
+    before = Image.MAX_IMAGE_PIXELS
+    load_image(path)
+    assert Image.MAX_IMAGE_PIXELS == before
+
+
+def test_an_empty_file_says_so(tmp_path):
+    path = tmp_path / "empty.jpg"
+    path.write_bytes(b"")
+    with pytest.raises(ImageLoadError, match="is empty"):
+        load_image(path)
+
+
+def test_heic_is_read_with_the_extra_and_named_without_it(scene, tmp_path, monkeypatch):
+    pytest.importorskip("pillow_heif")
+    register_optional_formats()
+    path = tmp_path / "phone.heic"
+    scene.save(path, format="HEIF", quality=95)
+    shown = load_image(path)
+    assert shown.size == scene.size
+    assert np.abs(np.asarray(shown, dtype=np.int16) - np.asarray(scene, dtype=np.int16)).mean() < 12
+    # without the extra: PIL cannot identify it, and the message names the extra
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)
+    monkeypatch.setattr(Image, "ID", [name for name in Image.ID if name != "HEIF"])
+    monkeypatch.delitem(Image.OPEN, "HEIF")
+    register_optional_formats.cache_clear()
+    try:
+        with pytest.raises(ImageLoadError, match=r"HEIC/HEIF image; install .*embedkit\[heif\]"):
+            load_image(path)
+    finally:
+        register_optional_formats.cache_clear()
+
+
+def test_the_same_rules_hold_for_dataset_samples(tmp_path):
+    from embedkit.datasets import get_dataset
+
+    folder = tmp_path / "cutouts" / "red"
+    folder.mkdir(parents=True)
+    for hidden in ("green", "white"):
+        image = Image.new("RGBA", (8, 8), (0, 200, 0, 0) if hidden == "green" else (255, 255, 255, 0))
+        image.paste((200, 0, 0, 255), (2, 2, 6, 6))
+        image.save(folder / f"{hidden}.png")
+    view = get_dataset(f"folder:{tmp_path / 'cutouts'}").view()
+    first, second = (np.asarray(view[i].image()) for i in range(2))
+    np.testing.assert_array_equal(first, second)
+
+
+def test_the_command_line_says_it_in_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from embedkit.cli import main
+
+    path = tmp_path / "wide.png"
+    Image.new("L", (400, 300)).save(path)
+    monkeypatch.setenv(MAX_PIXELS_ENV, "100000")
+    result = CliRunner().invoke(main, ["embed", str(path), "-e", "mobilenet_v2.random"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.count("\n") == 1 and "decompression bombs" in result.stderr
