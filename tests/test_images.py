@@ -146,3 +146,17 @@ def test_the_command_line_says_it_in_one_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["embed", str(path), "-e", "mobilenet_v2.random"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.count("\n") == 1 and "decompression bombs" in result.stderr
+
+
+def test_a_big_jpeg_is_decoded_at_a_reduced_scale_that_still_covers_the_input(photos, tmp_path):
+    from embedkit.encoders import get_encoder
+
+    path = tmp_path / "big.jpg"
+    photos["cat"].resize((2048, 1536), Image.Resampling.LANCZOS).save(path, quality=92)
+    encoder = get_encoder("efficientnet-lite0", device="cpu")
+    reduced = load_image(path, ReadOptions(draft_size=encoder.input_size))
+    assert reduced.size == (512, 384)  # a quarter: an eighth (256 x 192) would not cover 224 px
+    full = load_image(path)
+    assert full.size == (2048, 1536)
+    similarity = float((encoder.encode_images([reduced]) @ encoder.encode_images([full]).T)[0, 0])
+    assert 0.97 < similarity < 1.0  # the same picture to the encoder, from a sixteenth of the pixels

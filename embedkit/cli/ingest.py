@@ -47,10 +47,12 @@ def render_report(report: IngestReport, console: Console) -> None:
               help="Embed this text column (e.g. a manifest's caption) with a text encoder, instead of the images.")
 @click.option("--background", default="white", show_default=True,
               help="Colour under transparent pixels (a name or #RRGGBB).")
+@click.option("--full-decode", is_flag=True,
+              help="Decode JPEGs at full size, not at the smallest 1/2, 1/4, 1/8 scale that covers the input size.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limit: int | None, batch_size: int,
                    workers: int, collection: str | None, store: StoreLocation, data_dir: Path | None, strict: bool,
-                   text_field: str | None, background: str, as_json: bool) -> None:
+                   text_field: str | None, background: str, full_decode: bool, as_json: bool) -> None:
     """Embed DATASET with an encoder and store the vectors; re-runs add only what is missing."""
     console = Console(stderr=True)
     data = get_dataset(dataset, data_dir=data_dir)
@@ -66,7 +68,7 @@ def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limi
 
         report = ingest(data, model, split=split, limit=limit, batch_size=batch_size, workers=workers,
                         collection=collection, store=opened, strict=strict, progress=show,
-                        text_field=text_field, background=background)
+                        text_field=text_field, background=background, reduced_decoding=not full_decode)
     if as_json:
         click.echo(json.dumps({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
                                "images_per_second": report.images_per_second}))

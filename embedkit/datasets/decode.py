@@ -11,6 +11,7 @@ import torch.utils.data
 from PIL import Image
 
 from embedkit.datasets.base import DatasetView, Sample
+from embedkit.images import ReadOptions
 from embedkit.errors import ImageLoadError
 
 
@@ -62,9 +63,10 @@ class DecodingView(torch.utils.data.Dataset):
     """Wraps a view so that workers decode: item i is `Decoded(sample, transform(sample.image()))`."""
 
     def __init__(self, view: DatasetView | Sequence[Sample],
-                 transform: Callable[[Image.Image], Any] | None = None):
+                 transform: Callable[[Image.Image], Any] | None = None, reading: ReadOptions | None = None):
         self.view = view
         self.transform = transform
+        self.reading = reading
 
     def __len__(self) -> int:
         return len(self.view)
@@ -72,7 +74,7 @@ class DecodingView(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> Decoded:
         sample = self.view[index]
         try:
-            image = sample.image()
+            image = sample.image(self.reading)
             return Decoded(sample, self.transform(image) if self.transform is not None else image)
         except ImageLoadError as error:
             return Decoded(sample, error=str(error))
@@ -96,6 +98,7 @@ def decode(
     num_workers: int = 0,
     strict: bool = False,
     report: DecodeReport | None = None,
+    reading: ReadOptions | None = None,
 ) -> Iterator[DecodedBatch]:
     """Batches of decoded (and transformed) images of `view`, read by `num_workers` processes.
 
@@ -104,7 +107,7 @@ def decode(
     """
     report = report if report is not None else DecodeReport()
     loader = torch.utils.data.DataLoader(
-        DecodingView(view, transform), batch_size=batch_size, num_workers=num_workers, collate_fn=collate,
+        DecodingView(view, transform, reading), batch_size=batch_size, num_workers=num_workers, collate_fn=collate,
         persistent_workers=False,
     )
     for batch in loader:

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
-from embedkit.images import ImageInput, load_image
+from embedkit.images import ImageInput, ReadOptions, load_image
 from embedkit.encoders.weights import file_sha256
 from embedkit.records import VectorRecord
 
@@ -112,6 +112,12 @@ class Encoder:
         )
 
     @property
+    def input_size(self) -> int | None:
+        """The side images are first resized to: a decoder need not produce more (a JPEG's reduced decoding)."""
+        preprocessing = self.record.preprocessing
+        return None if preprocessing is None else max(preprocessing.resize, preprocessing.crop)
+
+    @property
     def vector_name(self) -> str:
         """The name its vectors are stored under: the encoder's name and any non-default variant."""
         return self.name
@@ -151,8 +157,9 @@ class Encoder:
         if not self.embeds_images:
             raise TextNotSupportedError(f"encoder {self.name} embeds text only; pass text, not images")
         _refuse_one_item(images, "images")
+        reading = ReadOptions.from_environment(draft_size=self.input_size)  # as ingest reads files: the same vectors
         parts = [
-            self.embed_pixels(torch.stack([self.preprocess(load_image(image)) for image in batch]))
+            self.embed_pixels(torch.stack([self.preprocess(load_image(image, reading)) for image in batch]))
             for batch in batched(images, batch_size)
         ]
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)

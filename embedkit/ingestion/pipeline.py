@@ -177,6 +177,7 @@ def ingest(
     progress: ProgressCallback | None = None,
     text_field: str | None = None,
     background: str | tuple[int, int, int] | None = None,
+    reduced_decoding: bool = True,
     **encoder_options: Any,
 ) -> IngestReport:
     """Embed the samples of `dataset` that the collection lacks and store them under the encoder's vector.
@@ -186,10 +187,10 @@ def ingest(
     Unreadable images are skipped and listed in the report; with `strict=True` the first one raises.
     With `text_field`, the text of that payload field (a manifest column such as `caption`) is embedded
     instead of the image, by an encoder that embeds text, under `names.text_vector_name`. `background` is
-    the colour under transparent pixels (white; a name or #RRGGBB).
+    the colour under transparent pixels (white; a name or #RRGGBB). With `reduced_decoding`, a JPEG larger
+    than twice the encoder's input size is decoded at a 1/2, 1/4 or 1/8 scale that still covers it.
     """
     started = time.perf_counter()
-    reading = ReadOptions.from_environment(background)
     data = get_dataset(dataset, data_dir=data_dir) if isinstance(dataset, str) else dataset
     view = data.view(split, limit)
     model = get_encoder(encoder, **encoder_options) if isinstance(encoder, str) else encoder
@@ -203,6 +204,7 @@ def ingest(
         raise TextNotSupportedError(f"encoder {model.name} does not embed images; ingest images with an image encoder, "
                                     f"or embed a text column with --text-field")
     collection = collection or default_collection_name(data.name)
+    reading = ReadOptions.from_environment(background, model.input_size if reduced_decoding else None)
     record = model.record
     vector_name = model.vector_name
     if text_field is not None:

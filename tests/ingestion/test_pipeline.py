@@ -160,3 +160,24 @@ def test_vectors_in_the_store_equal_the_encoders_own(folder, tmp_path, encoder):
     with open_store(location) as store:
         stored = store.get_vectors(report.collection, report.vector_name, ["folder/coffee/2.jpg"])
     np.testing.assert_allclose(stored, encoder.encode_images([folder / "coffee" / "2.jpg"]), atol=1e-5)
+
+
+def test_ingest_decodes_big_jpegs_at_a_reduced_scale_unless_told_not_to(tmp_path, photos):
+    from embedkit.images import ReadOptions, load_image
+
+    folder = tmp_path / "big" / "cat"
+    folder.mkdir(parents=True)
+    path = folder / "cat.jpg"
+    photos["cat"].resize((2048, 1536)).save(path, quality=90)
+    encoder = get_encoder("mobilenet_v2.random", device="cpu")
+    stored = {}
+    for reduced in (True, False):
+        store = tmp_path / f"store-{reduced}"
+        report = ingest(f"folder:{tmp_path / 'big'}", encoder, store=store, workers=0, reduced_decoding=reduced)
+        with open_store(store) as opened:
+            stored[reduced] = opened.get_vectors(report.collection, report.vector_name, ["folder/cat/cat.jpg"])
+    expected = encoder.encode_images([load_image(path, ReadOptions(draft_size=encoder.input_size))])
+    np.testing.assert_allclose(stored[True], expected, atol=1e-5)
+    np.testing.assert_allclose(stored[False], encoder.encode_images([load_image(path)]), atol=1e-5)
+    np.testing.assert_allclose(encoder.encode_images([path]), stored[True], atol=1e-5)  # a file: read as ingest reads it
+    assert not np.allclose(stored[True], stored[False], atol=1e-5)

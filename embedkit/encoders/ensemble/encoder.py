@@ -114,6 +114,11 @@ class EnsembleEncoder(Encoder):
             return (combined.float() - mean) @ matrix
 
     @property
+    def input_size(self) -> int | None:
+        sizes = [member.input_size for member in self.members]
+        return None if None in sizes else max(sizes)  # type: ignore[type-var]
+
+    @property
     def weights_sha256(self) -> str:
         return identity_sha256(self.member_records, None if self.artifact is None else self.artifact.sha256)
 
