@@ -18,9 +18,11 @@ from embedkit.ingestion import IngestProgress, IngestReport, ingest
 
 def render_report(report: IngestReport, console: Console) -> None:
     console.print(
-        f"[bold]{report.collection}[/] / {report.vector_name}: stored {report.stored}, "
-        f"already there {report.already_stored}, failed {len(report.failures)}, "
-        f"in {report.seconds:.1f} s ({report.images_per_second:.1f} images/s"
+        f"[bold]{report.collection}[/] / {report.vector_name}: stored {report.stored}"
+        + (f" ({report.changed} changed since embedded)" if report.changed else "")
+        + f", already there {report.already_stored}, failed {len(report.failures)}, "
+        + (f"pruned {report.pruned}, " if report.pruned else "")
+        + f"in {report.seconds:.1f} s ({report.images_per_second:.1f} images/s"
         + (f"; index build {report.index_seconds:.1f} s" if report.index_seconds >= 0.1 else "") + ")"
         + (" [yellow]— interrupted; run again to finish[/]" if report.interrupted else ""),
         highlight=False,
@@ -49,10 +51,14 @@ def render_report(report: IngestReport, console: Console) -> None:
               help="Colour under transparent pixels (a name or #RRGGBB).")
 @click.option("--full-decode", is_flag=True,
               help="Decode JPEGs at full size, not at the smallest 1/2, 1/4, 1/8 scale that covers the input size.")
+@click.option("--add-dataset", is_flag=True,
+              help="Add this dataset to a collection that holds another (their class indexes mix).")
+@click.option("--prune", is_flag=True, help="Delete the points of samples the dataset no longer has.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limit: int | None, batch_size: int,
                    workers: int, collection: str | None, store: StoreLocation, data_dir: Path | None, strict: bool,
-                   text_field: str | None, background: str, full_decode: bool, as_json: bool) -> None:
+                   text_field: str | None, background: str, full_decode: bool, add_dataset: bool, prune: bool,
+                   as_json: bool) -> None:
     """Embed DATASET with an encoder and store the vectors; re-runs add only what is missing."""
     console = Console(stderr=True)
     data = get_dataset(dataset, data_dir=data_dir)
@@ -68,7 +74,8 @@ def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limi
 
         report = ingest(data, model, split=split, limit=limit, batch_size=batch_size, workers=workers,
                         collection=collection, store=opened, strict=strict, progress=show,
-                        text_field=text_field, background=background, reduced_decoding=not full_decode)
+                        text_field=text_field, background=background, reduced_decoding=not full_decode,
+                        add_dataset=add_dataset, prune_missing=prune)
     if as_json:
         click.echo(json.dumps({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
                                "images_per_second": report.images_per_second}))

@@ -150,6 +150,11 @@ class Dataset:
     def source_description(self) -> str:
         raise NotImplementedError
 
+    def identity(self) -> str:
+        """What tells this dataset from another of the same name: a folder's or manifest's absolute path.
+        A collection records the identities of the datasets it holds."""
+        return self.name
+
     def view(self, split: str | None = None, limit: int | None = None) -> DatasetView:
         """The samples of `split` (all splits when None), the first `limit` of them when given."""
         if split is not None and split not in self.splits:

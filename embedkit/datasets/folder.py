@@ -20,7 +20,7 @@ class FolderDataset(Dataset):
         if depth < 0:
             raise InvalidOptionError(f"depth must be 0 or more, got {depth}")
         self.name = f"folder:{path}"
-        self.root = Path(path).expanduser()
+        self.root = Path(path).expanduser().resolve()  # sources stored absolute: readable from anywhere
         if not self.root.is_dir():
             raise DatasetUnavailableError(
                 f"{self.root} is not a folder; pass folder:PATH with the folder of your images"
@@ -34,6 +34,9 @@ class FolderDataset(Dataset):
 
     def parts(self) -> list[SampleSource]:
         return [self._part]
+
+    def identity(self) -> str:
+        return f"folder:{self.root}"
 
     def source_description(self) -> str:
         kind = f"{len(self.classes)} class folders" if self.classes else "unlabelled images"

@@ -27,7 +27,7 @@ class ManifestDataset(Dataset):
         if not file:
             raise InvalidOptionError("manifest: needs a CSV file, e.g. manifest:images.csv")
         self.name = f"manifest:{file}"
-        self.file = Path(file).expanduser()
+        self.file = Path(file).expanduser().resolve()  # sources stored absolute: readable from anywhere
         if not self.file.is_file():
             raise DatasetUnavailableError(f"manifest {self.file} does not exist; pass manifest:FILE.csv")
         try:
@@ -72,6 +72,9 @@ class ManifestDataset(Dataset):
 
     def parts(self) -> list[SampleSource]:
         return self._parts
+
+    def identity(self) -> str:
+        return f"manifest:{self.file}"
 
     def source_description(self) -> str:
         return f"manifest {self.file} ({sum(len(p) for p in self._parts)} rows)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,8 @@ from embedkit.store import Store, using_store
 log = logging.getLogger(__name__)
 
 ID_CHECK_CHUNK = 4096
+CONTENT_FIELD = "content"
+"""Payload field with the size and mtime of a sample's file when it was embedded."""
 
 ProgressCallback = Callable[["IngestProgress"], None]
 
@@ -67,6 +70,10 @@ class IngestReport:
     index_seconds: float = 0.0
     """Of which building the store's index (HNSW) after the load."""
     interrupted: bool = False
+    changed: int = 0
+    """Of those stored, samples whose file changed since they were embedded."""
+    pruned: int = 0
+    """Points deleted because their samples are no longer in the dataset."""
 
     @property
     def images_per_second(self) -> float:
@@ -85,7 +92,8 @@ def default_collection_name(dataset_name: str) -> str:
 def sample_payload(view: DatasetView, sample: Sample) -> dict[str, Any]:
     """What a point's payload holds (docs/store.md), with its sample id, which the store keeps apart."""
     return {**dict(sample.payload), "sample_id": sample.id, "dataset": view.dataset_name, "split": sample.split,
-            "label": sample.label, "label_name": sample.label_name, "source": sample.source}
+            "label": sample.label, "label_name": sample.label_name, "source": sample.source,
+            CONTENT_FIELD: content_stamp(sample.source)}
 
 
 @dataclass
@@ -151,15 +159,42 @@ def collate(
     return [record for record, _ in good], pixels, bad
 
 
-def samples_to_encode(view: DatasetView, store: Store, collection: str, vector_name: str) -> list[int]:
-    """Indices of the view whose samples do not have this vector in the store yet."""
+def content_stamp(source: str) -> str | None:
+    """Size and modification time of a sample's file: what tells an edited file from the one embedded."""
+    try:
+        stat = os.stat(source)
+    except (OSError, ValueError):  # not a file: an image inside an array file, read by its index
+        return None
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def samples_to_encode(view: DatasetView, store: Store, collection: str, vector_name: str) -> tuple[list[int], list[str]]:
+    """Indices of the view to encode: samples without this vector in the store, and samples whose file
+    changed since it was embedded (their sample ids are returned too: every vector of theirs is stale)."""
     todo: list[int] = []
+    changed: list[str] = []
     for start in range(0, len(view), ID_CHECK_CHUNK):
         indices = range(start, min(start + ID_CHECK_CHUNK, len(view)))
-        ids = [view[i].id for i in indices]
-        missing = set(store.missing_ids(collection, vector_name, ids))
-        todo.extend(i for i, sample_id in zip(indices, ids) if sample_id in missing)
-    return todo
+        samples = [view[i] for i in indices]
+        missing = set(store.missing_ids(collection, vector_name, [sample.id for sample in samples]))
+        stored = store.payload_values(collection, [s.id for s in samples if s.id not in missing], CONTENT_FIELD)
+        for index, sample in zip(indices, samples):
+            if sample.id in missing:
+                todo.append(index)
+            elif stored.get(sample.id) not in (None, content_stamp(sample.source)):
+                todo.append(index)
+                changed.append(sample.id)
+    return todo, changed
+
+
+def prune(view: DatasetView, store: Store, collection: str, vector_name: str) -> int:
+    """Delete the points of this view's dataset (and split) whose samples the dataset no longer has."""
+    wanted = {view[i].id for i in range(len(view))}
+    gone = [sample_id for ids, _, payloads in store.iter_points(collection, [vector_name])
+            for sample_id, payload in zip(ids, payloads)
+            if payload.get("dataset") == view.dataset_name and (view.split is None or payload.get("split") == view.split)
+            and sample_id not in wanted]
+    return store.delete(collection, gone) if gone else 0
 
 
 def ingest(
@@ -178,6 +213,8 @@ def ingest(
     text_field: str | None = None,
     background: str | tuple[int, int, int] | None = None,
     reduced_decoding: bool = True,
+    add_dataset: bool = False,
+    prune_missing: bool = False,
     **encoder_options: Any,
 ) -> IngestReport:
     """Embed the samples of `dataset` that the collection lacks and store them under the encoder's vector.
@@ -189,6 +226,10 @@ def ingest(
     instead of the image, by an encoder that embeds text, under `names.text_vector_name`. `background` is
     the colour under transparent pixels (white; a name or #RRGGBB). With `reduced_decoding`, a JPEG larger
     than twice the encoder's input size is decoded at a 1/2, 1/4 or 1/8 scale that still covers it.
+
+    A sample whose file changed since it was embedded is embedded again (its other vectors, stale too, are
+    removed). A collection holds one dataset (by `Dataset.identity`: a folder's absolute path) unless
+    `add_dataset`; `prune_missing` deletes the points of samples the dataset no longer has.
     """
     started = time.perf_counter()
     data = get_dataset(dataset, data_dir=data_dir) if isinstance(dataset, str) else dataset
@@ -210,10 +251,22 @@ def ingest(
     if text_field is not None:
         vector_name = text_vector_name(model.vector_name, text_field, model.embeds_images)
         record = record.replace(text_field=text_field, modality="text")
+    if prune_missing and limit is not None:
+        raise InvalidOptionError("--prune compares the whole dataset with the collection; leave out --limit")
     with using_store(store) as target:
+        held = target.datasets(collection)
+        if held and data.identity() not in held and not add_dataset:
+            raise InvalidOptionError(
+                f"collection {collection!r} holds {', '.join(held)}, not {data.identity()}; their class indexes "
+                f"would mix: ingest into another --collection, or pass --add-dataset to keep both in it"
+            )
         vector_name = find_stored([vector_name], target.vector_names(collection)) or vector_name
         target.ensure_vector(collection, vector_name, record)  # fails before any write
-        todo = samples_to_encode(view, target, collection, vector_name)
+        target.add_dataset(collection, data.identity())
+        todo, changed = samples_to_encode(view, target, collection, vector_name)
+        if changed:
+            log.info("%d file(s) changed since they were embedded: embedding them again", len(changed))
+            target.delete(collection, changed)
         state = IngestProgress(total=len(view), to_encode=len(todo))
         run = IngestRun(view, todo, model, target, collection, vector_name, batch_size, strict, state, progress,
                         reading)
@@ -224,6 +277,7 @@ def ingest(
         elif todo:
             interrupted = _encode_images(run, workers)
         state, failures = run.state, run.failures
+        pruned = prune(view, target, collection, vector_name) if prune_missing and not interrupted else 0
         if state.stored and not interrupted:  # an interrupted run stops at once; the re-run builds the index
             index_started = time.perf_counter()
             target.optimize(collection)
@@ -231,7 +285,8 @@ def ingest(
         target.flush()
         return IngestReport(
             collection=collection, vector_name=vector_name, dataset=data.name, split=split,
-            total=len(view), already_stored=len(view) - len(todo), stored=state.stored,
+            total=len(view), already_stored=len(view) - len(todo), stored=state.stored, changed=len(changed),
+            pruned=pruned,
             failures=failures, seconds=time.perf_counter() - started, index_seconds=index_seconds,
             interrupted=interrupted,
         )

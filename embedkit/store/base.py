@@ -69,6 +69,17 @@ class Store(StoreBackend):
         metadata["schema_version"] = schema.SCHEMA_VERSION
         self._write_metadata(collection, metadata)
 
+    def datasets(self, collection: str) -> list[str]:
+        """The identities of the datasets a collection holds (`Dataset.identity`), as ingest recorded them."""
+        return list(self._read_metadata(collection).get("datasets", [])) if self._has_collection(collection) else []
+
+    def add_dataset(self, collection: str, identity: str) -> None:
+        """Record that `collection` holds the dataset `identity`."""
+        metadata = self._read_metadata(collection)
+        if identity not in metadata.setdefault("datasets", []):
+            metadata["datasets"].append(identity)
+            self._write_metadata(collection, metadata)
+
     def vector_names(self, collection: str) -> list[str]:
         """The named vectors of a collection, sorted; empty when the collection does not exist."""
         return sorted(self._vector_dims(collection)) if self._has_collection(collection) else []
@@ -279,6 +290,15 @@ class Store(StoreBackend):
                 yield [str(r.payload.get("sample_id")) for r in records], arrays, [r.payload for r in records]
             if offset is None:
                 return
+
+    def payload_values(self, collection: str, sample_ids: Sequence[str], field: str) -> dict[str, Any]:
+        """The payload `field` of each stored point among `sample_ids`, by sample id (absent points left out)."""
+        ids = [schema.point_id(s) for s in sample_ids]
+        found: dict[str, Any] = {}
+        for start in range(0, len(ids), ID_CHUNK):
+            for record in self._retrieve(collection, ids[start : start + ID_CHUNK], True, []):
+                found[str(record.payload.get("sample_id"))] = record.payload.get(field)
+        return found
 
     def count(self, collection: str, vector_name: str | None = None) -> int:
         """Points in a collection, or those that have `vector_name`. 0 when the collection does not exist."""

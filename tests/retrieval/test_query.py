@@ -124,8 +124,8 @@ def test_cli_ingest_then_collections_export_and_push(tmp_path, photos):
     assert runner.invoke(main, ["export", "-c", "folder-photos", "-o", str(csv), "--qdrant", str(store)]).exit_code == 0
     lines = csv.read_text().splitlines()
     assert len(lines) == 1 + 2 * PER_CLASS
-    assert lines[0].startswith("sample_id,dataset,split,label,label_name,source,mobilenet_v2.random-64px_0")
-    assert len(lines[1].split(",")) == 6 + 1280
+    assert lines[0].startswith("sample_id,dataset,split,label,label_name,source,content,mobilenet_v2.random-64px_0")
+    assert len(lines[1].split(",")) == 7 + 1280
 
     import pyarrow.parquet as pq
 

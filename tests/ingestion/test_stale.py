@@ -1,0 +1,81 @@
+"""No stale or wrong vector is kept: edited files are embedded again, another folder is not taken for the
+same dataset, deleted files can be pruned, and sources are stored so that they can be found again."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from embedkit.encoders import get_encoder
+from embedkit.errors import InvalidOptionError
+from embedkit.ingestion import ingest
+from embedkit.store import open_store
+from tests.support.photos import PER_CLASS, make_photo_folder
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return get_encoder("mobilenet_v2.random", image_size=64, device="cpu")
+
+
+def stored_vector(store, report, sample_id: str) -> np.ndarray:
+    with open_store(store) as opened:
+        return opened.get_vectors(report.collection, report.vector_name, [sample_id])[0]
+
+
+def test_a_file_edited_in_place_is_embedded_again_and_its_other_vectors_go(tmp_path, photos, encoder):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    other = get_encoder("vgg16.random", image_size=32, device="cpu")
+    first = ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    ingest(f"folder:{folder}", other, store=store, workers=0)
+    edited = folder / "cat" / "1.jpg"
+    photos["rocket"].resize((200, 150)).save(edited, quality=90)
+    os.utime(edited, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    again = ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    assert (again.stored, again.changed, again.already_stored) == (1, 1, 2 * PER_CLASS - 1)
+    np.testing.assert_allclose(stored_vector(store, first, "folder/cat/1.jpg"), encoder.encode_images([edited])[0],
+                               atol=1e-5)
+    with open_store(store) as opened:  # the other encoder's vector of the old picture is gone, not kept stale
+        assert opened.missing_ids(first.collection, other.vector_name, ["folder/cat/1.jpg"]) == ["folder/cat/1.jpg"]
+    assert ingest(f"folder:{folder}", other, store=store, workers=0).stored == 1
+
+
+def test_another_folder_with_the_same_name_is_not_taken_for_the_same_dataset(tmp_path, photos, encoder):
+    first = make_photo_folder(tmp_path / "a" / "photos", photos, corrupt=False)
+    second = make_photo_folder(tmp_path / "b" / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    ingest(f"folder:{first}", encoder, store=store, workers=0)
+    with pytest.raises(InvalidOptionError, match=rf"holds folder:{first}, not folder:{second}.*--add-dataset"):
+        ingest(f"folder:{second}", encoder, store=store, workers=0)
+    with open_store(store) as opened:
+        assert opened.datasets("folder-photos") == [f"folder:{first}"]
+
+
+def test_deleted_files_are_pruned_when_asked(tmp_path, photos, encoder):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    (folder / "coffee" / "3.jpg").unlink()
+    kept = ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    assert kept.pruned == 0
+    with open_store(store) as opened:
+        assert opened.count("folder-photos") == 2 * PER_CLASS
+    pruned = ingest(f"folder:{folder}", encoder, store=store, workers=0, prune_missing=True)
+    assert pruned.pruned == 1
+    with open_store(store) as opened:
+        assert opened.count("folder-photos") == 2 * PER_CLASS - 1
+    with pytest.raises(InvalidOptionError, match="leave out --limit"):
+        ingest(f"folder:{folder}", encoder, store=store, workers=0, prune_missing=True, limit=3)
+
+
+def test_sources_are_stored_absolute_from_a_relative_folder(tmp_path, photos, encoder, monkeypatch):
+    make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    monkeypatch.chdir(tmp_path)
+    report = ingest("folder:photos", encoder, store=tmp_path / "store", workers=0, limit=2)
+    with open_store(tmp_path / "store") as opened:
+        _, _, payloads = next(opened.iter_points(report.collection, [report.vector_name]))
+    assert all(os.path.isabs(p["source"]) and Image.open(p["source"]).size for p in payloads)
