@@ -58,7 +58,7 @@ def ingest_and_search(store: Path, limit: int) -> None:
                   f"{report.images_per_second:.0f} images/s")
     sneaker = next(f"fashion-mnist/test/{i:05d}" for i in range(limit)
                    if embedkit.get_dataset("fashion-mnist").view("test")[i].label_name == "Sneaker")
-    result = embedkit.search("fashion-mnist", sample_id=sneaker, k=10, store=store)
+    result = embedkit.search("fashion-mnist", encoder=report.vector_name, sample_id=sneaker, k=10, store=store)
     table = Table("rank", "score", "label", "sample id", title=f"nearest to {sneaker} (a Sneaker)")
     for rank, hit in enumerate(result.hits, 1):
         table.add_row(str(rank), f"{hit.score:.3f}", hit.payload["label_name"], hit.sample_id)

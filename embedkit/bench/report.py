@@ -8,15 +8,43 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from embedkit.errors import InvalidOptionError, first_line
+
 COLUMNS = (("map@5", "mAP@5"), ("p@10", "P@10"), ("ap", "AP"), ("map@r", "MAP@R"), ("recall@10", "R@10"))
+RESULT_KEYS = ("dataset", "encoder", "protocol", "metrics", "query_split", "gallery_split", "dim", "queries")
 
 
 def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
-    """Result dicts from JSON files, or from every *.json of the folders given."""
-    files: list[Path] = []
+    """Result dicts from bench's JSON files, or from those among the *.json of the folders given (other JSON
+    files in a folder are passed over); InvalidOptionError when there are none or a file named is not one."""
+    results = []
     for path in map(Path, paths):
-        files.extend(sorted(path.glob("*.json")) if path.is_dir() else [path])
-    return [json.loads(file.read_text()) for file in files]
+        if path.is_dir():
+            found = [result for file in sorted(path.glob("*.json")) if (result := _read_result(file, named=False))]
+            results += found
+        else:
+            results.append(_read_result(path, named=True))
+    if not results:
+        raise InvalidOptionError(f"no bench result in {', '.join(map(str, paths))}; `embedkit bench --out DIR` "
+                                 f"writes one JSON per dataset x encoder pair there")
+    return results
+
+
+def _read_result(file: Path, named: bool) -> dict[str, Any] | None:
+    try:
+        document = json.loads(file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        if not named:
+            return None
+        raise InvalidOptionError(f"{file} is not JSON ({first_line(error)}); pass bench result files "
+                                 f"(`embedkit bench --out DIR` writes them)") from error
+    lacking = [key for key in RESULT_KEYS if not isinstance(document, dict) or key not in document]
+    if not lacking:
+        return document
+    if named:
+        raise InvalidOptionError(f"{file} is not a bench result (it has no {', '.join(lacking)}); pass files "
+                                 f"that `embedkit bench --out DIR` wrote")
+    return None
 
 
 def rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -225,6 +225,8 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
     for view_split in spec.splits:
         report = ingest(dataset, encoder, split=view_split, limit=spec.limit, store=store, collection=collection,
                         batch_size=spec.batch_size, workers=spec.workers)
+        if report.interrupted:  # Ctrl-C inside ingest: the pair is not measured, nothing of it is written
+            raise KeyboardInterrupt
         encoded += report.stored
         seconds += report.seconds
     ids = {view[i].id for view in views for i in range(len(view))}

@@ -30,7 +30,7 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
         infos = opened.collections()
         location = opened.location
     if as_json:
-        click.echo(json.dumps([{"name": i.name, "points": i.points, "vectors": {
+        click.echo(json.dumps([{"name": i.name, "points": i.points, "default_vector": i.default_vector, "vectors": {
             n: {"dim": v.dim, "points": v.points, "encoder": v.record.encoder if v.record else None}
             for n, v in i.vectors.items()}} for i in infos]))
         return
@@ -38,7 +38,8 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
     for info in infos:
         for index, (name, summary) in enumerate(info.vectors.items() or [("-", None)]):
             first = index == 0
-            table.add_row(info.name if first else "", str(info.points) if first else "", name,
+            shown = f"{name} (default)" if name == info.default_vector and len(info.vectors) > 1 else name
+            table.add_row(info.name if first else "", str(info.points) if first else "", shown,
                           str(summary.dim) if summary else "", str(summary.points) if summary else "")
     Console().print(table)
 
@@ -54,6 +55,18 @@ def drop_command(ctx: click.Context, collection: str, yes: bool) -> None:
             click.confirm(f"delete collection {collection!r} with {store.count(collection)} points?", abort=True)
         store.drop(collection)
     click.echo(f"dropped {collection}", err=True)
+
+
+@collections_group.command("default")
+@click.argument("collection")
+@click.argument("vector")
+@click.pass_context
+def default_command(ctx: click.Context, collection: str, vector: str) -> None:
+    """Make VECTOR the one queries of COLLECTION use when they name none (the first ingested, until then)."""
+    with ctx.obj.open() as store:
+        name = stored_vector_name(store, collection, vector)
+        store.set_default_vector(collection, name)
+    click.echo(f"{collection}: default vector {name}", err=True)
 
 
 @click.command("export")

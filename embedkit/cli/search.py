@@ -95,13 +95,16 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
         if result.query_hit is not None:
             query_image = hit_images([result.query_hit])[0]
         result_grid(query_image, query.caption(), result.hits).save(grid)
+        click.echo(f"wrote {grid}: the query and its {len(result.hits)} nearest", err=True)
     if as_json:
         click.echo(json.dumps({"collection": result.collection, "vector": result.vector_name, "query": result.query,
                                "hits": [{"rank": i, "sample_id": h.sample_id, "score": h.score, "payload": h.payload}
                                         for i, h in enumerate(result.hits, 1)]}))
         return
     table = Table("rank", "score", "label", "sample id", "source",
-                  title=f"{result.collection} / {result.vector_name}: {result.query}")
+                  title=f"{result.collection} / {result.vector_name}: "
+                        + "; ".join(f"{key} {', '.join(map(str, value)) if isinstance(value, list) else value}"
+                                    for key, value in result.query.items()))
     for rank, hit in enumerate(result.hits, 1):
         label = hit.payload.get("label_name") or hit.payload.get("label")
         table.add_row(str(rank), f"{hit.score:.4f}", "" if label is None else str(label), hit.sample_id,

@@ -22,7 +22,7 @@ class SearchResult:
     query: dict[str, Any]
     hits: list[Hit]
     query_hit: Hit | None = None
-    """For a query by sample id: that sample, with its payload."""
+    """For a query by sample id: that sample, with its payload; by examples: the first liked one."""
 
 
 def stored_vector_name(
@@ -44,11 +44,14 @@ def stored_vector_name(
         fitting = [name for name in stored if embeds is None or _embeds(store.vector_record(collection, name), embeds)]
         if len(fitting) == 1:
             return fitting[0]
+        if store.default_vector(collection) in fitting:
+            return str(store.default_vector(collection))
         if not fitting:
             raise InvalidOptionError(f"no vector of collection {collection!r} was made by an encoder that embeds "
                                      f"{embeds} (it has: {', '.join(stored)}); ingest with one first")
-        raise InvalidOptionError(f"collection {collection!r} has several vectors ({', '.join(fitting)}); "
-                                 f"pick one with --encoder")
+        raise InvalidOptionError(f"collection {collection!r} has several vectors ({', '.join(fitting)}); pick one "
+                                 f"with encoder= (--encoder), or set its default: embedkit collections default "
+                                 f"{collection} VECTOR")
     wanted = [encoder.vector_name] if isinstance(encoder, Encoder) else vector_name_candidates(encoder)
     found = find_stored(wanted, stored)
     if found is not None:
@@ -155,6 +158,8 @@ def search(
         else:
             vector_name = stored_vector_name(target, collection, _with_options(encoder, encoder_options))
             hits = target.recommend(collection, vector_name, list(like), list(unlike), k, filter=filter)
+            example = target.get_vectors(collection, vector_name, [like[0]])[0]
+            query_hit = target.search(collection, vector_name, example, 1, filter={"sample_id": like[0]})[0]
         shown_image = None if image is None else str(image) if isinstance(image, (str, os.PathLike)) else "<image>"
         query_record = {"image": shown_image,
                         "sample_id": sample_id, "text": text, "like": list(like), "unlike": list(unlike)}

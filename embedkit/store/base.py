@@ -16,7 +16,7 @@ from embedkit.errors import (EmbedkitError, InvalidOptionError, SampleNotFoundEr
                              StoreWriteError, first_line)
 from embedkit.records import VectorRecord
 from embedkit.store import schema
-from embedkit.store.backend import StoreBackend
+from embedkit.store.metadata import CollectionMetadata
 from embedkit.store.points import CollectionInfo, Conditions, Hit, PointRecord, ScoredRecord, VectorSummary
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 ID_CHUNK = 1024
 
 
-class Store(StoreBackend):
+class Store(CollectionMetadata):
     """Vectors of samples, under one named vector per encoder, in one collection per dataset."""
 
     location: str = ""
@@ -44,7 +44,7 @@ class Store(StoreBackend):
             raise InvalidOptionError(f"vector dim must be positive, got {dim}")
         if not self._has_collection(collection):
             self._create_collection(collection, vector_name, dim)
-            self._write_metadata(collection, {"schema_version": schema.SCHEMA_VERSION,
+            self._write_metadata(collection, {"schema_version": schema.SCHEMA_VERSION, "default_vector": vector_name,
                                               "vectors": {vector_name: schema.record_document(record)}})
             log.info("created collection %s with vector %s (dim %d)", collection, vector_name, dim)
             return
@@ -69,31 +69,9 @@ class Store(StoreBackend):
         metadata["schema_version"] = schema.SCHEMA_VERSION
         self._write_metadata(collection, metadata)
 
-    def datasets(self, collection: str) -> list[str]:
-        """The identities of the datasets a collection holds (`Dataset.identity`), as ingest recorded them."""
-        return list(self._read_metadata(collection).get("datasets", [])) if self._has_collection(collection) else []
-
-    def add_dataset(self, collection: str, identity: str) -> None:
-        """Record that `collection` holds the dataset `identity`."""
-        metadata = self._read_metadata(collection)
-        if identity not in metadata.setdefault("datasets", []):
-            metadata["datasets"].append(identity)
-            self._write_metadata(collection, metadata)
-
     def vector_names(self, collection: str) -> list[str]:
         """The named vectors of a collection, sorted; empty when the collection does not exist."""
         return sorted(self._vector_dims(collection)) if self._has_collection(collection) else []
-
-    def vector_record(self, collection: str, vector_name: str) -> VectorRecord | None:
-        """What made the vectors of `vector_name`: the recorded VectorRecord, a bare one (name and dim) for a
-        vector embedkit did not write, or None when the collection has no such vector."""
-        if not self._has_collection(collection):
-            return None
-        stored = self._read_metadata(collection)["vectors"].get(vector_name)
-        if stored is not None:
-            return schema.stored_record(stored)
-        dim = self._vector_dims(collection).get(vector_name)
-        return None if dim is None else VectorRecord(vector_name, dim)
 
     # ---- writing ---------------------------------------------------------------------------
     def missing_ids(self, collection: str, vector_name: str, sample_ids: Sequence[str]) -> list[str]:
@@ -325,7 +303,7 @@ class Store(StoreBackend):
                                  schema.stored_record(recorded[v]) if v in recorded else None)
                 for v in sorted(set(dims) | set(recorded))
             }
-            infos.append(CollectionInfo(name, self._count(name, Conditions()), vectors))
+            infos.append(CollectionInfo(name, self._count(name, Conditions()), vectors, self.default_vector(name)))
         return infos
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -362,17 +340,6 @@ class Store(StoreBackend):
                 f"ingest with that encoder first, or pick one of those"
             )
         return dims[vector_name]
-
-    def _read_metadata(self, collection: str) -> dict[str, Any]:
-        records = self._retrieve(collection, [schema.METADATA_POINT_ID], True, [])
-        metadata = records[0].payload.get(schema.METADATA_KEY) if records else None
-        if not isinstance(metadata, dict):
-            metadata = {"schema_version": schema.SCHEMA_VERSION}
-        metadata.setdefault("vectors", {})
-        return metadata
-
-    def _write_metadata(self, collection: str, metadata: dict[str, Any]) -> None:
-        self._put_metadata_point(collection, {schema.METADATA_KEY: metadata})
 
     def _write_error(self, collection: str, vector_name: str, attempted: int, error: Exception) -> StoreWriteError:
         committed = _count_after_failure(lambda: self._count(collection, Conditions(has_vectors=[vector_name])))

@@ -32,6 +32,7 @@ class CollectionInfo:
     name: str
     points: int
     vectors: dict[str, VectorSummary] = field(default_factory=dict)
+    default_vector: str | None = None
 
 
 @dataclass

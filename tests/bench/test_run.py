@@ -179,3 +179,41 @@ def test_through_store_refuses_a_gallery_smaller_than_what_the_store_holds(folde
     results, failures = bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=store, out_dir=None,
                               image_size=32, workers=0, limit=2 * PER_CLASS - 1, through_store=True)
     assert results == [] and "another --qdrant folder" in failures[0].error
+
+
+def test_report_reads_only_bench_results_and_says_when_there_are_none(folder, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "out"
+    bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=str(tmp_path / "store"), out_dir=out, image_size=32,
+          workers=0, queries=4)
+    (out / "notes.json").write_text('{"title": "not a result"}')
+    (out / "log.jsonl").write_text('{"a": 1}\n{"b": 2}\n')
+    passed_over = runner.invoke(main, ["bench", "report", str(out), "--markdown"])
+    assert passed_over.exit_code == 0 and passed_over.output.count("mobilenet_v2.random-32px") == 1
+    for bad, message in ((out / "notes.json", "is not a bench result (it has no dataset"),
+                         (out / "log.jsonl", "is not JSON"), (tmp_path / "empty", "no bench result in")):
+        bad.mkdir(exist_ok=True) if bad.name == "empty" else None
+        result = runner.invoke(main, ["bench", "report", str(bad)])
+        assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+
+
+def test_an_interrupted_bench_writes_nothing_for_the_pair_and_exits_130(folder, tmp_path, monkeypatch):
+    import embedkit.bench.run as run
+
+    real = run.ingest
+
+    def interrupted(*args, **kwargs):
+        report = real(*args, **{**kwargs, "limit": 3})
+        report.interrupted = True
+        return report
+
+    monkeypatch.setattr(run, "ingest", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=str(tmp_path / "store"), out_dir=out,
+              image_size=32, workers=0)
+    assert list(out.glob("*")) == []
+    result = CliRunner().invoke(main, ["bench", "-d", f"folder:{folder}", "-e", "mobilenet_v2.random", "--image-size",
+                                       "32", "--qdrant", str(tmp_path / "store"), "--out", str(out), "--workers", "0"])
+    assert result.exit_code == 130 and "interrupted" in result.stderr and "mAP@5" not in result.output
+    assert list(out.glob("*")) == []

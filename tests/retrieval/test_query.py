@@ -98,6 +98,13 @@ def test_cli_search_renders_a_table_json_and_a_grid(photo_store, tmp_path):
     assert sheet.width == 4 * 160
     # the query cell holds a picture, not the empty placeholder
     assert np.asarray(sheet.crop((10, 10, 150, 150))).std() > 10
+    assert f"wrote {grid}" in drawn.stderr and "folder-photos / efficientnet_lite0.imagenet1k: sample_id" in table.output
+
+    liked = tmp_path / "liked.png"
+    by_examples = runner.invoke(main, ["search", "-c", "folder-photos", "--like", "folder/cat/1.jpg", "--unlike",
+                                       "folder/coffee/1.jpg", "-k", "3", "--qdrant", str(store), "--grid", str(liked)])
+    assert by_examples.exit_code == 0, by_examples.output
+    assert np.asarray(Image.open(liked).crop((10, 10, 150, 150))).std() > 10  # the liked example, not a blank
 
     bad = runner.invoke(main, ["search", "-c", "folder-photos", "--qdrant", str(store), "--filter", "label"])
     assert bad.exit_code == 2 and "FIELD=VALUE" in bad.output
@@ -117,7 +124,7 @@ def test_cli_ingest_then_collections_export_and_push(tmp_path, photos):
     assert again.exit_code == 0 and "stored 0" in again.output and f"already there {2 * PER_CLASS}" in again.output
 
     listed = json.loads(runner.invoke(main, ["collections", "--qdrant", str(store), "--json"]).output)
-    assert listed == [{"name": "folder-photos", "points": 2 * PER_CLASS, "vectors": {
+    assert listed == [{"name": "folder-photos", "points": 2 * PER_CLASS, "default_vector": "mobilenet_v2.random-64px", "vectors": {
         "mobilenet_v2.random-64px": {"dim": 1280, "points": 2 * PER_CLASS, "encoder": "mobilenet_v2.random"}}}]
 
     csv = tmp_path / "embeddings.csv"

@@ -45,10 +45,18 @@ def test_a_text_query_finds_the_only_vector_that_embeds_text_without_an_encoder(
     assert result.vector_name == "clip:ViT-S-32-alt.random-64px" and len(result.hits) == 2
 
 
-def test_an_image_query_among_several_vectors_asks_which(two_vectors, photo_files):
+def test_an_image_query_among_several_vectors_uses_the_default_or_asks_which(two_vectors, photo_files):
     store, _ = two_vectors
-    with pytest.raises(InvalidOptionError, match="several vectors.*pick one with --encoder"):
-        search("folder-photos", image=photo_files["cat"], store=store)
+    assert search("folder-photos", image=photo_files["cat"], k=1, store=store).vector_name == "mobilenet_v2.random-64px"
+    with open_store(store) as opened:  # a collection from embedkit 0.1.0 has no default vector
+        metadata = opened._read_metadata("folder-photos")
+        opened._write_metadata("folder-photos", {k: v for k, v in metadata.items() if k != "default_vector"})
+    try:
+        with pytest.raises(InvalidOptionError, match="several vectors.*--encoder.*collections default folder-photos"):
+            search("folder-photos", image=photo_files["cat"], store=store)
+    finally:
+        with open_store(store) as opened:
+            opened.set_default_vector("folder-photos", "mobilenet_v2.random-64px")
 
 
 def test_an_encoder_object_that_differs_from_the_record_is_refused(two_vectors, photo_files):
@@ -85,3 +93,19 @@ def test_a_checkpoint_that_is_gone_asks_for_it_and_is_used_when_given(tmp_path, 
     assert [h.sample_id for h in again.hits] == [h.sample_id for h in found.hits]
     with open_store(tmp_path / "store") as opened:
         assert opened.vector_record("folder-photos", tuned.vector_name).weights_file == str(checkpoint)
+
+
+def test_a_query_that_names_no_vector_uses_the_default_one_which_can_be_changed(two_vectors, photo_files):
+    store, _ = two_vectors
+    assert search("folder-photos", sample_id="folder/cat/1.jpg", k=2, store=store).vector_name == \
+        "mobilenet_v2.random-64px"  # the first ingested
+    changed = CliRunner().invoke(main, ["collections", "--qdrant", str(store), "default", "folder-photos", CLIP])
+    assert changed.exit_code == 0, changed.output
+    try:
+        assert search("folder-photos", sample_id="folder/cat/1.jpg", k=2, store=store).vector_name == \
+            "clip:ViT-S-32-alt.random-64px"
+        bad = CliRunner().invoke(main, ["collections", "--qdrant", str(store), "default", "folder-photos", "vgg16"])
+        assert bad.exit_code == 2 and "has no vectors from" in bad.stderr
+    finally:
+        with open_store(store) as opened:
+            opened.set_default_vector("folder-photos", "mobilenet_v2.random-64px")

@@ -1,0 +1,60 @@
+"""What a collection records about itself on its metadata point: the record of each vector name, the
+datasets it holds and its default vector (docs/store.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from embedkit.errors import InvalidOptionError
+from embedkit.records import VectorRecord
+from embedkit.store import schema
+from embedkit.store.backend import StoreBackend
+
+
+class CollectionMetadata(StoreBackend):
+    """The metadata point, read and written through a backend's primitives."""
+
+    def datasets(self, collection: str) -> list[str]:
+        """The identities of the datasets a collection holds (`Dataset.identity`), as ingest recorded them."""
+        return list(self._read_metadata(collection).get("datasets", [])) if self._has_collection(collection) else []
+
+    def add_dataset(self, collection: str, identity: str) -> None:
+        """Record that `collection` holds the dataset `identity`."""
+        metadata = self._read_metadata(collection)
+        if identity not in metadata.setdefault("datasets", []):
+            metadata["datasets"].append(identity)
+            self._write_metadata(collection, metadata)
+
+    def default_vector(self, collection: str) -> str | None:
+        """The vector a query uses when none is named: the first one ingested, unless changed."""
+        return self._read_metadata(collection).get("default_vector") if self._has_collection(collection) else None
+
+    def set_default_vector(self, collection: str, vector_name: str) -> None:
+        if not self._has_collection(collection) or vector_name not in self._vector_dims(collection):
+            raise InvalidOptionError(f"collection {collection!r} has no vector {vector_name!r}; "
+                                     f"`embedkit collections` lists its vectors")
+        metadata = self._read_metadata(collection)
+        metadata["default_vector"] = vector_name
+        self._write_metadata(collection, metadata)
+
+    def vector_record(self, collection: str, vector_name: str) -> VectorRecord | None:
+        """What made the vectors of `vector_name`: the recorded VectorRecord, a bare one (name and dim) for a
+        vector embedkit did not write, or None when the collection has no such vector."""
+        if not self._has_collection(collection):
+            return None
+        stored = self._read_metadata(collection)["vectors"].get(vector_name)
+        if stored is not None:
+            return schema.stored_record(stored)
+        dim = self._vector_dims(collection).get(vector_name)
+        return None if dim is None else VectorRecord(vector_name, dim)
+
+    def _read_metadata(self, collection: str) -> dict[str, Any]:
+        records = self._retrieve(collection, [schema.METADATA_POINT_ID], True, [])
+        metadata = records[0].payload.get(schema.METADATA_KEY) if records else None
+        if not isinstance(metadata, dict):
+            metadata = {"schema_version": schema.SCHEMA_VERSION}
+        metadata.setdefault("vectors", {})
+        return metadata
+
+    def _write_metadata(self, collection: str, metadata: dict[str, Any]) -> None:
+        self._put_metadata_point(collection, {schema.METADATA_KEY: metadata})
