@@ -66,6 +66,7 @@ class RunSpec(ProtocolSpec):
     seed: int = 0
     through_store: bool = False
     data_dir: str | Path | None = None
+    dataset_options: Mapping[str, Any] = field(default_factory=dict)
     batch_size: int = 64
     workers: int = 2
     encoder_options: Mapping[str, Any] = field(default_factory=dict)
@@ -173,6 +174,7 @@ def bench(
     store: Store | str | None = None,
     out_dir: str | Path | None = "bench-results",
     data_dir: str | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
     batch_size: int = 64,
     workers: int = 2,
     **encoder_options: Any,
@@ -194,7 +196,8 @@ def bench(
             raise InvalidOptionError(f"cannot write results to {str(out)!r} ({error.strerror}); pass another --out") from error
     spec = RunSpec(protocol=protocol, split=split, query_split=query_split, gallery_split=gallery_split,
                    queries=queries, limit=limit, seed=seed, through_store=through_store, data_dir=data_dir,
-                   batch_size=batch_size, workers=workers, encoder_options=MappingProxyType(dict(encoder_options)))
+                   batch_size=batch_size, workers=workers, encoder_options=MappingProxyType(dict(encoder_options)),
+                   dataset_options=MappingProxyType(dict(dataset_options or {})))
     commit = git_commit()
     results: list[BenchResult] = []
     failures: list[BenchFailure] = []
@@ -217,7 +220,7 @@ def bench(
 
 def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpec) -> BenchResult:
     started = time.perf_counter()
-    dataset = get_dataset(dataset_name, data_dir=spec.data_dir)
+    dataset = get_dataset(dataset_name, data_dir=spec.data_dir, **spec.dataset_options)
     encoder = get_encoder(encoder_name, **spec.encoder_options)
     collection = default_collection_name(dataset.name)
     views = [dataset.view(s, spec.limit) for s in spec.splits]

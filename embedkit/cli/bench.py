@@ -11,8 +11,8 @@ from rich.table import Table
 from embedkit.bench.protocols import LEAVE_ONE_OUT, PROTOCOLS, ProtocolSpec
 from embedkit.bench.report import load_results, plot, rows
 from embedkit.bench.run import bench
-from embedkit.cli.options import (EncoderChoice, StoreLocation, data_dir_option, encoder_options, record_options,
-                                  store_options)
+from embedkit.cli.options import (EncoderChoice, StoreLocation, data_dir_option, dataset_options, encoder_options,
+                                  parse_options, record_options, store_options)
 from embedkit.cli.tables import wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -65,11 +65,12 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), show_default=True,
               help="Folder for one JSON per pair, summary.md and summary.csv.")
 @data_dir_option
+@dataset_options
 @store_options
 @click.pass_context
 def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: ProtocolSpec, queries: int | None,
                 limit: int | None, seed: int, through_store: bool, encoder: EncoderChoice, batch_size: int,
-                workers: int, out: Path, data_dir: Path | None, store: StoreLocation) -> None:
+                workers: int, out: Path, data_dir: Path | None, options: tuple[str, ...], store: StoreLocation) -> None:
     """Measure mAP@5, P@10, AP (and more) for every encoder x dataset pair; reuses stored vectors.
 
     --weights, --device, --precision, --layer and --image-size apply to every encoder.
@@ -80,6 +81,7 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: Prot
         results, failures = bench(
             datasets.split(","), encoders.split(","), **protocol.keywords(), queries=queries, limit=limit,
             seed=seed, through_store=through_store, store=opened, out_dir=out, data_dir=data_dir,
+            dataset_options=parse_options(options),
             batch_size=batch_size, workers=workers, **encoder.options())
     console = wide_console(TABLE_WIDTH)
     if results:

@@ -82,7 +82,9 @@ def export_command(collection: str, encoders: tuple[str, ...], output: Path, sto
         names = [stored_vector_name(opened, collection, e) for e in encoders] or \
                 [stored_vector_name(opened, collection, None)]
         count = export(opened, collection, names, output)
-    click.echo(f"exported {count} points of {collection} ({', '.join(names)}) to {output}", err=True)
+        left_out = opened.count(collection) - count
+    click.echo(f"exported {count} points of {collection} ({', '.join(names)}) to {output}"
+               + (f"; {left_out} points lack {' or '.join(names)} and are left out" if left_out else ""), err=True)
 
 
 @click.command("push")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Column, Table
 
-from embedkit.cli.options import data_dir_option
+from embedkit.cli.options import data_dir_option, dataset_options, parse_options
 from embedkit.cli.tables import LOCAL_MARKS, entry_row, plugin_label, wide_console
 from embedkit.datasets import Dataset, get_dataset, list_datasets
 from embedkit.datasets.decode import DecodeReport, decode
@@ -21,29 +21,6 @@ from embedkit.datasets.locate import data_root
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 from embedkit.registry import Entry
-
-dataset_options = click.option(
-    "--option", "-O", "options", multiple=True, metavar="KEY=VALUE",
-    help="A dataset option, e.g. -O background=true (caltech101), -O depth=2 (folder:), -O seed=3 (caltech101-20).",
-)
-
-
-def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """KEY=VALUE pairs, with values read as int, bool or str."""
-    parsed: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InvalidOptionError(f"dataset option {pair!r} is not KEY=VALUE")
-        if value.lower() in ("true", "yes", "false", "no"):
-            parsed[key] = value.lower() in ("true", "yes")
-        else:
-            try:
-                parsed[key] = int(value)
-            except ValueError:
-                parsed[key] = value
-    return parsed
-
 
 def dataset_row(entry: Entry, data_dir: Path | None) -> dict[str, Any]:
     present = entry.info.get("present")

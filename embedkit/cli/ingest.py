@@ -10,7 +10,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from embedkit.cli.options import EncoderChoice, StoreLocation, data_dir_option, encoder_options, store_options
+from embedkit.cli.options import (EncoderChoice, StoreLocation, data_dir_option, dataset_options, encoder_options,
+                                  parse_options, store_options)
 from embedkit.datasets import get_dataset
 from embedkit.hookspecs import hookimpl
 from embedkit.ingestion import IngestProgress, IngestReport, ingest
@@ -51,17 +52,18 @@ def render_report(report: IngestReport, console: Console) -> None:
               help="Colour under transparent pixels (a name or #RRGGBB).")
 @click.option("--full-decode", is_flag=True,
               help="Decode JPEGs at full size, not at the smallest 1/2, 1/4, 1/8 scale that covers the input size.")
+@dataset_options
 @click.option("--add-dataset", is_flag=True,
               help="Add this dataset to a collection that holds another (their class indexes mix).")
 @click.option("--prune", is_flag=True, help="Delete the points of samples the dataset no longer has.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limit: int | None, batch_size: int,
                    workers: int, collection: str | None, store: StoreLocation, data_dir: Path | None, strict: bool,
-                   text_field: str | None, background: str, full_decode: bool, add_dataset: bool, prune: bool,
-                   as_json: bool) -> None:
+                   text_field: str | None, background: str, full_decode: bool, options: tuple[str, ...],
+                   add_dataset: bool, prune: bool, as_json: bool) -> None:
     """Embed DATASET with an encoder and store the vectors; re-runs add only what is missing."""
     console = Console(stderr=True)
-    data = get_dataset(dataset, data_dir=data_dir)
+    data = get_dataset(dataset, data_dir=data_dir, **parse_options(options))
     model = encoder.build()
     with store.open() as opened, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                           TextColumn("{task.fields[rate]:.1f} images/s"), TimeRemainingColumn(),

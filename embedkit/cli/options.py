@@ -125,3 +125,25 @@ data_dir_option: Callable[[F], F] = click.option(
     help="Folder datasets are kept in and downloaded to (default: $EMBEDKIT_DATA or ~/.cache/embedkit/datasets).",
 )
 
+dataset_options = click.option(
+    "--option", "-O", "options", multiple=True, metavar="KEY=VALUE",
+    help="A dataset option, e.g. -O background=true (caltech101), -O depth=2 (folder:), -O seed=3 (caltech101-20); "
+         "repeatable.",
+)
+
+
+def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """KEY=VALUE pairs, with values read as int, bool or str."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidOptionError(f"dataset option {pair!r} is not KEY=VALUE")
+        if value.lower() in ("true", "yes", "false", "no"):
+            parsed[key] = value.lower() in ("true", "yes")
+        else:
+            try:
+                parsed[key] = int(value)
+            except ValueError:
+                parsed[key] = value
+    return parsed

@@ -163,4 +163,10 @@ def search(
         shown_image = None if image is None else str(image) if isinstance(image, (str, os.PathLike)) else "<image>"
         query_record = {"image": shown_image,
                         "sample_id": sample_id, "text": text, "like": list(like), "unlike": list(unlike)}
+        if filter and not hits and not target.count_matching(collection, filter=filter):
+            shown = ", ".join(f"{field}={value!r}" for field, value in filter.items())
+            raise InvalidOptionError(
+                f"no point of collection {collection!r} has {shown}: check the field names and the values' types "
+                f"(label is an integer, label_name a string; `embedkit export` shows the payloads)"
+            )
         return SearchResult(collection, vector_name, {k_: v for k_, v in query_record.items() if v}, hits, query_hit)

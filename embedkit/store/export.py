@@ -16,7 +16,8 @@ PAYLOAD_COLUMNS = ("sample_id", "dataset", "split", "label", "label_name", "sour
 
 
 def export(store: Store, collection: str, vector_names: Sequence[str], path: str | Path) -> int:
-    """Write every point that has all `vector_names` to `path`; the suffix picks the format. Returns the count.
+    """Write every point that has all `vector_names` to `path`, in sample-id order (for the built-in datasets,
+    their own order); the suffix picks the format. Returns the count.
 
     - `.parquet`: payload columns, then one list<float32> column per vector name;
     - `.csv`: payload columns, then `<vector>_0 … <vector>_{dim-1}` for each vector;
@@ -36,7 +37,10 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
         payloads.extend(batch_payloads)
         for name in vector_names:
             parts[name].append(arrays[name])
-    vectors = {name: np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32) for name, chunks in parts.items()}
+    order = sorted(range(len(ids)), key=ids.__getitem__)  # the dataset's order, not the store's (point ids)
+    ids, payloads = [ids[i] for i in order], [payloads[i] for i in order]
+    vectors = {name: np.concatenate(chunks)[order] if chunks else np.zeros((0, 0), np.float32)
+               for name, chunks in parts.items()}
     extra = sorted({key for p in payloads for key in p} - set(PAYLOAD_COLUMNS))
     columns = [*PAYLOAD_COLUMNS, *extra]
     table = {column: [p.get(column) for p in payloads] for column in columns}

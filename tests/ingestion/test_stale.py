@@ -79,3 +79,25 @@ def test_sources_are_stored_absolute_from_a_relative_folder(tmp_path, photos, en
     with open_store(tmp_path / "store") as opened:
         _, _, payloads = next(opened.iter_points(report.collection, [report.vector_name]))
     assert all(os.path.isabs(p["source"]) and Image.open(p["source"]).size for p in payloads)
+
+
+def test_dataset_options_reach_the_dataset_from_ingest_and_bench(tmp_path, photos):
+    from click.testing import CliRunner
+
+    from embedkit.cli import main
+
+    root = tmp_path / "nested"
+    make_photo_folder(root / "animals", photos, corrupt=False)  # classes two levels down: animals/cat
+    store = str(tmp_path / "store")
+    common = ["-e", "mobilenet_v2.random", "--image-size", "32", "--qdrant", store, "--workers", "0"]
+    ingested = CliRunner().invoke(main, ["ingest", f"folder:{root}", "-O", "depth=2", *common, "--json"])
+    assert ingested.exit_code == 0, ingested.output
+    with open_store(store) as opened:
+        _, _, payloads = next(opened.iter_points("folder-nested", ["mobilenet_v2.random-32px"]))
+    assert {p["label_name"] for p in payloads} == {"animals/cat", "animals/coffee"}
+    benched = CliRunner().invoke(main, ["bench", "-d", f"folder:{root}", "-O", "depth=2", "--encoders",
+                                        "mobilenet_v2.random", "--image-size", "32", "--qdrant", store, "--out",
+                                        str(tmp_path / "out"), "--workers", "0"])
+    assert benched.exit_code == 0, benched.output
+    bad = CliRunner().invoke(main, ["ingest", f"folder:{root}", "-O", "depth", *common])
+    assert bad.exit_code == 2 and "is not KEY=VALUE" in bad.stderr

@@ -133,6 +133,8 @@ def test_cli_ingest_then_collections_export_and_push(tmp_path, photos):
     assert len(lines) == 1 + 2 * PER_CLASS
     assert lines[0].startswith("sample_id,dataset,split,label,label_name,source,content,mobilenet_v2.random-64px_0")
     assert len(lines[1].split(",")) == 7 + 1280
+    exported_ids = [line.split(",")[0] for line in lines[1:]]
+    assert exported_ids == sorted(exported_ids) and exported_ids[0] == "folder/cat/0.jpg"  # the folder's order
 
     import pyarrow.parquet as pq
 
@@ -179,3 +181,22 @@ def test_small_images_are_scaled_up_to_fill_their_grid_cell():
 
     assert fit(Image.new("L", (28, 28)), CELL - 8).size == (CELL - 8, CELL - 8)
     assert fit(Image.new("RGB", (600, 300)), CELL - 8).size == (CELL - 8, (CELL - 8) // 2)
+
+
+def test_a_filter_that_matches_nothing_says_so(photo_store):
+    store, _ = photo_store
+    for bad in ({"label_name": "Coffee"}, {"label": "1"}, {"colour": "red"}):
+        with pytest.raises(InvalidOptionError, match="no point of collection 'folder-photos' has"):
+            search("folder-photos", sample_id="folder/cat/1.jpg", filter=bad, store=store)
+    assert search("folder-photos", sample_id="folder/cat/1.jpg", filter={"label_name": "coffee"}, k=2, store=store).hits
+
+
+def test_export_says_how_many_points_lack_a_vector(tmp_path, photos):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = str(tmp_path / "store")
+    ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=32, store=store, workers=0)
+    ingest(f"folder:{folder}", "vgg16.random", image_size=32, store=store, workers=0, limit=3)
+    result = CliRunner().invoke(main, ["export", "-c", "folder-photos", "-e", "mobilenet_v2.random-32px", "-e",
+                                       "vgg16.random-32px", "-o", str(tmp_path / "both.parquet"), "--qdrant", store])
+    assert result.exit_code == 0, result.output
+    assert "exported 3 points" in result.stderr and f"{2 * PER_CLASS - 3} points lack" in result.stderr
