@@ -33,6 +33,13 @@ class ErrorReportingGroup(click.Group):
             Console(stderr=True).print(f"[bold red]error:[/] {error.strerror or error}{where}", highlight=False,
                                        soft_wrap=True)
             sys.exit(1)
+        except click.UsageError as error:  # click would print usage, a hint and the error on three lines
+            if ctx.meta.get("embedkit.debug"):
+                raise
+            command = error.ctx.command_path if error.ctx is not None else "embedkit"
+            Console(stderr=True).print(f"[bold red]error:[/] {error.format_message()} (`{command} --help` shows the "
+                                       f"options)", highlight=False, soft_wrap=True)
+            sys.exit(error.exit_code)
         except KeyboardInterrupt:
             Console(stderr=True).print("interrupted")
             sys.exit(130)

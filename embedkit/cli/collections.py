@@ -44,45 +44,63 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
     Console().print(table)
 
 
+def chosen_store(ctx: click.Context, store: StoreLocation) -> StoreLocation:
+    """--qdrant given after the subcommand, else before it (`collections --qdrant X drop C`)."""
+    return store if store.qdrant is not None else ctx.obj
+
+
 @collections_group.command("drop")
 @click.argument("collection")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@store_options
+@click.option("--json", "as_json", is_flag=True, help='Print {"collection": C, "dropped": N points} on stdout.')
 @click.pass_context
-def drop_command(ctx: click.Context, collection: str, yes: bool) -> None:
+def drop_command(ctx: click.Context, collection: str, yes: bool, store: StoreLocation, as_json: bool) -> None:
     """Delete COLLECTION and everything in it."""
-    with ctx.obj.open() as store:
+    with chosen_store(ctx, store).open() as opened:
+        points = opened.count(collection)
         if not yes:
-            click.confirm(f"delete collection {collection!r} with {store.count(collection)} points?", abort=True)
-        store.drop(collection)
-    click.echo(f"dropped {collection}", err=True)
+            click.confirm(f"delete collection {collection!r} with {points} points?", abort=True)
+        opened.drop(collection)
+    if as_json:
+        click.echo(json.dumps({"collection": collection, "dropped": points}))
+    else:
+        click.echo(f"dropped {collection} ({points} points)", err=True)
 
 
 @collections_group.command("default")
 @click.argument("collection")
 @click.argument("vector")
+@store_options
 @click.pass_context
-def default_command(ctx: click.Context, collection: str, vector: str) -> None:
+def default_command(ctx: click.Context, collection: str, vector: str, store: StoreLocation) -> None:
     """Make VECTOR the one queries of COLLECTION use when they name none (the first ingested, until then)."""
-    with ctx.obj.open() as store:
-        name = stored_vector_name(store, collection, vector)
-        store.set_default_vector(collection, name)
+    with chosen_store(ctx, store).open() as opened:
+        name = stored_vector_name(opened, collection, vector)
+        opened.set_default_vector(collection, name)
     click.echo(f"{collection}: default vector {name}", err=True)
 
 
 @click.command("export")
 @click.option("--collection", "-c", required=True)
 @click.option("--encoder", "-e", "encoders", multiple=True,
-              help="Vector(s) to export, by encoder or vector name (default: the collection's only vector).")
+              help="Vector(s) to export, by encoder or vector name (default: the collection's default vector).")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="FILE.parquet, FILE.csv (the classic embeddings.csv) or FILE.npy.")
 @store_options
-def export_command(collection: str, encoders: tuple[str, ...], output: Path, store: StoreLocation) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
+def export_command(collection: str, encoders: tuple[str, ...], output: Path, store: StoreLocation,
+                   as_json: bool) -> None:
     """Write a collection's vectors and payloads to Parquet, CSV or .npy."""
     with store.open() as opened:
         names = [stored_vector_name(opened, collection, e) for e in encoders] or \
                 [stored_vector_name(opened, collection, None)]
         count = export(opened, collection, names, output)
         left_out = opened.count(collection) - count
+    if as_json:
+        click.echo(json.dumps({"collection": collection, "vectors": names, "file": str(output), "points": count,
+                               "left_out": left_out}))
+        return
     click.echo(f"exported {count} points of {collection} ({', '.join(names)}) to {output}"
                + (f"; {left_out} points lack {' or '.join(names)} and are left out" if left_out else ""), err=True)
 
@@ -93,12 +111,16 @@ def export_command(collection: str, encoders: tuple[str, ...], output: Path, sto
 @click.option("--as", "target_collection", default=None, help="Collection name on the target (default: the same).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
 @store_options
+@click.option("--json", "as_json", is_flag=True, help="Print the points copied per vector as JSON on stdout.")
 def push_command(collection: str, target: str, target_collection: str | None, batch_size: int,
-                 store: StoreLocation) -> None:
+                 store: StoreLocation, as_json: bool) -> None:
     """Copy a collection to a Qdrant server (--grpc: over gRPC), in batches with retries; re-running resumes."""
     source_store, target_store = replace(store, grpc=False), StoreLocation(target, store.grpc)
     with source_store.open() as source, target_store.open() as destination:
         copied = push(source, destination, collection, target_collection=target_collection, batch_size=batch_size)
+    if as_json:
+        click.echo(json.dumps({"collection": collection, "to": target, "points": copied}))
+        return
     for name, count in copied.items():
         click.echo(f"pushed {count} points of {collection}/{name} to {target}", err=True)
 

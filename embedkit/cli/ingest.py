@@ -64,6 +64,8 @@ def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limi
     """Embed DATASET with an encoder and store the vectors; re-runs add only what is missing."""
     console = Console(stderr=True)
     data = get_dataset(dataset, data_dir=data_dir, **parse_options(options))
+    for note in data.notes:  # what `datasets check` would say: ignored files, empty class folders
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     model = encoder.build()
     with store.open() as opened, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                           TextColumn("{task.fields[rate]:.1f} images/s"), TimeRemainingColumn(),

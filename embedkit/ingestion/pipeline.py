@@ -118,8 +118,8 @@ class IngestRun:
             raise ImageLoadError(f"sample {failures[0].sample_id}: {failures[0].reason}")
         self.failures.extend(failures)
         self.state.failed += len(failures)
-        for failure in failures:
-            log.warning("skipped: %s", failure.reason)
+        for failure in failures:  # the report lists them: logged for --debug only
+            log.info("skipped: %s", failure.reason)
 
     def report(self) -> None:
         if self.progress is not None:

@@ -33,6 +33,11 @@ class DirectoryLock:
                 handle.seek(0)
                 holder = handle.read().strip()
                 handle.close()
+                if holder == str(os.getpid()):
+                    raise StoreLockedError(
+                        f"the embedded store {self.path.parent} is already open in this process; pass that open "
+                        f"store (store=...) instead of opening it again"
+                    ) from error
                 by = f" by process {holder}" if holder else ""
                 raise StoreLockedError(
                     f"the embedded store {self.path.parent} is open{by}; close that process (or wait for it "

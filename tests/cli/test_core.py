@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from embedkit import __version__
 
@@ -85,3 +86,22 @@ def test_a_file_that_cannot_be_written_is_a_one_line_error(run, photo_files, tmp
                  "-o", tmp_path / "missing" / "out.json")
     assert result.exit_code == 1
     assert "No such file or directory" in result.output and "Traceback" not in result.output
+
+
+def test_a_usage_error_is_one_line_that_points_to_help(run):
+    for args in (["ingest"], ["search", "-c", "x", "-k", "zero"], ["embed", "--no-such-option", "x.jpg"]):
+        result = run(*args)
+        assert result.exit_code == 2, args
+        assert result.stderr.count("\n") == 1 and "Usage:" not in result.stderr, result.stderr
+        assert result.stderr.startswith("error: ") and "--help` shows the options" in result.stderr
+
+
+def test_opening_a_store_this_process_holds_names_the_remedy(tmp_path):
+    from embedkit.errors import StoreLockedError
+    from embedkit.retrieval import search
+    from embedkit.store import open_store
+
+    with open_store(tmp_path / "store") as held:
+        with pytest.raises(StoreLockedError, match="already open in this process; pass that open store"):
+            search("c", sample_id="x", store=tmp_path / "store")
+        assert held.collections() == []

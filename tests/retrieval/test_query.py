@@ -200,3 +200,20 @@ def test_export_says_how_many_points_lack_a_vector(tmp_path, photos):
                                        "vgg16.random-32px", "-o", str(tmp_path / "both.parquet"), "--qdrant", store])
     assert result.exit_code == 0, result.output
     assert "exported 3 points" in result.stderr and f"{2 * PER_CLASS - 3} points lack" in result.stderr
+
+
+def test_store_commands_take_json_and_the_store_after_the_subcommand(tmp_path, photos):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = str(tmp_path / "store")
+    ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=32, store=store, workers=0)
+    runner = CliRunner()
+    exported = runner.invoke(main, ["export", "-c", "folder-photos", "-o", str(tmp_path / "e.npy"), "--qdrant", store,
+                                    "--json"])
+    assert json.loads(exported.stdout) == {"collection": "folder-photos", "vectors": ["mobilenet_v2.random-32px"],
+                                           "file": str(tmp_path / "e.npy"), "points": 2 * PER_CLASS, "left_out": 0}
+    pushed = runner.invoke(main, ["push", "-c", "folder-photos", "--to", str(tmp_path / "copy"), "--qdrant", store,
+                                  "--json"])
+    assert json.loads(pushed.stdout)["points"] == {"mobilenet_v2.random-32px": 2 * PER_CLASS}
+    dropped = runner.invoke(main, ["collections", "drop", "folder-photos", "--qdrant", store, "--yes", "--json"])
+    assert dropped.exit_code == 0, dropped.output
+    assert json.loads(dropped.stdout) == {"collection": "folder-photos", "dropped": 2 * PER_CLASS}
