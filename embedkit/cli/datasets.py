@@ -18,7 +18,6 @@ from embedkit.datasets import Dataset, get_dataset, list_datasets
 from embedkit.datasets.decode import DecodeReport, decode
 from embedkit.datasets.grid import contact_sheet
 from embedkit.datasets.locate import data_root
-from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 from embedkit.registry import Entry
 

@@ -85,4 +85,5 @@ def list_encoders(pattern: str | None = None) -> list[Entry[Encoder]]:
     return ENCODERS.entries(pattern)
 
 
-__all__ = ["ENCODERS", "Encoder", "Entry", "encoder_entry", "entry_record", "Modality", "get_encoder", "list_encoders", "names", "registered", "vector_name_candidates"]
+__all__ = ["ENCODERS", "Encoder", "Entry", "Modality", "encoder_entry", "entry_record", "get_encoder", "list_encoders",
+           "names", "registered", "vector_name_candidates"]

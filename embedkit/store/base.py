@@ -17,7 +17,7 @@ from embedkit.errors import (EmbedkitError, InvalidOptionError, SampleNotFoundEr
 from embedkit.records import VectorRecord
 from embedkit.store import schema
 from embedkit.store.metadata import CollectionMetadata
-from embedkit.store.points import CollectionInfo, Conditions, Hit, PointRecord, ScoredRecord, VectorSummary
+from embedkit.store.points import CollectionInfo, Conditions, Hit, ScoredRecord, VectorSummary
 
 log = logging.getLogger(__name__)
 

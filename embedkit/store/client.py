@@ -17,7 +17,8 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 from embedkit.errors import StoreLockedError, StoreUnavailableError, StoreWriteError
 from embedkit.store import schema
-from embedkit.store.base import Conditions, PointRecord, ScoredRecord, Store
+from embedkit.store.base import Store
+from embedkit.store.points import Conditions, PointRecord, ScoredRecord
 
 log = logging.getLogger(__name__)
 

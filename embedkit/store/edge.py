@@ -14,8 +14,9 @@ import qdrant_edge as qe
 
 from embedkit.errors import StoreLockedError, StoreUnavailableError
 from embedkit.store import schema
-from embedkit.store.base import Conditions, PointRecord, ScoredRecord, Store
+from embedkit.store.base import Store
 from embedkit.store.lock import DirectoryLock
+from embedkit.store.points import Conditions, PointRecord, ScoredRecord
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ The fixtures that serve them are in tests/conftest.py.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import pickle
 import struct

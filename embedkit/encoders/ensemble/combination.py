@@ -36,7 +36,8 @@ def check_members(artifact: str, expected: Sequence[MemberRecord], given: Sequen
 def identity_sha256(members: Sequence[MemberRecord], artifact_sha256: str | None) -> str:
     """One hash of what decides an ensemble's vectors: members, their weights and weights files, the artifact."""
     keys = ("vector_name", "encoder", "dim", "weight", "weights", "weights_sha256")
-    document = {"members": [{k: m.to_json().get(k) for k in keys} for m in members], "projection": artifact_sha256}  # the key 0.1.0 hashed
+    members_json = [{k: m.to_json().get(k) for k in keys} for m in members]
+    document = {"members": members_json, "projection": artifact_sha256}  # "projection": the key 0.1.0 hashed
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
