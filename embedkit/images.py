@@ -8,19 +8,18 @@ needs the `heif` extra (pillow-heif), AVIF a Pillow built with it.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import os
+import threading
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Union
 
 import numpy as np
 from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
 
-from embedkit.errors import ImageLoadError, InvalidOptionError
+from embedkit.errors import ImageLoadError, InvalidOptionError, first_line
 
 ImageInput = Union[Image.Image, str, "os.PathLike[str]"]
 
@@ -28,6 +27,7 @@ MAX_PIXELS_ENV = "EMBEDKIT_MAX_IMAGE_PIXELS"
 DEFAULT_MAX_PIXELS = 89_478_485
 """Pillow's own limit (about 89 megapixels): beyond it a file may be a decompression bomb."""
 WHITE = (255, 255, 255)
+_PIL_LIMIT = threading.Lock()
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 
 
@@ -63,30 +63,40 @@ def max_pixels_from_environment() -> int | None:
     value = os.environ.get(MAX_PIXELS_ENV, "").strip().lower()
     if not value:
         return DEFAULT_MAX_PIXELS
-    if value in ("none", "0"):
+    if value == "none":
         return None
     try:
-        return int(float(value))
+        pixels = int(value)
     except ValueError as error:
         raise InvalidOptionError(f"${MAX_PIXELS_ENV}={value!r} is not a number of pixels; e.g. 200000000, "
                                  f"or none to lift the limit") from error
+    if pixels < 1:
+        raise InvalidOptionError(f"${MAX_PIXELS_ENV}={value!r} would refuse every image; give a positive number "
+                                 f"of pixels, or none to lift the limit")
+    return pixels
 
 
 def load_image(source: ImageInput, options: ReadOptions | None = None) -> Image.Image:
     """`source` (a path or a PIL image) as the RGB image a viewer shows; ImageLoadError names what is wrong."""
     options = options or ReadOptions.from_environment()
     if isinstance(source, Image.Image):
-        return to_rgb(source, options.background)
+        try:
+            return to_rgb(source, options.background)
+        except (ValueError, OSError) as error:
+            raise ImageLoadError(f"an image in mode {source.mode} cannot be shown as RGB ({first_line(error)})") \
+                from error
     path = os.fspath(source)
     register_optional_formats()
     try:
-        with pixel_limit_checked_here(), Image.open(path) as image:
-            check_size(path, image, options.max_pixels)
-            if options.draft_size and image.format == "JPEG":  # decode at a fraction of the size: far less work
-                image.draft(image.mode, (options.draft_size, options.draft_size))
-            image.seek(0)  # an animated image: its first frame
-            image.load()
-            return to_rgb(image, options.background)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PIL's bomb, EXIF and TIFF warnings: what matters is raised below
+            with open_within_limit(path, options.max_pixels) as image:
+                check_size(path, image, options.max_pixels)
+                if options.draft_size and image.format in ("JPEG", "MPO"):  # a fraction of the size: far less work
+                    image.draft(image.mode, (options.draft_size, options.draft_size))
+                image.seek(0)  # an animated image: its first frame
+                image.load()
+                return to_rgb(image, options.background)
     except FileNotFoundError as error:
         raise ImageLoadError(f"image file {path!r} does not exist") from error
     except IsADirectoryError as error:
@@ -97,18 +107,22 @@ def load_image(source: ImageInput, options: ReadOptions | None = None) -> Image.
         raise ImageLoadError(f"{path!r} is truncated or corrupt and cannot be read ({error})") from error
 
 
-@contextlib.contextmanager
-def pixel_limit_checked_here() -> Iterator[None]:
-    """PIL's own bomb check off while a file opens (its raw warning and error name no remedy); `check_size`
-    applies ours. Its setting is put back afterwards."""
-    before = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = before
+def open_within_limit(path: str, max_pixels: int | None) -> Image.Image:
+    """`Image.open`, with PIL's own bomb limit raised (under a lock, and put back at once) only when ours
+    allows more than it does; PIL's refusal becomes ours, with the knob."""
+    pil_limit = Image.MAX_IMAGE_PIXELS
+    if pil_limit is None or (max_pixels is not None and max_pixels <= 2 * pil_limit):
+        try:
+            return Image.open(path)
+        except Image.DecompressionBombError as error:
+            raise ImageLoadError(f"{path!r} has more pixels than the {max_pixels:,} allowed as a guard against "
+                                 f"decompression bombs; if you trust it, set {MAX_PIXELS_ENV}=none") from error
+    with _PIL_LIMIT:
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return Image.open(path)  # reads the header only: the window is short
+        finally:
+            Image.MAX_IMAGE_PIXELS = pil_limit
 
 
 def check_size(path: str, image: Image.Image, max_pixels: int | None) -> None:
@@ -161,11 +175,13 @@ def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Imag
 def _to_8_bits(pixels: np.ndarray, mode: str) -> np.ndarray:
     """16-bit values span 0-65535; 32-bit integers and floats are scaled by the range they use."""
     values = pixels.astype(np.float64)
-    if mode.startswith("I;16") or (mode == "I" and values.size and values.min() >= 0 and values.max() <= 65535):
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if mode == "I" and low >= 0 and high <= 255:  # 8-bit values in a 32-bit image
+        scaled = values
+    elif mode.startswith("I;16") or (mode == "I" and low >= 0 and high <= 65535):
         scaled = values / 257
     elif mode == "F" and values.size and values.min() >= 0 and values.max() <= 1:
         scaled = values * 255
     else:
-        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
         scaled = (values - low) * (255 / (high - low)) if high > low else np.zeros_like(values)
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)

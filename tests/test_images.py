@@ -160,3 +160,26 @@ def test_a_big_jpeg_is_decoded_at_a_reduced_scale_that_still_covers_the_input(ph
     assert full.size == (2048, 1536)
     similarity = float((encoder.encode_images([reduced]) @ encoder.encode_images([full]).T)[0, 0])
     assert 0.97 < similarity < 1.0  # the same picture to the encoder, from a sixteenth of the pixels
+
+
+def test_the_bomb_limit_holds_and_is_restored_under_threads(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "small.png"
+    Image.new("L", (64, 64)).save(path)
+    monkeypatch.setenv(MAX_PIXELS_ENV, "500000000")  # above twice PIL's own: the swap path
+    before = Image.MAX_IMAGE_PIXELS
+    with ThreadPoolExecutor(4) as pool:
+        sizes = list(pool.map(lambda _: load_image(path).size, range(64)))
+    assert sizes == [(64, 64)] * 64 and Image.MAX_IMAGE_PIXELS == before
+
+
+def test_odd_modes_and_settings_give_one_line_errors_or_the_right_pixels(monkeypatch):
+    eight_bit = Image.fromarray(np.array([[0, 128, 255]], dtype=np.int32))
+    assert np.asarray(load_image(eight_bit))[0, :, 0].tolist() == [0, 128, 255]
+    with pytest.raises(ImageLoadError, match="mode La cannot be shown as RGB"):
+        load_image(Image.new("La", (4, 4)))
+    for value in ("inf", "-1"):
+        monkeypatch.setenv(MAX_PIXELS_ENV, value)
+        with pytest.raises(InvalidOptionError, match=MAX_PIXELS_ENV):
+            load_image(eight_bit)

@@ -54,7 +54,8 @@ def render_report(report: IngestReport, console: Console) -> None:
               help="Decode JPEGs at full size, not at the smallest 1/2, 1/4, 1/8 scale that covers the input size.")
 @dataset_options
 @click.option("--add-dataset", is_flag=True,
-              help="Add this dataset to a collection that holds another (their class indexes mix).")
+              help="Add this dataset to a collection that holds another: their class indexes mix, and samples "
+                   "with the same id (folder/cat/1.jpg of two folders) replace each other.")
 @click.option("--prune", is_flag=True, help="Delete the points of samples the dataset no longer has.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limit: int | None, batch_size: int,

@@ -19,8 +19,8 @@ class FolderDataset(Dataset):
             raise InvalidOptionError("folder: needs a path, e.g. folder:~/photos")
         if depth < 0:
             raise InvalidOptionError(f"depth must be 0 or more, got {depth}")
-        self.name = f"folder:{path}"
         self.root = Path(path).expanduser().resolve()  # sources stored absolute: readable from anywhere
+        self.name = f"folder:{self.root}"  # one folder, one name, however its path was typed
         if not self.root.is_dir():
             raise DatasetUnavailableError(
                 f"{self.root} is not a folder; pass folder:PATH with the folder of your images"

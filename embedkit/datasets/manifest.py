@@ -26,8 +26,8 @@ class ManifestDataset(Dataset):
         super().__init__()
         if not file:
             raise InvalidOptionError("manifest: needs a CSV file, e.g. manifest:images.csv")
-        self.name = f"manifest:{file}"
         self.file = Path(file).expanduser().resolve()  # sources stored absolute: readable from anywhere
+        self.name = f"manifest:{self.file}"
         if not self.file.is_file():
             raise DatasetUnavailableError(f"manifest {self.file} does not exist; pass manifest:FILE.csv")
         try:

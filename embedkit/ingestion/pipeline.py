@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -168,23 +169,37 @@ def content_stamp(source: str) -> str | None:
     return f"{stat.st_size}-{stat.st_mtime_ns}"
 
 
-def samples_to_encode(view: DatasetView, store: Store, collection: str, vector_name: str) -> tuple[list[int], list[str]]:
-    """Indices of the view to encode: samples without this vector in the store, and samples whose file
-    changed since it was embedded (their sample ids are returned too: every vector of theirs is stale)."""
+def samples_to_encode(view: DatasetView, store: Store, collection: str, vector_name: str,
+                      stamp_field: str = CONTENT_FIELD, stamp: Callable[[Sample], str | None] | None = None,
+                      ) -> tuple[list[int], list[str]]:
+    """Indices of the view to encode: samples without this vector in the store, and samples whose content
+    changed since any vector of their point was made (their sample ids are returned too: those vectors
+    are stale). A file that cannot be read now is not taken for changed: its vectors stay."""
+    stamp = stamp or (lambda sample: content_stamp(sample.source))
     todo: list[int] = []
     changed: list[str] = []
     for start in range(0, len(view), ID_CHECK_CHUNK):
         indices = range(start, min(start + ID_CHECK_CHUNK, len(view)))
         samples = [view[i] for i in indices]
         missing = set(store.missing_ids(collection, vector_name, [sample.id for sample in samples]))
-        stored = store.payload_values(collection, [s.id for s in samples if s.id not in missing], CONTENT_FIELD)
+        stored = store.payload_values(collection, [sample.id for sample in samples], stamp_field)
         for index, sample in zip(indices, samples):
-            if sample.id in missing:
-                todo.append(index)
-            elif stored.get(sample.id) not in (None, content_stamp(sample.source)):
+            recorded, current = stored.get(sample.id), stamp(sample)
+            if recorded is not None and current is not None and recorded != current:
                 todo.append(index)
                 changed.append(sample.id)
+            elif sample.id in missing:
+                todo.append(index)
     return todo, changed
+
+
+def text_stamp(text_field: str) -> Callable[[Sample], str | None]:
+    """What tells an edited text from the one embedded: a hash of it."""
+    def stamp(sample: Sample) -> str | None:
+        text = sample.payload.get(text_field)
+        return hashlib.sha256(text.encode()).hexdigest()[:16] if isinstance(text, str) else None
+
+    return stamp
 
 
 def prune(view: DatasetView, store: Store, collection: str, vector_name: str) -> int:
@@ -258,12 +273,18 @@ def ingest(
         if held and data.identity() not in held and not add_dataset:
             raise InvalidOptionError(
                 f"collection {collection!r} holds {', '.join(held)}, not {data.identity()}; their class indexes "
-                f"would mix: ingest into another --collection, or pass --add-dataset to keep both in it"
+                f"would mix and samples with the same id replace each other: ingest into another --collection, "
+                f"or pass --add-dataset to add it all the same"
             )
         vector_name = find_stored([vector_name], target.vector_names(collection)) or vector_name
         target.ensure_vector(collection, vector_name, record)  # fails before any write
         target.add_dataset(collection, data.identity())
-        todo, changed = samples_to_encode(view, target, collection, vector_name)
+        if text_field is None:
+            todo, changed = samples_to_encode(view, target, collection, vector_name)
+        else:  # an edited text makes only its own vector stale: it is overwritten, the point kept
+            todo, edited = samples_to_encode(view, target, collection, vector_name, f"{CONTENT_FIELD}@{text_field}",
+                                             text_stamp(text_field))
+            changed = []
         if changed:
             log.info("%d file(s) changed since they were embedded: embedding them again", len(changed))
             target.delete(collection, changed)
@@ -285,7 +306,8 @@ def ingest(
         target.flush()
         return IngestReport(
             collection=collection, vector_name=vector_name, dataset=data.name, split=split,
-            total=len(view), already_stored=len(view) - len(todo), stored=state.stored, changed=len(changed),
+            total=len(view), already_stored=len(view) - len(todo), stored=state.stored,
+            changed=len(changed) if text_field is None else len(edited),
             pruned=pruned,
             failures=failures, seconds=time.perf_counter() - started, index_seconds=index_seconds,
             interrupted=interrupted,
@@ -351,7 +373,8 @@ def _encode_texts(run: IngestRun, text_field: str) -> bool:
                     run.skip([Failure(sample.id, sample.source, f"sample {sample.id!r} has no text in {text_field!r}")])
                     continue
                 texts.append(text)
-                records.append(sample_payload(run.view, sample))
+                payload = {key: value for key, value in sample_payload(run.view, sample).items() if key != CONTENT_FIELD}
+                records.append({**payload, f"{CONTENT_FIELD}@{text_field}": text_stamp(text_field)(sample)})
             if texts:
                 vectors = run.model.encode_texts(texts, batch_size=run.batch_size)
                 ids = [record.pop("sample_id") for record in records]

@@ -45,5 +45,10 @@ def push(source: Store, target: Store, collection: str, *, target_collection: st
             _with_retries(lambda: target.upsert(name, vector_name, ids, arrays[vector_name], clean),
                           attempts, f"uploading {len(ids)} points of {vector_name!r}")
             copied[vector_name] += len(ids)
+    for dataset in source.datasets(collection):
+        target.add_dataset(name, dataset)
+    default = source.default_vector(collection)
+    if default is not None:
+        target.set_default_vector(name, default)
     target.flush()
     return copied

@@ -101,3 +101,56 @@ def test_dataset_options_reach_the_dataset_from_ingest_and_bench(tmp_path, photo
     assert benched.exit_code == 0, benched.output
     bad = CliRunner().invoke(main, ["ingest", f"folder:{root}", "-O", "depth", *common])
     assert bad.exit_code == 2 and "is not KEY=VALUE" in bad.stderr
+
+
+def test_a_file_that_cannot_be_read_for_a_while_keeps_its_vectors(tmp_path, photos, encoder):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    (folder / "cat" / "1.jpg").rename(tmp_path / "away.jpg")  # an unmounted drive, a file being copied
+    (tmp_path / "away.jpg").write_bytes(b"")  # and not a file of the folder any more
+    again = ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    assert (again.changed, again.stored) == (0, 0)
+    with open_store(store) as opened:
+        assert opened.count("folder-photos") == 2 * PER_CLASS
+
+
+def test_an_edit_seen_first_by_another_encoder_still_refreshes_the_first(tmp_path, photos, encoder):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    other = get_encoder("vgg16.random", image_size=32, device="cpu")
+    first = ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    edited = folder / "coffee" / "2.jpg"
+    photos["rocket"].resize((200, 150)).save(edited, quality=90)
+    os.utime(edited, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    assert ingest(f"folder:{folder}", other, store=store, workers=0).changed == 1
+    again = ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    assert again.stored == 1
+    np.testing.assert_allclose(stored_vector(store, first, "folder/coffee/2.jpg"), encoder.encode_images([edited])[0],
+                               atol=1e-5)
+
+
+def test_prune_touches_only_its_own_folder(tmp_path, photos, encoder):
+    first = make_photo_folder(tmp_path / "x" / "photos", photos, corrupt=False)
+    second = tmp_path / "y" / "photos" / "rocket"
+    second.mkdir(parents=True)
+    photos["rocket"].resize((120, 90)).save(second / "only.jpg")
+    store = tmp_path / "store"
+    ingest(f"folder:{first}", encoder, store=store, workers=0)
+    report = ingest(f"folder:{second.parent}", encoder, store=store, workers=0, add_dataset=True, prune_missing=True)
+    assert report.pruned == 0
+    with open_store(store) as opened:
+        assert opened.count("folder-photos") == 2 * PER_CLASS + 1
+
+
+def test_an_edited_caption_is_embedded_again(tmp_path):
+    from tests.support.manifests import make_manifest
+
+    manifest = make_manifest(tmp_path / "data", per_class=1)
+    store = tmp_path / "store"
+    minilm = get_encoder("st:all-MiniLM-L6-v2", device="cpu")
+    ingest(f"manifest:{manifest}", minilm, store=store, text_field="caption")
+    edits = manifest.read_text().count("a red square")
+    manifest.write_text(manifest.read_text().replace("a red square", "a crimson circle"))
+    again = ingest(f"manifest:{manifest}", minilm, store=store, text_field="caption")
+    assert edits >= 1 and (again.stored, again.changed) == (edits, edits)

@@ -217,3 +217,15 @@ def test_store_commands_take_json_and_the_store_after_the_subcommand(tmp_path, p
     dropped = runner.invoke(main, ["collections", "drop", "folder-photos", "--qdrant", store, "--yes", "--json"])
     assert dropped.exit_code == 0, dropped.output
     assert json.loads(dropped.stdout) == {"collection": "folder-photos", "dropped": 2 * PER_CLASS}
+
+
+def test_push_copies_the_default_vector_and_the_datasets(tmp_path, photos):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = str(tmp_path / "store")
+    ingest(f"folder:{folder}", "vgg16.random", image_size=32, store=store, workers=0)
+    ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=32, store=store, workers=0)
+    assert CliRunner().invoke(main, ["push", "-c", "folder-photos", "--to", str(tmp_path / "copy"),
+                                     "--qdrant", store]).exit_code == 0
+    with open_store(tmp_path / "copy") as copy:
+        assert copy.default_vector("folder-photos") == "vgg16.random-32px"
+        assert copy.datasets("folder-photos") == [f"folder:{folder}"]
