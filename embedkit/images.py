@@ -28,6 +28,7 @@ DEFAULT_MAX_PIXELS = 89_478_485
 """Pillow's own limit (about 89 megapixels): beyond it a file may be a decompression bomb."""
 WHITE = (255, 255, 255)
 _PIL_LIMIT = threading.Lock()
+ORIENTATION = 0x0112
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 
 
@@ -160,7 +161,8 @@ def register_optional_formats() -> bool:
 
 def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.Image:
     """Orientation applied, high bit depths scaled to 8 bits, transparency composited onto `background`."""
-    image = ImageOps.exif_transpose(image) or image
+    if image.getexif().get(ORIENTATION, 1) != 1:  # exif_transpose copies even an upright image
+        image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         image = Image.fromarray(_to_8_bits(np.asarray(image), image.mode), "L")
     if image.mode == "P" and "transparency" in image.info:

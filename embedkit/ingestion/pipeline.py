@@ -205,10 +205,8 @@ def text_stamp(text_field: str) -> Callable[[Sample], str | None]:
 def prune(view: DatasetView, store: Store, collection: str, vector_name: str) -> int:
     """Delete the points of this view's dataset (and split) whose samples the dataset no longer has."""
     wanted = {view[i].id for i in range(len(view))}
-    gone = [sample_id for ids, _, payloads in store.iter_points(collection, [vector_name])
-            for sample_id, payload in zip(ids, payloads)
-            if payload.get("dataset") == view.dataset_name and (view.split is None or payload.get("split") == view.split)
-            and sample_id not in wanted]
+    scope = {"dataset": view.dataset_name, **({} if view.split is None else {"split": view.split})}
+    gone = [sample_id for sample_id in store.stored_ids(collection, vector_name, scope) if sample_id not in wanted]
     return store.delete(collection, gone) if gone else 0
 
 

@@ -44,8 +44,9 @@ def stored_vector_name(
         fitting = [name for name in stored if embeds is None or _embeds(store.vector_record(collection, name), embeds)]
         if len(fitting) == 1:
             return fitting[0]
-        if store.default_vector(collection) in fitting:
-            return str(store.default_vector(collection))
+        default = store.default_vector(collection)
+        if default in fitting:
+            return str(default)
         if not fitting:
             raise InvalidOptionError(f"no vector of collection {collection!r} was made by an encoder that embeds "
                                      f"{embeds} (it has: {', '.join(stored)}); ingest with one first")

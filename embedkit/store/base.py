@@ -269,6 +269,18 @@ class Store(CollectionMetadata):
             if offset is None:
                 return
 
+    def stored_ids(self, collection: str, vector_name: str, filter: dict[str, Any] | None = None) -> list[str]:
+        """The sample ids of the points that have `vector_name` and match `filter`; no vector is read."""
+        self._checked_dim(collection, vector_name)
+        conditions = Conditions(match=schema.check_filter(filter), has_vectors=[vector_name])
+        found: list[str] = []
+        offset = None
+        while True:
+            records, offset = self._scroll(collection, conditions, [], True, ID_CHUNK, offset)
+            found += [str(r.payload.get("sample_id")) for r in records]
+            if offset is None:
+                return found
+
     def payload_values(self, collection: str, sample_ids: Sequence[str], field: str) -> dict[str, Any]:
         """The payload `field` of each stored point among `sample_ids`, by sample id (absent points left out)."""
         ids = [schema.point_id(s) for s in sample_ids]
