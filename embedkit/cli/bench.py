@@ -71,9 +71,9 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
 def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: ProtocolSpec, queries: int | None,
                 limit: int | None, seed: int, through_store: bool, encoder: EncoderChoice, batch_size: int,
                 workers: int, out: Path, data_dir: Path | None, options: tuple[str, ...], store: StoreLocation) -> None:
-    """Measure mAP@5, P@10, AP (and more) for every encoder x dataset pair; reuses stored vectors.
+    """Score every encoder x dataset pair: mAP@5, P@10, AP.
 
-    --weights, --device, --precision, --layer and --image-size apply to every encoder.
+    Vectors already stored are reused; --weights, --device, --precision, --layer and --image-size apply to every encoder.
     """
     if ctx.invoked_subcommand is not None:
         return

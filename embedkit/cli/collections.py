@@ -22,7 +22,7 @@ from embedkit.store.push import push
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -> None:
-    """List the collections: points, and the vectors of each encoder."""
+    """List the collections, their points and vectors."""
     ctx.obj = store
     if ctx.invoked_subcommand is not None:
         return
@@ -74,7 +74,9 @@ def drop_command(ctx: click.Context, collection: str, yes: bool, store: StoreLoc
 @store_options
 @click.pass_context
 def default_command(ctx: click.Context, collection: str, vector: str, store: StoreLocation) -> None:
-    """Make VECTOR the one queries of COLLECTION use when they name none (the first ingested, until then)."""
+    """Set the vector queries use when they name none.
+
+    VECTOR becomes COLLECTION's default (until then, the first one ingested)."""
     with chosen_store(ctx, store).open() as opened:
         name = stored_vector_name(opened, collection, vector)
         opened.set_default_vector(collection, name)
@@ -91,7 +93,7 @@ def default_command(ctx: click.Context, collection: str, vector: str, store: Sto
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
 def export_command(collection: str, encoders: tuple[str, ...], output: Path, store: StoreLocation,
                    as_json: bool) -> None:
-    """Write a collection's vectors and payloads to Parquet, CSV or .npy."""
+    """Write vectors and payloads to Parquet, CSV or .npy."""
     with store.open() as opened:
         names = [stored_vector_name(opened, collection, e) for e in encoders] or \
                 [stored_vector_name(opened, collection, None)]
@@ -114,7 +116,9 @@ def export_command(collection: str, encoders: tuple[str, ...], output: Path, sto
 @click.option("--json", "as_json", is_flag=True, help="Print the points copied per vector as JSON on stdout.")
 def push_command(collection: str, target: str, target_collection: str | None, batch_size: int,
                  store: StoreLocation, as_json: bool) -> None:
-    """Copy a collection to a Qdrant server (--grpc: over gRPC), in batches with retries; re-running resumes."""
+    """Copy a collection to a Qdrant server.
+
+    In batches with retries (--grpc: over gRPC); re-running resumes."""
     source_store, target_store = replace(store, grpc=False), StoreLocation(target, store.grpc)
     with source_store.open() as source, target_store.open() as destination:
         copied = push(source, destination, collection, target_collection=target_collection, batch_size=batch_size)

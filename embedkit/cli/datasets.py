@@ -73,7 +73,9 @@ def print_report(report: DecodeReport, console: Console) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def datasets_command(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
-    """List the registered datasets: classes, images, and whether they are on this machine."""
+    """List the datasets and whether they are here.
+
+    With their classes and images."""
     if ctx.invoked_subcommand is not None:
         return
     rows = [dataset_row(entry, data_dir) for entry in list_datasets()]
@@ -98,7 +100,9 @@ def datasets_command(ctx: click.Context, data_dir: Path | None, as_json: bool) -
 @click.option("--mirror", default=None, help="Base URL to download from instead of the official source.")
 @dataset_options
 def download_command(name: str, data_dir: Path | None, mirror: str | None, options: tuple[str, ...]) -> None:
-    """Download dataset NAME (unless it is already here) and prepare it for reading."""
+    """Download dataset NAME and prepare it for reading.
+
+    Nothing is fetched when it is already here."""
     console = Console(stderr=True)
     extra = ("mirror=" + mirror,) if mirror else ()
     dataset = open_dataset(name, data_dir, True, options + extra, console)
@@ -122,7 +126,9 @@ def download_command(name: str, data_dir: Path | None, mirror: str | None, optio
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def show_command(name: str, split: str | None, grid: Path | None, per_class: int, strict: bool, download: bool,
                  data_dir: Path | None, options: tuple[str, ...], as_json: bool) -> None:
-    """Show dataset NAME: its source, classes and the images of each class per split."""
+    """Show a dataset's source, classes and splits.
+
+    The images of each class per split of dataset NAME."""
     console = wide_console(stderr=as_json)
     dataset = open_dataset(name, data_dir, download, options, Console(stderr=True))
     splits = [split] if split else list(dataset.splits)
@@ -160,7 +166,9 @@ def show_command(name: str, split: str | None, grid: Path | None, per_class: int
 @dataset_options
 def check_command(name: str, split: str | None, strict: bool, workers: int, download: bool,
                   data_dir: Path | None, options: tuple[str, ...]) -> None:
-    """Decode every image of dataset NAME; list the unreadable ones (by id and path) with a count."""
+    """Decode every image; list the unreadable ones.
+
+    Each by id and path, with a count, for dataset NAME."""
     console = Console(stderr=True)
     dataset = open_dataset(name, data_dir, download, options, console)
     print_notes(dataset, console)

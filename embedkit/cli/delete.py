@@ -21,7 +21,9 @@ from embedkit.hookspecs import hookimpl
 @click.option("--json", "as_json", is_flag=True, help='Print {"collection": C, "deleted": N} on stdout.')
 def delete_command(collection: str, sample_ids: tuple[str, ...], filters: tuple[str, ...], yes: bool,
                    store: StoreLocation, as_json: bool) -> None:
-    """Delete points, with all their vectors and payload, by sample id (--id) or payload filter (--filter)."""
+    """Delete points by sample id or payload filter.
+
+    With all their vectors and payload: by --id or by --filter."""
     ids = list(sample_ids) if sample_ids else None
     filter = parse_filter(filters) if filters else None
     with store.open() as opened:

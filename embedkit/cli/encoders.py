@@ -25,7 +25,9 @@ def encoder_row(entry: Entry) -> dict:
 @click.argument("pattern", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def encoders_command(pattern: str | None, as_json: bool) -> None:
-    """List the registered encoders, optionally those matching a glob PATTERN (e.g. 'resnet*')."""
+    """List the encoders, optionally matching PATTERN.
+
+    PATTERN is a glob, such as 'resnet*'."""
     rows = [encoder_row(entry) for entry in list_encoders(pattern)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))

@@ -32,7 +32,7 @@ def as_json(document: object) -> str:
 
 @click.group("ensemble")
 def ensemble_group() -> None:
-    """Ensembles of encoders, computed from vectors already stored."""
+    """Ensembles computed from vectors already stored."""
 
 
 @ensemble_group.command("build")
@@ -47,7 +47,9 @@ def ensemble_group() -> None:
 @click.option("--json", "json_output", is_flag=True)
 def build_command(members: str, collection: str, pca_dim: int | None, pca_file: Path | None, dataset: str | None,
                   split: str | None, limit: int | None, store: StoreLocation, json_output: bool) -> None:
-    """Store MEMBERS' ensemble vector (e.g. 'resnet50+densenet121*0.5') from their stored vectors."""
+    """Store MEMBERS' ensemble vector from stored vectors.
+
+    MEMBERS such as 'resnet50+densenet121*0.5'."""
     with store.open() as opened:
         report = build_from_store(opened, collection, members, pca_dim=pca_dim, pca_file=pca_file, dataset=dataset,
                                   split=split, limit=limit)
@@ -56,7 +58,7 @@ def build_command(members: str, collection: str, pca_dim: int | None, pca_file: 
 
 @click.group("stack")
 def stack_group() -> None:
-    """Stacking: a meta-model trained on a labelled split over members' stored vectors."""
+    """Meta-models over members' stored vectors."""
 
 
 @stack_group.command("train")
@@ -73,7 +75,9 @@ def stack_group() -> None:
 @click.option("--json", "json_output", is_flag=True)
 def train_command(members: str, collection: str, output: Path, split: str, method: str, dim: int | None, seed: int,
                   limit: int | None, no_apply: bool, store: StoreLocation, json_output: bool) -> None:
-    """Train a stacker over MEMBERS (e.g. 'efficientnet-lite0+efficientnet-lite1') and save it."""
+    """Train a stacker over MEMBERS and save it.
+
+    MEMBERS such as 'efficientnet-lite0+efficientnet-lite1'."""
     with store.open() as opened:
         report = train_stacker(opened, collection, members, output, split=split, method=method, dim=dim, seed=seed,
                                limit=limit, apply=not no_apply)
@@ -93,7 +97,9 @@ def train_command(members: str, collection: str, output: Path, split: str, metho
 @store_options
 @click.option("--json", "json_output", is_flag=True)
 def apply_command(artifact: Path, collection: str, store: StoreLocation, json_output: bool) -> None:
-    """Store the vectors of a trained stacker (or a saved PCA) for every point that has its members."""
+    """Store a trained stacker's (or saved PCA's) vectors.
+
+    For every point that has its members."""
     with store.open() as opened:
         report = apply_artifact(opened, collection, artifact)
     click.echo(as_json(report)) if json_output else render(report)

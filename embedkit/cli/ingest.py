@@ -62,7 +62,9 @@ def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limi
                    workers: int, collection: str | None, store: StoreLocation, data_dir: Path | None, strict: bool,
                    text_field: str | None, background: str, full_decode: bool, options: tuple[str, ...],
                    add_dataset: bool, prune: bool, as_json: bool) -> None:
-    """Embed DATASET with an encoder and store the vectors; re-runs add only what is missing."""
+    """Embed DATASET and store the vectors.
+
+    Re-runs add only what is missing or changed."""
     console = Console(stderr=True)
     data = get_dataset(dataset, data_dir=data_dir, **parse_options(options))
     for note in data.notes:  # what `datasets check` would say: ignored files, empty class folders

@@ -3,8 +3,10 @@ columns every registry entry has."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import click
 from rich.console import Console
 
 from embedkit.plugins import DEFAULT_PLUGINS
@@ -30,3 +32,8 @@ def entry_row(entry: Entry, **fields: Any) -> dict[str, Any]:
 
 def plugin_label(plugin: str) -> str:
     return "built-in" if plugin in DEFAULT_PLUGINS else plugin
+
+
+def print_json(document: Any) -> None:
+    """The one way a command prints --json: one document on stdout, indented, dates and paths as strings."""
+    click.echo(json.dumps(document, indent=2, default=str))
