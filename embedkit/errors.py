@@ -85,6 +85,10 @@ class SchemaMismatchError(EmbedkitError):
     exit_code = 2
 
 
+class StoreReadOnlyError(EmbedkitError):
+    """A write was asked of an embedded store this process cannot write (a read-only mount, no permission)."""
+
+
 class StoreWriteError(EmbedkitError):
     """A write to the store failed part-way; what was committed stays, and a re-run completes it."""
 

@@ -8,11 +8,13 @@ needs the `heif` extra (pillow-heif), AVIF a Pillow built with it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Union
 
@@ -20,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
 
 from embedkit.errors import ImageLoadError, InvalidOptionError, first_line
+from embedkit.records import Reading
 
 ImageInput = Union[Image.Image, str, "os.PathLike[str]"]
 
@@ -27,6 +30,8 @@ MAX_PIXELS_ENV = "EMBEDKIT_MAX_IMAGE_PIXELS"
 DEFAULT_MAX_PIXELS = 89_478_485
 """Pillow's own limit (about 89 megapixels): beyond it a file may be a decompression bomb."""
 WHITE = (255, 255, 255)
+SAMPLE_BITS = (8, 10, 12, 14, 16)
+"""The bit depths integer images are stored at; values are scaled by the smallest that holds them."""
 _PIL_LIMIT = threading.Lock()
 ORIENTATION = 0x0112
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
@@ -48,6 +53,16 @@ class ReadOptions:
         given as a name or #RRGGBB."""
         return cls(WHITE if background is None else parse_colour(background), max_pixels_from_environment(),
                    draft_size)
+
+    @classmethod
+    def for_reading(cls, reading: Reading | None, input_size: int | None) -> ReadOptions:
+        """Read a file the way the files behind a stored vector were read (`reading` None: the defaults)."""
+        reading = reading or Reading()
+        return cls.from_environment(reading.background, input_size if reading.reduced_decoding else None)
+
+    def reading(self) -> Reading:
+        """What of these options decides the vectors, for their record."""
+        return Reading("#{:02x}{:02x}{:02x}".format(*self.background), self.draft_size is not None)
 
 
 def parse_colour(colour: str | tuple[int, int, int]) -> tuple[int, int, int]:
@@ -87,17 +102,36 @@ def load_image(source: ImageInput, options: ReadOptions | None = None) -> Image.
             raise ImageLoadError(f"an image in mode {source.mode} cannot be shown as RGB ({first_line(error)})") \
                 from error
     path = os.fspath(source)
+    with read_errors(path), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PIL's bomb, EXIF and TIFF warnings: what matters is raised
+        with open_within_limit(path, options.max_pixels) as image:
+            check_size(path, image, options.max_pixels)
+            if options.draft_size and image.format in ("JPEG", "MPO"):  # a fraction of the size: far less work
+                image.draft(image.mode, (options.draft_size, options.draft_size))
+            image.seek(0)  # an animated image: its first frame
+            image.load()
+            return to_rgb(image, options.background)
+
+
+def check_image(source: ImageInput, options: ReadOptions | None = None) -> None:
+    """Raise the ImageLoadError `load_image` would for a missing, empty, unknown or too large file, reading
+    only its header: a cheap check of many files before a model loads."""
+    if isinstance(source, Image.Image):
+        return
+    options = options or ReadOptions.from_environment()
+    path = os.fspath(source)
+    with read_errors(path), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with open_within_limit(path, options.max_pixels) as image:
+            check_size(path, image, options.max_pixels)
+
+
+@contextlib.contextmanager
+def read_errors(path: str) -> Iterator[None]:
+    """PIL's and the OS's errors while reading `path` as one-line ImageLoadErrors."""
     register_optional_formats()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # PIL's bomb, EXIF and TIFF warnings: what matters is raised below
-            with open_within_limit(path, options.max_pixels) as image:
-                check_size(path, image, options.max_pixels)
-                if options.draft_size and image.format in ("JPEG", "MPO"):  # a fraction of the size: far less work
-                    image.draft(image.mode, (options.draft_size, options.draft_size))
-                image.seek(0)  # an animated image: its first frame
-                image.load()
-                return to_rgb(image, options.background)
+        yield
     except FileNotFoundError as error:
         raise ImageLoadError(f"image file {path!r} does not exist") from error
     except IsADirectoryError as error:
@@ -164,7 +198,12 @@ def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Imag
     if image.getexif().get(ORIENTATION, 1) != 1:  # exif_transpose copies even an upright image
         image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        image = Image.fromarray(_to_8_bits(np.asarray(image), image.mode), "L")
+        pixels = np.asarray(image)
+        grey = Image.fromarray(_to_8_bits(pixels, image.mode), "L")
+        transparent = image.info.get("transparency")
+        if isinstance(transparent, int):  # one grey value marks the transparent pixels (PNG tRNS)
+            grey = Image.merge("LA", (grey, Image.fromarray(np.where(pixels == transparent, 0, 255).astype(np.uint8))))
+        image = grey
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
@@ -175,13 +214,13 @@ def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Imag
 
 
 def _to_8_bits(pixels: np.ndarray, mode: str) -> np.ndarray:
-    """16-bit values span 0-65535; 32-bit integers and floats are scaled by the range they use."""
+    """Integer values are scaled by the bit depth they fit in (8, 10, 12, 14 or 16 bits: 12-bit camera and
+    scanner data is usually stored in 16-bit files); 32-bit values beyond 16 bits and floats by their range."""
     values = pixels.astype(np.float64)
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    if mode == "I" and low >= 0 and high <= 255:  # 8-bit values in a 32-bit image
-        scaled = values
-    elif mode.startswith("I;16") or (mode == "I" and low >= 0 and high <= 65535):
-        scaled = values / 257
+    if (mode.startswith("I;16") or mode == "I") and low >= 0 and high <= 65535:
+        bits = next(bits for bits in SAMPLE_BITS if high < 2**bits)
+        scaled = values if bits == 8 else values * (255 / (2**bits - 1))
     elif mode == "F" and values.size and values.min() >= 0 and values.max() <= 1:
         scaled = values * 255
     else:

@@ -27,7 +27,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "embedkit.encoders.builtin.torchvision_cnn",
     "embedkit.encoders.builtin.clip",
     "embedkit.encoders.builtin.sentence_transformer",
-    "embedkit.encoders.ensemble.encoder",
+    "embedkit.encoders.builtin.ensemble",
     "embedkit.datasets.builtin",
 )
 

@@ -17,10 +17,10 @@ from embedkit.errors import InvalidOptionError
 
 RESIZE_MODES = ("shortest", "squash")
 
-IDENTITY_FIELDS = ("encoder", "dim", "weights", "weights_sha256", "layer", "image_size", "preprocessing",
+IDENTITY_FIELDS = ("encoder", "dim", "weights", "weights_sha256", "layer", "image_size", "preprocessing", "reading",
                    "text_field", "members", "artifact")
 """Fields that decide the vectors."""
-UNRECORDED_IS_UNKNOWN = ("weights", "weights_sha256", "layer", "image_size", "preprocessing")
+UNRECORDED_IS_UNKNOWN = ("weights", "weights_sha256", "layer", "image_size", "preprocessing", "reading")
 """Identity fields compared only when both records have them: embedkit 0.1.0 (and a plugin's bare encoder) may
 not have recorded them."""
 
@@ -75,6 +75,22 @@ class Preprocessing:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How image files became pixels before preprocessing: the colour under transparent pixels (#rrggbb), and
+    whether a large JPEG was decoded at a reduced scale (`embedkit.images.ReadOptions` holds them while reading)."""
+
+    background: str = "#ffffff"
+    reduced_decoding: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reading:
+        return cls(str(data.get("background", "#ffffff")), bool(data.get("reduced_decoding", True)))
+
+
+@dataclass(frozen=True)
 class ArtifactRecord:
     """The trained map (a PCA, a stacker) an ensemble's combined member vectors go through, saved in `file`."""
 
@@ -108,6 +124,8 @@ class VectorRecord:
     image_size: int | None = None
     """The input size asked for; None for the weights' own."""
     preprocessing: Preprocessing | None = None
+    reading: Reading | None = None
+    """How the image files were read (set by ingest); None for texts and for vectors of embedkit 0.2.0 or older."""
     precision: str = "fp32"
     text_field: str | None = None
     """For text vectors of a dataset: the payload field that was embedded."""
@@ -148,7 +166,7 @@ class VectorRecord:
             value = getattr(self, item.name)
             if item.name == "members":
                 value = [member.to_json() for member in value]
-            elif item.name in ("preprocessing", "artifact") and value is not None:
+            elif item.name in ("preprocessing", "reading", "artifact") and value is not None:
                 value = value.to_json()
             elif item.name == "details":
                 value = _jsonable(dict(value))
@@ -172,6 +190,8 @@ class VectorRecord:
             if preprocessing is not None:
                 details["legacy_preprocessing"] = str(preprocessing)
             values["preprocessing"] = None
+        if isinstance(values.get("reading"), Mapping):
+            values["reading"] = Reading.from_json(values["reading"])
         artifact = values.get("artifact") or {**legacy, **data}.get("projection")  # 0.1.0's name for it
         values["artifact"] = None if not artifact else ArtifactRecord(
             str(artifact.get("method")), int(artifact.get("dim") or 0), artifact.get("sha256"), artifact.get("file"))

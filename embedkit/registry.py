@@ -6,6 +6,7 @@ import difflib
 import fnmatch
 import inspect
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -29,6 +30,17 @@ class Entry(Generic[T]):
     @property
     def is_family(self) -> bool:
         return self.name.endswith(":")
+
+    def matches(self, pattern: str) -> bool:
+        """Whether the glob `pattern` (case-insensitive) matches the name or an alias."""
+        return _glob(self.name, pattern) or any(_glob(alias, pattern) for alias in self.aliases)
+
+    def aliases_matching(self, pattern: str | None) -> tuple[str, ...]:
+        """The aliases a listing filtered by `pattern` shows: all of them when the name matches (or no pattern
+        is given), else those that match (`clip:ViT-B-32*` shows the `clip:` family's ViT-B-32 names only)."""
+        if pattern is None or _glob(self.name, pattern):
+            return self.aliases
+        return tuple(alias for alias in self.aliases if _glob(alias, pattern))
 
     def create(self, argument: str | None = None, **options: Any) -> T:
         if self.is_family:
@@ -116,24 +128,26 @@ class Registry(Generic[T]):
             raise InvalidOptionError(f"{self.kind} {name!r} cannot take these options: {error}") from error
         except ValueError:  # a factory whose signature cannot be read is called as it is
             pass
-        return entry.create(argument, **options)
+        try:
+            return entry.create(argument, **options)
+        except TypeError as error:  # a factory that passes **options on to something that does not take one
+            unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+            if unexpected is None or unexpected[1] not in options:
+                raise
+            raise InvalidOptionError(f"{self.kind} {name!r} cannot take these options: got an unexpected keyword "
+                                     f"argument {unexpected[1]!r}") from error
 
-    def close_matches(self, name: str, n: int = 3) -> list[str]:
+    def close_matches(self, name: str, n: int = 3, cutoff: float = 0.5) -> list[str]:
         self._ensure_loaded()
         candidates = list(self._entries) + list(self._aliases)
         lowered = {c.lower(): c for c in candidates}
-        matches = difflib.get_close_matches(name.lower(), lowered, n=n, cutoff=0.5)
+        matches = difflib.get_close_matches(name.lower(), lowered, n=n, cutoff=cutoff)
         return [lowered[m] for m in matches]
 
     def entries(self, pattern: str | None = None) -> list[Entry[T]]:
         """Entries whose name or an alias matches the glob `pattern` (case-insensitive), sorted by name."""
         self._ensure_loaded()
-        found = [
-            entry
-            for entry in self._entries.values()
-            if pattern is None
-            or any(fnmatch.fnmatch(n.lower(), pattern.lower()) for n in (entry.name, *entry.aliases))
-        ]
+        found = [entry for entry in self._entries.values() if pattern is None or entry.matches(pattern)]
         return sorted(found, key=lambda e: e.name)
 
     def __contains__(self, name: str) -> bool:
@@ -145,3 +159,7 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[Entry[T]]:
         return iter(self.entries())
+
+
+def _glob(name: str, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(name.lower(), pattern.lower())

@@ -39,6 +39,30 @@ def test_16_bit_greyscale_is_scaled_not_clipped(tmp_path):
     assert pixels.min() == 0 and pixels.max() == 255
 
 
+@pytest.mark.parametrize("bits", [10, 12, 14])
+def test_fewer_bits_stored_in_a_16_bit_file_are_scaled_by_their_own_depth(tmp_path, bits):
+    top = 2**bits - 1
+    ramp = np.tile(np.linspace(0, top, 64).astype(np.uint16), (8, 1))  # 12-bit scanner data in a 16-bit PNG
+    path = tmp_path / "scan.png"
+    Image.fromarray(ramp).save(path)
+    pixels = np.asarray(load_image(path))[..., 0]
+    np.testing.assert_allclose(pixels[0], np.rint(ramp[0].astype(np.float64) * 255 / top), atol=1)
+    assert pixels.max() == 255
+
+
+def test_a_16_bit_image_with_a_transparent_grey_value_is_composited(tmp_path):
+    pixels = np.full((8, 8), 40000, dtype=np.uint16)
+    pixels[:, :4] = 123  # the value the PNG's tRNS chunk marks transparent
+    path = tmp_path / "cut.png"
+    Image.fromarray(pixels).save(path, transparency=123)
+    assert Image.open(path).info.get("transparency") == 123
+    on_black = np.asarray(load_image(path, ReadOptions(background=(0, 0, 0))))
+    on_white = np.asarray(load_image(path))
+    assert (on_black[:, :4] == 0).all() and (on_white[:, :4] == 255).all()
+    np.testing.assert_array_equal(on_black[:, 4:], on_white[:, 4:])
+    assert on_white[0, 5].tolist() == [round(40000 * 255 / 65535)] * 3
+
+
 def test_32_bit_float_images_use_their_range():
     values = np.linspace(0.0, 1.0, 16, dtype=np.float32).reshape(4, 4)
     pixels = np.asarray(load_image(Image.fromarray(values, "F")))[..., 0]

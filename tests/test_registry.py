@@ -79,3 +79,23 @@ def test_an_option_the_factory_does_not_take_is_named():
     registry.register("plain.v1", lambda device="cpu": "plain")
     with pytest.raises(InvalidOptionError, match="widget 'plain.v1' cannot take these options.*layer"):
         registry.create("plain.v1", layer="fc2")
+
+
+def test_a_glob_lists_an_entry_by_its_name_or_any_alias_and_shows_the_aliases_it_matched():
+    registry: Registry[str] = Registry("widget")
+    registry.register("resnet50.imagenet1k_v2", lambda **options: "resnet50", aliases=("resnet50", "resnet-50"))
+    registry.register("clip:", lambda argument, **options: argument,
+                      aliases=("clip:RN50/openai", "clip:ViT-B-32/openai", "clip:ViT-B-32/laion2b"))
+    (family,) = registry.entries("CLIP:vit-b-32*")
+    assert family.aliases_matching("CLIP:vit-b-32*") == ("clip:ViT-B-32/openai", "clip:ViT-B-32/laion2b")
+    assert family.aliases_matching("clip*") == family.aliases  # the name matches: every alias
+    assert family.aliases_matching(None) == family.aliases
+    (resnet,) = registry.entries("resnet50")
+    assert resnet.name == "resnet50.imagenet1k_v2" and resnet.aliases_matching("resnet50") == ("resnet50",)
+    assert registry.entries("nothing*") == []
+
+
+def test_close_matches_can_be_asked_to_be_closer():
+    registry = make_registry()
+    assert registry.close_matches("resnt") == ["resnet50"]
+    assert registry.close_matches("vg", cutoff=0.9) == []

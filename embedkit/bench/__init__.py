@@ -1,4 +1,11 @@
-"""Measuring retrieval quality: metrics, protocols, exact and store rankings, reports."""
+"""Measuring retrieval quality: metrics, protocols, exact and store rankings, reports.
+
+`bench`, `BenchResult` and `BenchFailure` are imported on first use: the CLI reads the protocols without
+importing torch.
+"""
+
+import importlib
+from typing import Any
 
 from embedkit.bench.metrics import (
     METRICS,
@@ -14,10 +21,19 @@ from embedkit.bench.metrics import (
     recall_at_k,
     relevant_ranks,
 )
-from embedkit.bench.run import BenchFailure, BenchResult, bench
+
+_FROM_RUN = ("BenchFailure", "BenchResult", "bench")
 
 __all__ = [
     "METRICS", "BenchFailure", "BenchResult", "ap_at_k", "average_precision", "bench", "expected_random",
     "map_at_r", "mean_metrics", "precision_at_k", "query_metrics", "r_precision", "ranks_from_relevance",
     "recall_at_k", "relevant_ranks",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_RUN:
+        value = getattr(importlib.import_module("embedkit.bench.run"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'embedkit.bench' has no attribute {name!r}")

@@ -47,14 +47,38 @@ def _read_result(file: Path, named: bool) -> dict[str, Any] | None:
     return None
 
 
+def limit_cut(result: dict[str, Any]) -> int | None:
+    """The --limit of a result when it left samples out (None: every sample of its splits was used)."""
+    dataset = result.get("provenance", {}).get("dataset", {})
+    limit, available = dataset.get("limit"), dataset.get("available")
+    if limit is None or (available is not None and all(count <= limit for count in available)):
+        return None
+    return limit
+
+
+def describe_protocol(result: dict[str, Any]) -> str:
+    """What was measured, in words: `leave-one-out (test)`, `leave-one-out (all splits, first 1000)`,
+    `split (test vs train, first 2000 of each)`."""
+    leave_one_out = result["protocol"] == "leave-one-out"
+    splits = (result["gallery_split"] or "all splits") if leave_one_out else \
+        f"{result['query_split']} vs {result['gallery_split']}"
+    limit = limit_cut(result)
+    if limit is not None:
+        splits += f", first {limit}" + ("" if leave_one_out else " of each")
+    return f"{result['protocol']} ({splits})"
+
+
+def ordered(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Results as the tables show them: by dataset, protocol and number of queries, best mAP@5 first."""
+    return sorted(results, key=lambda r: (r["dataset"], describe_protocol(r), r["queries"], -r["metrics"]["map@5"]))
+
+
 def rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One flat row per result, then one random-baseline row per dataset and protocol."""
+    """One flat row per result, then one random-baseline row per dataset, protocol and number of queries."""
     out = []
     baselines: dict[tuple, dict[str, Any]] = {}
-    for result in sorted(results, key=lambda r: (r["dataset"], r["protocol"], -r["metrics"]["map@5"])):
-        splits = result["gallery_split"] if result["protocol"] == "leave-one-out" else \
-            f"{result['query_split']} vs {result['gallery_split']}"
-        row = {"dataset": result["dataset"], "protocol": f"{result['protocol']} ({splits})",
+    for result in ordered(results):
+        row = {"dataset": result["dataset"], "protocol": describe_protocol(result),
                "encoder": result["encoder"], "dim": result["dim"], "queries": result["queries"],
                "gallery": result["gallery"], "images_per_second": result.get("images_per_second")}
         row.update({label: result["metrics"][key] for key, label in COLUMNS})
@@ -62,7 +86,7 @@ def rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         row["store_recall@10"] = store["recall@10_vs_exact"] if store else None
         row["store_p50_ms"] = store["latency_p50_ms"] if store else None
         out.append(row)
-        key = (result["dataset"], row["protocol"])
+        key = (result["dataset"], row["protocol"], result["queries"])
         baselines.setdefault(key, {**{k: v for k, v in row.items() if k in ("dataset", "protocol", "queries", "gallery")},
                                    "encoder": "random (expected)", "dim": None, "images_per_second": None,
                                    **{label: result["random_expected"][k] for k, label in COLUMNS},
@@ -98,30 +122,73 @@ def write_summaries(results: Sequence[dict[str, Any]], out_dir: Path) -> None:
             writer.writerows(table)
 
 
-def plot(results: Sequence[dict[str, Any]], path: str | Path) -> None:
-    """A bar chart of mAP@5, P@10 and AP per pair, beside the mean precision-recall curves."""
+BAR_METRICS = (("map@5", "mAP@5"), ("p@10", "P@10"), ("ap", "AP"))
+BASELINE = "random ranking (expected)"
+"""The label (and the gid) of the random baseline's marks in the plot."""
+
+
+def plot_figure(results: Sequence[dict[str, Any]]) -> Any:
+    """The matplotlib Figure of `plot`: one row per dataset, protocol and number of queries, with bars of
+    mAP@5, P@10 and AP per encoder (the random ranking's expected value marked on each bar) beside the mean
+    precision-recall curves; the legends outside the axes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (bars, curves) = plt.subplots(1, 2, figsize=(13, 5))
-    labels = [f"{r['encoder']}\n{r['dataset']}" for r in results]
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for result in ordered(results):
+        groups.setdefault((result["dataset"], describe_protocol(result), result["queries"]), []).append(result)
+    encoders = list(dict.fromkeys(r["encoder"] for r in ordered(results)))
+    colours = plt.get_cmap("tab10" if len(encoders) <= 10 else "tab20")
+    widest = max(map(len, groups.values()))
+    bar_inches = max(3.5, 0.55 * widest + 2.5)
+    figure, axes = plt.subplots(len(groups), 2, figsize=(bar_inches + 8, 4.8 * len(groups) + 0.4), squeeze=False,
+                                layout="constrained", width_ratios=(bar_inches, 5))
+    for (bars, curves), ((dataset, protocol, queries), members) in zip(axes, groups.items()):
+        _bars(bars, members, widest)
+        bars.set_title(f"{dataset}, {protocol}\n{queries} queries", fontsize=10)
+        for r in members:
+            curves.plot(r["pr_curve"]["recall"], r["pr_curve"]["precision"], marker=".", label=r["encoder"],
+                        color=colours(encoders.index(r["encoder"]) % colours.N))
+        # a random ranking's expected precision is R/N at every rank, hence at every recall
+        curves.axhline(members[0]["random_expected"]["p@1"], color="black", linewidth=1.2, linestyle="--",
+                       label=BASELINE, gid=BASELINE)
+        curves.set_xlabel("recall")
+        curves.set_ylabel("interpolated precision")
+        curves.set_ylim(0, 1.02)
+        curves.set_title("precision-recall (mean over the queries)", fontsize=10)
+        curves.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] == BASELINE)  # the metrics first
+    figure.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center", ncol=4,
+                  fontsize=8, frameon=False)
+    return figure
+
+
+def _bars(axes: Any, members: Sequence[dict[str, Any]], slots: int) -> None:
+    """Three bars per encoder in `slots` places (the same width of bar in every row), the baseline on each."""
     width = 0.27
-    for offset, (key, label) in enumerate((("map@5", "mAP@5"), ("p@10", "P@10"), ("ap", "AP"))):
-        bars.bar([i + (offset - 1) * width for i in range(len(results))], [r["metrics"][key] for r in results],
-                 width, label=label)
-    bars.set_xticks(range(len(results)), labels, rotation=30, ha="right", fontsize=7)
-    bars.set_ylim(0, 1)
-    bars.legend()
-    bars.set_title("retrieval quality")
-    for r in results:
-        curves.plot(r["pr_curve"]["recall"], r["pr_curve"]["precision"], marker=".", label=f"{r['encoder']} ({r['dataset']})")
-    curves.set_xlabel("recall")
-    curves.set_ylabel("interpolated precision")
-    curves.set_ylim(0, 1.02)
-    curves.legend(fontsize=7)
-    curves.set_title("precision-recall (mean over queries)")
-    figure.tight_layout()
+    for offset, (key, label) in enumerate(BAR_METRICS):
+        xs = [i + (offset - 1) * width for i in range(len(members))]
+        axes.bar(xs, [r["metrics"][key] for r in members], width, label=label, color=f"C{offset}")
+    for offset, (key, _) in enumerate(BAR_METRICS):
+        xs = [i + (offset - 1) * width for i in range(len(members))]
+        chance = axes.hlines([r["random_expected"][key] for r in members], [x - width / 2 for x in xs],
+                             [x + width / 2 for x in xs], colors="black", linewidth=2, zorder=3,
+                             label=BASELINE if offset == 0 else None)
+        chance.set_gid(BASELINE)
+    axes.set_xticks(range(len(members)), [r["encoder"] for r in members], rotation=30, ha="right",
+                    rotation_mode="anchor", fontsize=7)
+    axes.set_xlim(-0.6, slots - 0.4)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("mean over the queries")
+
+
+def plot(results: Sequence[dict[str, Any]], path: str | Path) -> None:
+    """Save `plot_figure` as a PNG."""
+    import matplotlib.pyplot as plt
+
+    figure = plot_figure(results)
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -9,7 +9,7 @@ import platform
 import re
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -25,12 +25,16 @@ from embedkit.datasets import get_dataset
 from embedkit.encoders import get_encoder
 from embedkit._version import __version__
 from embedkit.errors import EmbedkitError, InvalidOptionError
-from embedkit.ingestion import default_collection_name, ingest
+from embedkit.ingestion import IngestProgress, default_collection_name, ingest
 from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
 
 K = 10
+
+BenchProgress = Callable[[str, str, str | None, IngestProgress], None]
+"""Called during the encoding of each pair with the dataset, the vector name, the split (None: all splits)
+and the ingest's progress."""
 
 
 @dataclass
@@ -177,12 +181,14 @@ def bench(
     dataset_options: Mapping[str, Any] | None = None,
     batch_size: int = 64,
     workers: int = 2,
+    progress: BenchProgress | None = None,
     **encoder_options: Any,
 ) -> tuple[list[BenchResult], list[BenchFailure]]:
     """Evaluate every encoder on every dataset, ingesting only what the store lacks.
 
     Leave-one-out ranks every query against the rest of `split`; the split protocol ranks
-    `query_split` against `gallery_split`. Writes one JSON per pair to `out_dir` (None: none).
+    `query_split` against `gallery_split`. `limit` keeps the first N samples of each split (None: all of
+    them). Writes one JSON per pair to `out_dir` (None: none). `progress` hears how the encoding goes.
     A pair that cannot run (weights missing, no labels, ...) is reported as a failure; the
     others go on.
     """
@@ -205,7 +211,7 @@ def bench(
         for dataset_name in datasets:
             for encoder_name in encoders:
                 try:
-                    result = _bench_pair(dataset_name, encoder_name, target, spec)
+                    result = _bench_pair(dataset_name, encoder_name, target, spec, progress)
                 except EmbedkitError as error:
                     log.info("%s x %s: %s", dataset_name, encoder_name, error)
                     failures.append(BenchFailure(dataset_name, encoder_name, str(error)))
@@ -218,7 +224,8 @@ def bench(
     return results, failures
 
 
-def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpec) -> BenchResult:
+def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpec,
+                progress: BenchProgress | None) -> BenchResult:
     started = time.perf_counter()
     dataset = get_dataset(dataset_name, data_dir=spec.data_dir, **spec.dataset_options)
     encoder = get_encoder(encoder_name, **spec.encoder_options)
@@ -226,8 +233,12 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
     views = [dataset.view(s, spec.limit) for s in spec.splits]
     encoded = seconds = 0.0
     for view_split in spec.splits:
+        def heard(state: IngestProgress, view_split: str | None = view_split) -> None:
+            if progress is not None:
+                progress(dataset.name, encoder.vector_name, view_split, state)
+
         report = ingest(dataset, encoder, split=view_split, limit=spec.limit, store=store, collection=collection,
-                        batch_size=spec.batch_size, workers=spec.workers)
+                        batch_size=spec.batch_size, workers=spec.workers, progress=heard)
         if report.interrupted:  # Ctrl-C inside ingest: the pair is not measured, nothing of it is written
             raise KeyboardInterrupt
         encoded += report.stored
@@ -242,7 +253,8 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
         raise InvalidOptionError(
             f"--through-store searches every stored point of the gallery split: collection {collection!r} holds "
             f"{task.gallery.stored_in_split} of them for {encoder.vector_name}, but the benchmark's gallery has "
-            f"{len(task.gallery.ids)} (--limit); use a store that holds just these samples (another --qdrant folder)"
+            f"{len(task.gallery.ids)} (--limit); benchmark all of them (no --limit; `embedkit bench --full`) or use a "
+            f"store that holds just these samples (another --qdrant folder)"
         )
     if spec.through_store:
         store_figures = evaluate_store(store, collection, encoder.vector_name, task, top, spec.gallery_from)
@@ -250,6 +262,7 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
         "embedkit_version": __version__,
         "encoder": encoder.record.to_json(),
         "dataset": {"name": dataset.name, "splits": spec.splits, "limit": spec.limit, "count": len(ids),
+                    "available": [len(dataset.view(s)) for s in spec.splits],
                     "content_hash": [view.content_hash() for view in views]},
         "protocol": spec.protocol, "seed": spec.seed, "queries_requested": spec.queries,
         "queries_skipped_no_relevant": skipped,

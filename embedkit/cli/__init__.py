@@ -57,6 +57,7 @@ def main(ctx: click.Context, debug: bool) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=Console(stderr=True), show_path=debug)],
     )
+    logging.getLogger("huggingface_hub").propagate = False  # it prints with a handler of its own: once, not twice
 
 
 load_commands(main)

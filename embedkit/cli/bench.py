@@ -2,49 +2,84 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Column, Table
 
 from embedkit.bench.protocols import LEAVE_ONE_OUT, PROTOCOLS, ProtocolSpec
-from embedkit.bench.report import load_results, plot, rows
-from embedkit.bench.run import bench
+from embedkit.bench.report import limit_cut, load_results, plot, rows
 from embedkit.cli.options import (EncoderChoice, StoreLocation, data_dir_option, dataset_options, encoder_options,
                                   parse_options, record_options, store_options)
-from embedkit.cli.tables import wide_console
+from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from embedkit.bench.run import BenchResult
+    from embedkit.ingestion import IngestProgress
+
 TABLE_WIDTH = 150
+QUICK_LIMIT = 1000
+"""Samples of each split a bare `embedkit bench` uses: a minute or two on a CPU; --full uses every sample."""
+
+COLUMNS = (  # (title, row key, digits); the metrics a row has
+    ("dim", "dim", None), ("mAP@5", "mAP@5", 4), ("P@10", "P@10", 4), ("AP", "AP", 4), ("MAP@R", "MAP@R", 4),
+    ("img/s", "images_per_second", 1), ("store\nR@10", "store_recall@10", 3), ("store\np50 ms", "store_p50_ms", 2),
+)
+NARROW_DROPS = ("img/s", "dim", "MAP@R", "store\np50 ms", "store\nR@10")
+"""The columns left out, in this order, while a table is wider than the console: the encoder's name and
+mAP@5, P@10 and AP always stay."""
 
 
 def render(results: list[dict], console: Console) -> None:
-    """One table per dataset and protocol; store columns only when queries went through the store."""
-    groups: dict[tuple[str, str], list[dict]] = {}
+    """One table per dataset, protocol and number of queries; a column only when some row has a value in it
+    (store figures: queries went through the store; img/s: this run encoded images)."""
+    groups: dict[tuple[str, str, int], list[dict]] = {}
     for row in rows(results):
-        groups.setdefault((row["dataset"], row["protocol"]), []).append(row)
-    for (dataset, protocol), members in groups.items():
-        with_store = any(row["store_recall@10"] is not None for row in members)
-        table = Table(title=f"{dataset}, {protocol}: {members[0]['queries']} queries, relevant = same label")
-        table.add_column("encoder", overflow="fold")
-        for title in ("dim", "mAP@5", "P@10", "AP", "MAP@R", "img/s", *(("store R@10", "p50 ms") if with_store else ())):
-            table.add_column(title, justify="right", no_wrap=True)
-        for row in members:
-            def number(key, digits=4):
-                return "-" if row.get(key) is None else f"{row[key]:.{digits}f}"
-
-            cells = [row["encoder"], str(row["dim"] or "-"), number("mAP@5"), number("P@10"), number("AP"),
-                     number("MAP@R"), number("images_per_second", 1)]
-            if with_store:
-                cells += [number("store_recall@10", 3), number("store_p50_ms", 2)]
-            table.add_row(*cells, style="dim" if row["encoder"].startswith("random") else None)
+        groups.setdefault((row["dataset"], row["protocol"], row["queries"]), []).append(row)
+    hidden: dict[str, None] = {}  # in the order they were left out
+    for (dataset, protocol, queries), members in groups.items():
+        shown = [c for c in COLUMNS if any(row.get(c[1]) is not None for row in members if not _baseline(row))]
+        title = f"{dataset}, {protocol}: {queries} queries, relevant = same label"
+        table = _table(title, members, shown)
+        for dropped in NARROW_DROPS:
+            if console.measure(table, options=console.options.update_width(10_000)).maximum <= console.width:
+                break
+            if any(c[0] == dropped for c in shown):
+                shown = [c for c in shown if c[0] != dropped]
+                hidden[dropped.replace("\n", " ")] = None
+                table = _table(title, members, shown)
         console.print(table)
+    if hidden:
+        console.print(f"[dim]not shown at {console.width} columns: {', '.join(hidden)} (a wider terminal or "
+                      f"--json shows them)[/]", highlight=False)
+
+
+def _baseline(row: dict) -> bool:
+    return row["encoder"] == "random (expected)"
+
+
+def _table(title: str, members: list[dict], columns: list[tuple[str, str, int | None]]) -> Table:
+    table = Table(title=title)
+    table.add_column("encoder", overflow="fold")
+    for heading, _, _ in columns:
+        table.add_column(heading, justify="right", no_wrap=True)
+    for row in members:
+        cells = [row["encoder"]]
+        for _, key, digits in columns:
+            value = row.get(key)
+            cells.append("-" if value is None else str(value) if digits is None else f"{value:.{digits}f}")
+        table.add_row(*cells, style="dim" if _baseline(row) else None)
+    return table
 
 
 protocol_options = record_options(ProtocolSpec, "protocol", [
     click.option("--protocol", type=click.Choice(PROTOCOLS), default=LEAVE_ONE_OUT, show_default=True),
-    click.option("--split", default=None, help="Leave-one-out: the split that is both queries and gallery."),
+    click.option("--split", default=None, help="Leave-one-out: the split that is both queries and gallery (default: all splits)."),
     click.option("--query-split", default="test", show_default=True, help="Split protocol: the queries."),
     click.option("--gallery-split", default="train", show_default=True, help="Split protocol: the gallery."),
 ])
@@ -56,7 +91,10 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
               help="Comma-separated encoder names (NAME.random: random weights).")
 @protocol_options
 @click.option("--queries", type=click.IntRange(min=1), default=None, help="Sample N queries (seeded).")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N samples of each split.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help=f"Only the first N samples of each split  [default: {QUICK_LIMIT}, a quick run]")
+@click.option("--full", is_flag=True, help="Every sample of each split: the whole protocol (Fashion-MNIST: 70,000 "
+                                           "images, an hour or more on a CPU).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--through-store", is_flag=True, help="Also query through the store's index: recall@10 and latency.")
 @encoder_options(with_name=False, helps={"weights": "A checkpoint for every encoder (random weights: NAME.random)."})
@@ -64,34 +102,99 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
 @click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), show_default=True,
               help="Folder for one JSON per pair, summary.md and summary.csv.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (as the result files).")
 @data_dir_option
 @dataset_options
 @store_options
 @click.pass_context
 def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: ProtocolSpec, queries: int | None,
-                limit: int | None, seed: int, through_store: bool, encoder: EncoderChoice, batch_size: int,
-                workers: int, out: Path, data_dir: Path | None, options: tuple[str, ...], store: StoreLocation) -> None:
+                limit: int | None, full: bool, seed: int, through_store: bool, encoder: EncoderChoice,
+                batch_size: int, workers: int, out: Path, as_json: bool, data_dir: Path | None,
+                options: tuple[str, ...], store: StoreLocation) -> None:
     """Score every encoder x dataset pair: mAP@5, P@10, AP.
 
+    A quick run by default (the first 1000 samples of each split); --full for the whole protocol.
     Vectors already stored are reused; --weights, --device, --precision, --layer and --image-size apply to every encoder.
     """
     if ctx.invoked_subcommand is not None:
         return
-    with store.open() as opened:
+    from embedkit.bench.run import bench  # imports torch: only when a bench runs, not for --help
+
+    if full and limit is not None:
+        raise click.UsageError("--full uses every sample and --limit the first N: give one of them")
+    quick = not full and limit is None
+    errors = Console(stderr=True)
+    with store.open() as opened, EncodingProgress(errors) as show:
         results, failures = bench(
-            datasets.split(","), encoders.split(","), **protocol.keywords(), queries=queries, limit=limit,
-            seed=seed, through_store=through_store, store=opened, out_dir=out, data_dir=data_dir,
-            dataset_options=parse_options(options),
-            batch_size=batch_size, workers=workers, **encoder.options())
-    console = wide_console(TABLE_WIDTH)
-    if results:
+            datasets.split(","), encoders.split(","), **protocol.keywords(), queries=queries,
+            limit=None if full else limit or QUICK_LIMIT, seed=seed, through_store=through_store, store=opened,
+            out_dir=out, data_dir=data_dir, dataset_options=parse_options(options), batch_size=batch_size,
+            workers=workers, progress=show, **encoder.options())
+    if as_json:
+        print_json({"results": [r.to_json() for r in results], "failures": [asdict(f) for f in failures],
+                    "out": str(out)})
+    elif results:
+        console = wide_console(TABLE_WIDTH)
         render([r.to_json() for r in results], console)
         console.print(f"results: {out}/ (one JSON per pair, summary.md, summary.csv)", highlight=False)
+    if quick:
+        quick_run_note(results, errors)
     for failure in failures:
-        Console(stderr=True).print(f"[red]failed:[/] {failure.dataset} x {failure.encoder}: {failure.error}",
-                                   highlight=False)
+        errors.print(f"[red]failed:[/] {failure.dataset} x {failure.encoder}: {failure.error}", highlight=False)
     if failures:
         ctx.exit(1)
+
+
+class EncodingProgress:
+    """A progress bar on stderr for each split a pair has to encode, with its images/s and the time left;
+    used as `with EncodingProgress(console) as show:`, `show` being bench's `progress`."""
+
+    def __init__(self, console: Console):
+        # in a narrow terminal the description is cut, not the counts, the speed or the time left
+        description = Column(ratio=1, no_wrap=True, overflow="ellipsis", min_width=12)
+        self.bar = Progress(TextColumn("{task.description}", table_column=description), BarColumn(bar_width=12),
+                            MofNCompleteColumn(), TextColumn("{task.fields[rate]:.1f} img/s"), TimeRemainingColumn(),
+                            console=console, transient=True, expand=True, disable=not console.is_terminal)
+        self.tasks: dict[tuple[str, str, str | None], TaskID] = {}
+
+    def __enter__(self) -> EncodingProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def __call__(self, dataset: str, vector: str, split: str | None, state: IngestProgress) -> None:
+        if not state.to_encode:
+            return
+        key = (dataset, vector, split)
+        if key not in self.tasks:
+            self.tasks[key] = self.bar.add_task(f"{vector}, {dataset}" + (f" {split}" if split else ""),
+                                                total=None, rate=0.0)
+        done = state.encoded + state.failed
+        self.bar.update(self.tasks[key], total=state.to_encode, completed=done, rate=state.images_per_second,
+                        visible=done < state.to_encode)
+
+
+def quick_run_note(results: list[BenchResult], console: Console) -> None:
+    """Say that the default limit left samples out, how to use them all, and how long that would take at the
+    speed this run encoded at (when it encoded anything)."""
+    cut = [r for r in results if limit_cut(r.to_json()) is not None]
+    if not cut:
+        return
+    sizes = {r.dataset: sum(r.provenance["dataset"]["available"]) for r in cut}
+    timed = [r for r in cut if r.images_per_second]
+    seconds = sum((sizes[r.dataset] - r.provenance["dataset"]["count"]) / r.images_per_second for r in timed)
+    estimate = f"; about {duration(seconds)} at this run's images/s" if timed and len(timed) == len(cut) else ""
+    console.print(f"[yellow]quick run:[/] the first {QUICK_LIMIT} samples of each split (the default --limit); "
+                  f"--full runs the whole protocol ({', '.join(f'{n}: {c:,} samples' for n, c in sizes.items())}"
+                  f"{estimate}), --limit N another size", highlight=False)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 90 * 60 else f"{seconds / 3600:.1f} h"
 
 
 @bench_group.command("report")
@@ -99,12 +202,17 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: Prot
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the Markdown table instead.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
               help="Save a bar chart and precision-recall curves to this PNG.")
-def report_command(paths: tuple[Path, ...], as_markdown: bool, plot_path: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (as the result files).")
+def report_command(paths: tuple[Path, ...], as_markdown: bool, plot_path: Path | None, as_json: bool) -> None:
     """Rebuild the tables from result JSON files (or folders of them)."""
     from embedkit.bench.report import markdown
 
+    if as_markdown and as_json:
+        raise click.UsageError("--markdown and --json are two ways to print the table: give one of them")
     results = load_results(paths)
-    if as_markdown:
+    if as_json:
+        print_json({"results": results})
+    elif as_markdown:
         click.echo(markdown(results), nl=False)
     else:
         render(results, wide_console(TABLE_WIDTH))

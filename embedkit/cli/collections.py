@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich import box
+from rich.table import Column, Table
 
 from embedkit.cli.options import StoreLocation, store_options
+from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
-from embedkit.retrieval import stored_vector_name
 from embedkit.store.export import export
 from embedkit.store.push import push
 
@@ -30,17 +30,18 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
         infos = opened.collections()
         location = opened.location
     if as_json:
-        click.echo(json.dumps([{"name": i.name, "points": i.points, "default_vector": i.default_vector, "vectors": {
+        print_json([{"name": i.name, "points": i.points, "default_vector": i.default_vector, "vectors": {
             n: {"dim": v.dim, "points": v.points, "encoder": v.record.encoder if v.record else None}
-            for n, v in i.vectors.items()}} for i in infos]))
+            for n, v in i.vectors.items()}} for i in infos])
         return
-    table = Table("collection", "points", "vector", "dim", "with vector", title=f"collections in {location}")
+    table = Table(Column("collection / vector", overflow="fold"), Column("dim", justify="right"),
+                  Column("points", justify="right"), title=f"collections in {location}", box=box.SIMPLE_HEAD,
+                  pad_edge=False, show_edge=False)
     for info in infos:
-        for index, (name, summary) in enumerate(info.vectors.items() or [("-", None)]):
-            first = index == 0
+        table.add_row(f"[bold]{info.name}[/]", "", f"{info.points:,}")
+        for name, summary in info.vectors.items():
             shown = f"{name} (default)" if name == info.default_vector and len(info.vectors) > 1 else name
-            table.add_row(info.name if first else "", str(info.points) if first else "", shown,
-                          str(summary.dim) if summary else "", str(summary.points) if summary else "")
+            table.add_row(f"  {shown}", str(summary.dim), f"{summary.points:,}")
     Console().print(table)
 
 
@@ -58,12 +59,13 @@ def chosen_store(ctx: click.Context, store: StoreLocation) -> StoreLocation:
 def drop_command(ctx: click.Context, collection: str, yes: bool, store: StoreLocation, as_json: bool) -> None:
     """Delete COLLECTION and everything in it."""
     with chosen_store(ctx, store).open() as opened:
+        opened.check_writable(f"drop collection {collection!r}")  # before asking
         points = opened.count(collection)
         if not yes:
             click.confirm(f"delete collection {collection!r} with {points} points?", abort=True)
         opened.drop(collection)
     if as_json:
-        click.echo(json.dumps({"collection": collection, "dropped": points}))
+        print_json({"collection": collection, "dropped": points})
     else:
         click.echo(f"dropped {collection} ({points} points)", err=True)
 
@@ -77,6 +79,8 @@ def default_command(ctx: click.Context, collection: str, vector: str, store: Sto
     """Set the vector queries use when they name none.
 
     VECTOR becomes COLLECTION's default (until then, the first one ingested)."""
+    from embedkit.retrieval import stored_vector_name  # imports torch: only when the command runs
+
     with chosen_store(ctx, store).open() as opened:
         name = stored_vector_name(opened, collection, vector)
         opened.set_default_vector(collection, name)
@@ -94,14 +98,16 @@ def default_command(ctx: click.Context, collection: str, vector: str, store: Sto
 def export_command(collection: str, encoders: tuple[str, ...], output: Path, store: StoreLocation,
                    as_json: bool) -> None:
     """Write vectors and payloads to Parquet, CSV or .npy."""
+    from embedkit.retrieval import stored_vector_name  # imports torch: only when the command runs
+
     with store.open() as opened:
         names = [stored_vector_name(opened, collection, e) for e in encoders] or \
                 [stored_vector_name(opened, collection, None)]
         count = export(opened, collection, names, output)
         left_out = opened.count(collection) - count
     if as_json:
-        click.echo(json.dumps({"collection": collection, "vectors": names, "file": str(output), "points": count,
-                               "left_out": left_out}))
+        print_json({"collection": collection, "vectors": names, "file": str(output), "points": count,
+                               "left_out": left_out})
         return
     click.echo(f"exported {count} points of {collection} ({', '.join(names)}) to {output}"
                + (f"; {left_out} points lack {' or '.join(names)} and are left out" if left_out else ""), err=True)
@@ -123,7 +129,7 @@ def push_command(collection: str, target: str, target_collection: str | None, ba
     with source_store.open() as source, target_store.open() as destination:
         copied = push(source, destination, collection, target_collection=target_collection, batch_size=batch_size)
     if as_json:
-        click.echo(json.dumps({"collection": collection, "to": target, "points": copied}))
+        print_json({"collection": collection, "to": target, "points": copied})
         return
     for name, count in copied.items():
         click.echo(f"pushed {count} points of {collection}/{name} to {target}", err=True)

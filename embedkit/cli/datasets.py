@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich import box
@@ -13,13 +12,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Column, Table
 
 from embedkit.cli.options import data_dir_option, dataset_options, parse_options
-from embedkit.cli.tables import LOCAL_MARKS, entry_row, plugin_label, wide_console
+from embedkit.cli.tables import LOCAL_MARKS, entry_row, plugin_label, print_json, wide_console
 from embedkit.datasets import Dataset, get_dataset, list_datasets
-from embedkit.datasets.decode import DecodeReport, decode
-from embedkit.datasets.grid import contact_sheet
 from embedkit.datasets.locate import data_root
 from embedkit.hookspecs import hookimpl
 from embedkit.registry import Entry
+
+if TYPE_CHECKING:
+    from embedkit.datasets.decode import DecodeReport
 
 def dataset_row(entry: Entry, data_dir: Path | None) -> dict[str, Any]:
     present = entry.info.get("present")
@@ -80,7 +80,7 @@ def datasets_command(ctx: click.Context, data_dir: Path | None, as_json: bool) -
         return
     rows = [dataset_row(entry, data_dir) for entry in list_datasets()]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        print_json(rows)
         return
     titles = ("name", "classes", "images", "splits", "local", "plugin")
     table = Table(*(Column(title, no_wrap=True) for title in titles),
@@ -99,7 +99,9 @@ def datasets_command(ctx: click.Context, data_dir: Path | None, as_json: bool) -
 @data_dir_option
 @click.option("--mirror", default=None, help="Base URL to download from instead of the official source.")
 @dataset_options
-def download_command(name: str, data_dir: Path | None, mirror: str | None, options: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what is here as JSON on stdout.")
+def download_command(name: str, data_dir: Path | None, mirror: str | None, options: tuple[str, ...],
+                     as_json: bool) -> None:
     """Download dataset NAME and prepare it for reading.
 
     Nothing is fetched when it is already here."""
@@ -107,6 +109,10 @@ def download_command(name: str, data_dir: Path | None, mirror: str | None, optio
     extra = ("mirror=" + mirror,) if mirror else ()
     dataset = open_dataset(name, data_dir, True, options + extra, console)
     print_notes(dataset, console)
+    if as_json:
+        print_json({"name": dataset.name, "images": len(dataset), "classes": len(dataset.classes),
+                    "splits": list(dataset.splits), "source": dataset.source_description(), "notes": dataset.notes})
+        return
     click.echo(f"{dataset.name}: {len(dataset):,} images, {len(dataset.classes)} classes; "
                f"{dataset.source_description()}")
 
@@ -134,9 +140,8 @@ def show_command(name: str, split: str | None, grid: Path | None, per_class: int
     splits = [split] if split else list(dataset.splits)
     counts = {s: dataset.view(s).counts() for s in splits}
     if as_json:
-        click.echo(json.dumps({"name": dataset.name, "source": dataset.source_description(),
-                               "classes": dataset.classes, "splits": splits, "counts": counts,
-                               "notes": dataset.notes}, indent=2))
+        print_json({"name": dataset.name, "source": dataset.source_description(), "classes": dataset.classes,
+                    "splits": splits, "counts": counts, "notes": dataset.notes})
     else:
         console.print(f"[bold]{dataset.name}[/]: {dataset.source_description()}", highlight=False)
         table = Table("class", *(Column(s, justify="right") for s in splits), box=box.SIMPLE_HEAD)
@@ -147,6 +152,8 @@ def show_command(name: str, split: str | None, grid: Path | None, per_class: int
         console.print(table)
     print_notes(dataset, Console(stderr=True))
     if grid is not None:
+        from embedkit.datasets.grid import contact_sheet  # decoding imports torch: only when a sheet is drawn
+
         sheet = contact_sheet(dataset.view(split), per_class=per_class, strict=strict)
         sheet.image.save(grid)
         err = Console(stderr=True)
@@ -164,17 +171,24 @@ def show_command(name: str, split: str | None, grid: Path | None, per_class: int
 @click.option("--download/--no-download", default=True, show_default=True)
 @data_dir_option
 @dataset_options
+@click.option("--json", "as_json", is_flag=True, help="Print the counts and the unreadable images as JSON on stdout.")
 def check_command(name: str, split: str | None, strict: bool, workers: int, download: bool,
-                  data_dir: Path | None, options: tuple[str, ...]) -> None:
+                  data_dir: Path | None, options: tuple[str, ...], as_json: bool) -> None:
     """Decode every image; list the unreadable ones.
 
     Each by id and path, with a count, for dataset NAME."""
     console = Console(stderr=True)
     dataset = open_dataset(name, data_dir, download, options, console)
     print_notes(dataset, console)
+    from embedkit.datasets.decode import DecodeReport, decode  # imports torch: only when images are decoded
+
     report = DecodeReport()
     for _ in decode(dataset.view(split), batch_size=64, num_workers=workers, strict=strict, report=report):
         pass
+    if as_json:
+        print_json({"name": dataset.name, "split": split, "read": report.read, "skipped": [
+            {"sample_id": item.id, "source": item.source, "reason": item.reason} for item in report.skipped]})
+        return
     print_report(report, console)
 
 

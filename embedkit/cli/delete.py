@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 
 import click
 
 from embedkit.cli.options import StoreLocation, store_options
 from embedkit.cli.search import parse_filter
+from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
 
 
@@ -27,13 +27,14 @@ def delete_command(collection: str, sample_ids: tuple[str, ...], filters: tuple[
     ids = list(sample_ids) if sample_ids else None
     filter = parse_filter(filters) if filters else None
     with store.open() as opened:
+        opened.check_writable(f"delete points of collection {collection!r}")
         if not yes:
             matching = opened.count_matching(collection, ids, filter=filter)
             if matching:
                 click.confirm(f"delete {matching} points of {collection!r}?", abort=True, err=True)
         deleted = opened.delete(collection, ids, filter=filter)
     if as_json:
-        click.echo(json.dumps({"collection": collection, "deleted": deleted}))
+        print_json({"collection": collection, "deleted": deleted})
     else:
         click.echo(f"deleted {deleted} points of {collection}", err=True)
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
-from embedkit.analysis.ensembles import EnsembleReport, apply_artifact, build_from_store
-from embedkit.analysis.stacking import METHODS, train_stacker
 from embedkit.cli.options import StoreLocation, store_options
+from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from embedkit.analysis.ensembles import EnsembleReport
+
+STACKING_METHODS = ("lda", "linear")
+"""`embedkit.analysis.stacking.METHODS`, written out: the analysis room imports torch, --help does not."""
 
 
 def render(report: EnsembleReport) -> None:
@@ -26,8 +31,8 @@ def render(report: EnsembleReport) -> None:
     )
 
 
-def as_json(document: object) -> str:
-    return json.dumps(dataclasses.asdict(document) if dataclasses.is_dataclass(document) else document, default=str)
+def as_json(document: object) -> object:
+    return dataclasses.asdict(document) if dataclasses.is_dataclass(document) else document
 
 
 @click.group("ensemble")
@@ -50,10 +55,12 @@ def build_command(members: str, collection: str, pca_dim: int | None, pca_file: 
     """Store MEMBERS' ensemble vector from stored vectors.
 
     MEMBERS such as 'resnet50+densenet121*0.5'."""
+    from embedkit.analysis.ensembles import build_from_store
+
     with store.open() as opened:
         report = build_from_store(opened, collection, members, pca_dim=pca_dim, pca_file=pca_file, dataset=dataset,
                                   split=split, limit=limit)
-    click.echo(as_json(report)) if json_output else render(report)
+    print_json(as_json(report)) if json_output else render(report)
 
 
 @click.group("stack")
@@ -66,7 +73,7 @@ def stack_group() -> None:
 @click.option("--collection", "-c", required=True, help="Collection that holds the members' vectors and labels.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="Artifact to write (.npz).")
 @click.option("--split", default="train", show_default=True, help="Labelled split to train on.")
-@click.option("--method", type=click.Choice(METHODS), default="lda", show_default=True)
+@click.option("--method", type=click.Choice(STACKING_METHODS), default="lda", show_default=True)
 @click.option("--dim", type=click.IntRange(min=1), default=None, help="Output dim (lda: classes-1; linear: 128).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on the first N labelled points only.")
@@ -78,11 +85,13 @@ def train_command(members: str, collection: str, output: Path, split: str, metho
     """Train a stacker over MEMBERS and save it.
 
     MEMBERS such as 'efficientnet-lite0+efficientnet-lite1'."""
+    from embedkit.analysis.stacking import train_stacker
+
     with store.open() as opened:
         report = train_stacker(opened, collection, members, output, split=split, method=method, dim=dim, seed=seed,
                                limit=limit, apply=not no_apply)
     if json_output:
-        click.echo(as_json(report))
+        print_json(as_json(report))
         return
     Console().print(f"stacker [bold]{report.artifact}[/] ({report.method}, dim {report.dim}): trained on "
                     f"{report.train_points} points of {report.classes} classes in {report.seconds:.1f} s",
@@ -100,9 +109,11 @@ def apply_command(artifact: Path, collection: str, store: StoreLocation, json_ou
     """Store a trained stacker's (or saved PCA's) vectors.
 
     For every point that has its members."""
+    from embedkit.analysis.ensembles import apply_artifact
+
     with store.open() as opened:
         report = apply_artifact(opened, collection, artifact)
-    click.echo(as_json(report)) if json_output else render(report)
+    print_json(as_json(report)) if json_output else render(report)
 
 
 @hookimpl

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from embedkit.cli.options import (EncoderChoice, StoreLocation, data_dir_option, dataset_options, encoder_options,
-                                  parse_options, store_options)
+                                  parse_options, reading_options, store_options)
+from embedkit.cli.tables import print_json
 from embedkit.datasets import get_dataset
 from embedkit.hookspecs import hookimpl
-from embedkit.ingestion import IngestProgress, IngestReport, ingest
+
+if TYPE_CHECKING:
+    from embedkit.ingestion import IngestProgress, IngestReport
 
 
 def render_report(report: IngestReport, console: Console) -> None:
@@ -48,10 +51,7 @@ def render_report(report: IngestReport, console: Console) -> None:
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable image instead of skipping it.")
 @click.option("--text-field", default=None,
               help="Embed this text column (e.g. a manifest's caption) with a text encoder, instead of the images.")
-@click.option("--background", default="white", show_default=True,
-              help="Colour under transparent pixels (a name or #RRGGBB).")
-@click.option("--full-decode", is_flag=True,
-              help="Decode JPEGs at full size, not at the smallest 1/2, 1/4, 1/8 scale that covers the input size.")
+@reading_options
 @dataset_options
 @click.option("--add-dataset", is_flag=True,
               help="Add this dataset to a collection that holds another: their class indexes mix, and samples "
@@ -65,6 +65,8 @@ def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limi
     """Embed DATASET and store the vectors.
 
     Re-runs add only what is missing or changed."""
+    from embedkit.ingestion import ingest  # imports torch: only when the command runs, not for --help
+
     console = Console(stderr=True)
     data = get_dataset(dataset, data_dir=data_dir, **parse_options(options))
     for note in data.notes:  # what `datasets check` would say: ignored files, empty class folders
@@ -84,8 +86,8 @@ def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limi
                         text_field=text_field, background=background, reduced_decoding=not full_decode,
                         add_dataset=add_dataset, prune_missing=prune)
     if as_json:
-        click.echo(json.dumps({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
-                               "images_per_second": report.images_per_second}))
+        print_json({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
+                    "images_per_second": report.images_per_second})
     else:
         render_report(report, Console())
     if report.interrupted:

@@ -7,18 +7,21 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from embedkit.encoders import Encoder, get_encoder
-from embedkit.encoders.base import Precision
+from embedkit.encoders import get_encoder
+from embedkit.encoders.precision import PRECISION_NAMES
 from embedkit.errors import InvalidOptionError
-from embedkit.store import Store, open_store
+
+if TYPE_CHECKING:
+    from embedkit.encoders import Encoder
+    from embedkit.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PRECISIONS: tuple[str, ...] = get_args(Precision)
+PRECISIONS: tuple[str, ...] = PRECISION_NAMES
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class StoreLocation:
 
     def open(self) -> Store:
         """The opened store; use it in a `with` block, which closes it."""
+        from embedkit.store import open_store
+
         return open_store(self.qdrant, grpc=self.grpc)
 
 
@@ -147,3 +152,11 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
             except ValueError:
                 parsed[key] = value
     return parsed
+
+
+def reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--background and --full-decode: how image files become pixels (recorded with the vectors they make)."""
+    command = click.option("--full-decode", is_flag=True, help="Decode JPEGs at full size, not at the smallest "
+                           "1/2, 1/4, 1/8 scale that covers the input size.")(command)
+    return click.option("--background", default="white", show_default=True,
+                        help="Colour under transparent pixels (a name or #RRGGBB).")(command)

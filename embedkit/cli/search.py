@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import click
+from rich import box
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from embedkit.cli.options import EncoderChoice, StoreLocation, encoder_options, record_options, store_options
+from embedkit.cli.tables import print_json, shortened_paths
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 from embedkit.images import load_image
-from embedkit.retrieval import search
 
 
 def parse_filter(items: tuple[str, ...]) -> dict:
@@ -84,6 +84,8 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
     A query by --image or --text is embedded by the encoder that made the collection's vectors;
     --encoder only picks among several stored vectors.
     """
+    from embedkit.retrieval import search  # imports torch: only when the command runs, not for --help
+
     options = encoder.options() if query.is_embedded else encoder.variant_options()
     with store.open() as opened:
         result = search(collection, encoder=encoder.name, **asdict(query), k=k, filter=parse_filter(filters),
@@ -97,19 +99,30 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
         result_grid(query_image, query.caption(), result.hits).save(grid)
         click.echo(f"wrote {grid}: the query and its {len(result.hits)} nearest", err=True)
     if as_json:
-        click.echo(json.dumps({"collection": result.collection, "vector": result.vector_name, "query": result.query,
-                               "hits": [{"rank": i, "sample_id": h.sample_id, "score": h.score, "payload": h.payload}
-                                        for i, h in enumerate(result.hits, 1)]}))
+        print_json({"collection": result.collection, "vector": result.vector_name, "query": result.query,
+                    "hits": [{"rank": i, "sample_id": h.sample_id, "score": h.score, "payload": h.payload}
+                             for i, h in enumerate(result.hits, 1)]})
         return
-    table = Table("rank", "score", "label", "sample id", "source",
+    console = Console()
+    labels = ["" if label is None else str(label)
+              for label in (hit.payload.get("label_name") or hit.payload.get("label") for hit in result.hits)]
+    ids = [hit.sample_id for hit in result.hits]
+    root, sources = shortened_paths([str(hit.payload.get("source", "")) for hit in result.hits])
+    widest = {name: max(map(len, values), default=0) for name, values in (("label", labels), ("id", ids),
+                                                                          ("source", sources))}
+    with_source = 4 + 7 + min(widest["label"], 20) + widest["id"] + widest["source"] + 15 <= console.width
+    columns = [Column("rank", no_wrap=True, min_width=4), Column("score", no_wrap=True, min_width=6),
+               Column("label", overflow="fold", max_width=20),
+               Column("sample id", no_wrap=True, min_width=widest["id"])]
+    if with_source:  # else the ids say which files they are; --json has every source
+        columns.append(Column("source", overflow="fold", ratio=1))
+    table = Table(*columns, box=box.SIMPLE_HEAD, caption=None if root is None else f"sources in {root}",
                   title=f"{result.collection} / {result.vector_name}: "
                         + "; ".join(f"{key} {', '.join(map(str, value)) if isinstance(value, list) else value}"
                                     for key, value in result.query.items()))
-    for rank, hit in enumerate(result.hits, 1):
-        label = hit.payload.get("label_name") or hit.payload.get("label")
-        table.add_row(str(rank), f"{hit.score:.4f}", "" if label is None else str(label), hit.sample_id,
-                      str(hit.payload.get("source", "")))
-    Console().print(table)
+    for rank, (hit, label, source) in enumerate(zip(result.hits, labels, sources), 1):
+        table.add_row(str(rank), f"{hit.score:.4f}", label, hit.sample_id, *([source] if with_source else []))
+    console.print(table)
 
 
 @hookimpl

@@ -4,6 +4,7 @@ columns every registry entry has."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -17,9 +18,10 @@ LOCAL_MARKS = {True: "[green]yes[/]", False: "[yellow]no[/]", None: "-"}
 
 
 def wide_console(width: int = 110, **kwargs: Any) -> Console:
-    """A rich console at least `width` columns wide when not drawing on a terminal (piped or captured)."""
+    """A rich console at least `width` columns wide when not drawing on a terminal (piped or captured), unless
+    $COLUMNS says how wide."""
     console = Console(**kwargs)
-    if not console.is_terminal:
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
         console.width = max(console.width, width)
     return console
 
@@ -37,3 +39,14 @@ def plugin_label(plugin: str) -> str:
 def print_json(document: Any) -> None:
     """The one way a command prints --json: one document on stdout, indented, dates and paths as strings."""
     click.echo(json.dumps(document, indent=2, default=str))
+
+
+def shortened_paths(paths: list[str]) -> tuple[str | None, list[str]]:
+    """Absolute file paths under one folder as that folder and the paths relative to it (what tells them
+    apart), so that a table at 80 columns shows what matters; other values as they are."""
+    if len(paths) < 2 or not all(os.path.isabs(path) for path in paths):
+        return None, paths
+    root = os.path.commonpath(paths)
+    if root in ("/", "") or root in paths:
+        return None, paths
+    return root, [os.path.relpath(path, root) for path in paths]

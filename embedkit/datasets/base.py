@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import torch.utils.data
 from PIL import Image
 
 from embedkit.errors import ImageLoadError, InvalidOptionError
@@ -59,8 +58,9 @@ class SampleSource(Protocol):
     def labels(self) -> Sequence[int | None]: ...
 
 
-class DatasetView(torch.utils.data.Dataset):
-    """The samples of some splits of a dataset, in a fixed order: a map-style torch Dataset.
+class DatasetView:
+    """The samples of some splits of a dataset, in a fixed order: a map-style dataset for a torch DataLoader
+    (`len` and indexing are all it takes; no torch base class, so that listing datasets imports no torch).
 
     It holds paths, labels and offsets, never pixels, so it pickles cheaply into DataLoader workers.
     `__getitem__` returns a `Sample` without decoding it.

@@ -15,20 +15,21 @@ SYSTEM_DATA_DIRS: tuple[str, ...] = ("/usr/share/datasets", "/usr/local/share/da
 
 def data_root(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """The folder datasets are kept in and downloaded to: `data_dir`, else $EMBEDKIT_DATA,
-    else ~/.cache/embedkit/datasets (under $XDG_CACHE_HOME when set)."""
+    else ~/.cache/embedkit/datasets (under $XDG_CACHE_HOME when set). Always absolute: the sources stored with
+    the vectors must be found again from any folder."""
     if data_dir is not None:
-        return Path(data_dir).expanduser()
+        return Path(data_dir).expanduser().absolute()
     if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV]).expanduser()
+        return Path(os.environ[DATA_ENV]).expanduser().absolute()
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "embedkit" / "datasets"
+    return (cache / "embedkit" / "datasets").absolute()
 
 
 def system_dirs() -> list[Path]:
     """System dataset folders; $EMBEDKIT_SYSTEM_DATA (a path list, empty for none) replaces the defaults."""
     value = os.environ.get(SYSTEM_ENV)
     names = SYSTEM_DATA_DIRS if value is None else [v for v in value.split(os.pathsep) if v]
-    return [Path(name) for name in names]
+    return [Path(name).absolute() for name in names]
 
 
 def candidate_dirs(folders: Sequence[str], data_dir: str | os.PathLike[str] | None = None) -> list[Path]:

@@ -1,16 +1,25 @@
-"""Encoders: the interface, the registry, and how to create one by name."""
+"""Encoders: the interface, the registry, and how to create one by name.
+
+Names are listed and looked up without importing torch: `Encoder` and `Modality` are imported on
+first use, and each encoder's model when it is created.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from embedkit.encoders import names
-from embedkit.encoders.base import Encoder, Modality
 from embedkit.errors import InvalidOptionError
 from embedkit.plugins import load_registry
 from embedkit.records import VectorRecord
 from embedkit.registry import Entry, Registry
+
+if TYPE_CHECKING:
+    from embedkit.encoders.base import Encoder, Modality
+
+_FROM_BASE = ("Encoder", "Modality")
 
 ENCODERS: Registry[Encoder] = Registry("encoder", lambda registry: load_registry("register_encoders", registry))
 
@@ -83,6 +92,14 @@ def entry_record(entry: Entry[Encoder]) -> VectorRecord:
 def list_encoders(pattern: str | None = None) -> list[Entry[Encoder]]:
     """Registered encoders whose name or alias matches the glob `pattern`."""
     return ENCODERS.entries(pattern)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_BASE:
+        value = getattr(importlib.import_module("embedkit.encoders.base"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'embedkit.encoders' has no attribute {name!r}")
 
 
 __all__ = ["ENCODERS", "Encoder", "Entry", "Modality", "encoder_entry", "entry_record", "get_encoder", "list_encoders",

@@ -15,11 +15,11 @@ from PIL import Image
 
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
 from embedkit.images import ImageInput, ReadOptions, load_image
+from embedkit.encoders.precision import check_precision
 from embedkit.encoders.weights import file_sha256
 from embedkit.records import VectorRecord
 
 Modality = Literal["image", "text", "image+text"]
-Precision = Literal["fp32", "fp16", "bf16"]
 
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -37,12 +37,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if resolved.type not in ("cpu", "cuda"):
         raise InvalidOptionError(f"unsupported device {device!r}; use auto, cpu, cuda or cuda:N")
     return resolved
-
-
-def check_precision(precision: str) -> str:
-    if precision not in PRECISIONS:
-        raise InvalidOptionError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
-    return precision
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

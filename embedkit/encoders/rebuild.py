@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from embedkit.encoders.base import Encoder
-from embedkit.encoders.image_module import ImageModuleEncoder
 from embedkit.encoders.names import RANDOM, split_checkpoint
 from embedkit.errors import SchemaMismatchError, WeightsUnavailableError
 from embedkit.records import VectorRecord
+
+if TYPE_CHECKING:
+    from embedkit.encoders.base import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def encoder_from_record(
     from embedkit.encoders import get_encoder
     from embedkit.encoders.ensemble.artifact import EnsembleArtifact
     from embedkit.encoders.ensemble.encoder import EnsembleEncoder
+    from embedkit.encoders.image_module import ImageModuleEncoder
 
     precision = precision or record.precision
     if record.members:

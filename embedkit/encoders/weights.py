@@ -4,26 +4,40 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import urllib.error
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from embedkit.encoders.names import RANDOM, weights_option
 from embedkit.errors import WeightsMismatchError, WeightsUnavailableError, first_line
 
+if TYPE_CHECKING:
+    import torch
+
 CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model", "net", "module")
+
+
+def torch_hub_dir() -> Path:
+    """`torch.hub.get_dir()`, known without importing torch: $TORCH_HOME/hub, TORCH_HOME being
+    $XDG_CACHE_HOME/torch (~/.cache/torch) unless set."""
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "hub"):  # torch.hub.set_dir may have moved it
+        return Path(torch.hub.get_dir())
+    home = os.getenv("TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch"))
+    return Path(os.path.expanduser(home)) / "hub"
 
 
 def hub_checkpoint_path(url: str) -> Path:
     """Where torch.hub keeps the file downloaded from `url` (honours TORCH_HOME)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    return torch_hub_dir() / "checkpoints" / os.path.basename(url)
 
 
 def download_state_dict(url: str, label: str, progress: bool = True) -> tuple[dict[str, torch.Tensor], Path]:
     """The state_dict at `url`, from the hub cache when present, else downloaded into it."""
+    import torch
+
     path = hub_checkpoint_path(url)
     try:
         state = torch.hub.load_state_dict_from_url(
@@ -45,6 +59,8 @@ def download_state_dict(url: str, label: str, progress: bool = True) -> tuple[di
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """A state_dict from a local file: a plain state_dict, or a training checkpoint that holds one."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise WeightsUnavailableError(f"checkpoint file {str(path)!r} does not exist; pass the path of a .pt/.pth file")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -18,14 +16,13 @@ from embedkit.datasets import Dataset, DatasetView, Sample, get_dataset
 from embedkit.encoders import Encoder, get_encoder
 from embedkit.encoders.names import find_stored, text_vector_name
 from embedkit.images import ReadOptions
+from embedkit.ingestion.freshness import (CONTENT_FIELD, check_dataset, content_stamp, prune, samples_to_encode,
+                                          text_stamp)
 from embedkit.errors import ImageLoadError, InvalidOptionError, TextNotSupportedError
 from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
 
-ID_CHECK_CHUNK = 4096
-CONTENT_FIELD = "content"
-"""Payload field with the size and mtime of a sample's file when it was embedded."""
 
 ProgressCallback = Callable[["IngestProgress"], None]
 
@@ -160,56 +157,6 @@ def collate(
     return [record for record, _ in good], pixels, bad
 
 
-def content_stamp(source: str) -> str | None:
-    """Size and modification time of a sample's file: what tells an edited file from the one embedded."""
-    try:
-        stat = os.stat(source)
-    except (OSError, ValueError):  # not a file: an image inside an array file, read by its index
-        return None
-    return f"{stat.st_size}-{stat.st_mtime_ns}"
-
-
-def samples_to_encode(view: DatasetView, store: Store, collection: str, vector_name: str,
-                      stamp_field: str = CONTENT_FIELD, stamp: Callable[[Sample], str | None] | None = None,
-                      ) -> tuple[list[int], list[str]]:
-    """Indices of the view to encode: samples without this vector in the store, and samples whose content
-    changed since any vector of their point was made (their sample ids are returned too: those vectors
-    are stale). A file that cannot be read now is not taken for changed: its vectors stay."""
-    stamp = stamp or (lambda sample: content_stamp(sample.source))
-    todo: list[int] = []
-    changed: list[str] = []
-    for start in range(0, len(view), ID_CHECK_CHUNK):
-        indices = range(start, min(start + ID_CHECK_CHUNK, len(view)))
-        samples = [view[i] for i in indices]
-        missing = set(store.missing_ids(collection, vector_name, [sample.id for sample in samples]))
-        stored = store.payload_values(collection, [sample.id for sample in samples], stamp_field)
-        for index, sample in zip(indices, samples):
-            recorded, current = stored.get(sample.id), stamp(sample)
-            if recorded is not None and current is not None and recorded != current:
-                todo.append(index)
-                changed.append(sample.id)
-            elif sample.id in missing:
-                todo.append(index)
-    return todo, changed
-
-
-def text_stamp(text_field: str) -> Callable[[Sample], str | None]:
-    """What tells an edited text from the one embedded: a hash of it."""
-    def stamp(sample: Sample) -> str | None:
-        text = sample.payload.get(text_field)
-        return hashlib.sha256(text.encode()).hexdigest()[:16] if isinstance(text, str) else None
-
-    return stamp
-
-
-def prune(view: DatasetView, store: Store, collection: str, vector_name: str) -> int:
-    """Delete the points of this view's dataset (and split) whose samples the dataset no longer has."""
-    wanted = {view[i].id for i in range(len(view))}
-    scope = {"dataset": view.dataset_name, **({} if view.split is None else {"split": view.split})}
-    gone = [sample_id for sample_id in store.stored_ids(collection, vector_name, scope) if sample_id not in wanted]
-    return store.delete(collection, gone) if gone else 0
-
-
 def ingest(
     dataset: str | Dataset,
     encoder: str | Encoder,
@@ -259,43 +206,40 @@ def ingest(
                                     f"or embed a text column with --text-field")
     collection = collection or default_collection_name(data.name)
     reading = ReadOptions.from_environment(background, model.input_size if reduced_decoding else None)
-    record = model.record
+    record = model.record.replace(reading=reading.reading())
     vector_name = model.vector_name
     if text_field is not None:
         vector_name = text_vector_name(model.vector_name, text_field, model.embeds_images)
-        record = record.replace(text_field=text_field, modality="text")
+        record = record.replace(text_field=text_field, modality="text", reading=None)
     if prune_missing and limit is not None:
         raise InvalidOptionError("--prune compares the whole dataset with the collection; leave out --limit")
     with using_store(store) as target:
-        held = target.datasets(collection)
-        if held and data.identity() not in held and not add_dataset:
-            raise InvalidOptionError(
-                f"collection {collection!r} holds {', '.join(held)}, not {data.identity()}; their class indexes "
-                f"would mix and samples with the same id replace each other: ingest into another --collection, "
-                f"or pass --add-dataset to add it all the same"
-            )
+        check_dataset(target, collection, data, view, add_dataset)
         vector_name = find_stored([vector_name], target.vector_names(collection)) or vector_name
         target.ensure_vector(collection, vector_name, record)  # fails before any write
-        target.add_dataset(collection, data.identity())
         if text_field is None:
-            todo, changed = samples_to_encode(view, target, collection, vector_name)
+            todo = samples_to_encode(view, target, collection, vector_name)
         else:  # an edited text makes only its own vector stale: it is overwritten, the point kept
-            todo, edited = samples_to_encode(view, target, collection, vector_name, f"{CONTENT_FIELD}@{text_field}",
-                                             text_stamp(text_field))
-            changed = []
-        if changed:
-            log.info("%d file(s) changed since they were embedded: embedding them again", len(changed))
-            target.delete(collection, changed)
-        state = IngestProgress(total=len(view), to_encode=len(todo))
-        run = IngestRun(view, todo, model, target, collection, vector_name, batch_size, strict, state, progress,
-                        reading)
+            todo = samples_to_encode(view, target, collection, vector_name, f"{CONTENT_FIELD}@{text_field}",
+                                     text_stamp(text_field))
+        if todo.changed and text_field is None:
+            log.info("%d file(s) changed since they were embedded: embedding them again", len(todo.changed))
+            target.delete(collection, todo.changed)
+        if todo.restamped:  # touched or copied, same content: nothing to embed again
+            target.set_payloads(collection, {sample_id: {CONTENT_FIELD: stamp}
+                                             for sample_id, stamp in todo.restamped.items()})
+        state = IngestProgress(total=len(view), to_encode=len(todo.indices))
+        run = IngestRun(view, todo.indices, model, target, collection, vector_name, batch_size, strict, state,
+                        progress, reading)
         interrupted = False
         index_seconds = 0.0
-        if todo and text_field is not None:
+        if todo.indices and text_field is not None:
             interrupted = _encode_texts(run, text_field)
-        elif todo:
+        elif todo.indices:
             interrupted = _encode_images(run, workers)
         state, failures = run.state, run.failures
+        if state.stored or len(view) > len(todo.indices):
+            target.add_dataset(collection, data.identity())
         pruned = prune(view, target, collection, vector_name) if prune_missing and not interrupted else 0
         if state.stored and not interrupted:  # an interrupted run stops at once; the re-run builds the index
             index_started = time.perf_counter()
@@ -304,9 +248,8 @@ def ingest(
         target.flush()
         return IngestReport(
             collection=collection, vector_name=vector_name, dataset=data.name, split=split,
-            total=len(view), already_stored=len(view) - len(todo), stored=state.stored,
-            changed=len(changed) if text_field is None else len(edited),
-            pruned=pruned,
+            total=len(view), already_stored=len(view) - len(todo.indices), stored=state.stored,
+            changed=len(todo.changed), pruned=pruned,
             failures=failures, seconds=time.perf_counter() - started, index_seconds=index_seconds,
             interrupted=interrupted,
         )

@@ -10,7 +10,7 @@ from embedkit.encoders import Encoder, get_encoder, vector_name_candidates
 from embedkit.encoders.names import find_stored
 from embedkit.encoders.rebuild import encoder_from_record
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
-from embedkit.images import ImageInput
+from embedkit.images import ImageInput, ReadOptions, load_image
 from embedkit.records import VectorRecord
 from embedkit.store import Hit, Store, schema, using_store
 
@@ -148,7 +148,9 @@ def search(
                     )
                 query = model.encode_texts([text])[0]
             else:
-                query = model.encode_images([image])[0]  # a file is read as ingest reads it
+                record = target.vector_record(collection, vector_name)
+                reading = ReadOptions.for_reading(record.reading if record else None, model.input_size)
+                query = model.encode_images([load_image(image, reading)])[0]  # read as ingest read the files
             hits = target.search(collection, vector_name, query, k, filter=filter, exact=exact)
         elif sample_id is not None:
             vector_name = stored_vector_name(target, collection, _with_options(encoder, encoder_options))

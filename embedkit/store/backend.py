@@ -16,6 +16,13 @@ class StoreBackend:
     subclasses Store and implements them all. The metadata point must never match `Conditions`.
     """
 
+    read_only: bool = False
+    """True for a store this process may not write (an embedded store on a read-only mount): reads work."""
+
+    def check_writable(self, action: str) -> None:
+        """Raise StoreReadOnlyError, naming `action` ("drop collection 'x'"), when this store cannot be written;
+        every write checks it first, and a command may call it before asking for a confirmation."""
+
     def _collection_names(self) -> list[str]:
         raise NotImplementedError
 

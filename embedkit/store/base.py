@@ -7,7 +7,7 @@ public methods, the schema checks and the metadata point are implemented once, h
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ class Store(CollectionMetadata):
         Raises SchemaMismatchError, before anything is written, when the name holds vectors of another
         record (a field that changes the vectors differs) or dim; fields that do not change them may differ.
         """
+        self.check_writable(f"add vector {vector_name!r} to collection {collection!r}")
         schema.check_collection_name(collection)
         schema.check_vector_name(vector_name)
         dim = int(record.dim)
@@ -98,6 +99,7 @@ class Store(CollectionMetadata):
         payloads: Sequence[dict[str, Any]],
     ) -> None:
         """Store vectors under `vector_name`; a point keeps its other named vectors, and its payload is merged."""
+        self.check_writable(f"write vectors to collection {collection!r}")
         dim = self._checked_dim(collection, vector_name)
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != dim:
@@ -136,6 +138,7 @@ class Store(CollectionMetadata):
 
     def drop(self, collection: str) -> None:
         """Delete a collection and everything in it."""
+        self.check_writable(f"drop collection {collection!r}")
         if not self._has_collection(collection):
             raise InvalidOptionError(f"collection {collection!r} does not exist in {self.location}")
         self._drop(collection)
@@ -147,6 +150,7 @@ class Store(CollectionMetadata):
 
         Returns how many points were deleted: unknown sample ids are not counted. The metadata point stays.
         """
+        self.check_writable(f"delete points of collection {collection!r}")
         selection = self._selection(collection, sample_ids, filter)
         deleted = 0
         try:
@@ -289,6 +293,17 @@ class Store(CollectionMetadata):
             for record in self._retrieve(collection, ids[start : start + ID_CHUNK], True, []):
                 found[str(record.payload.get("sample_id"))] = record.payload.get(field)
         return found
+
+    def set_payloads(self, collection: str, payloads: Mapping[str, dict[str, Any]]) -> None:
+        """Merge `payloads` (by sample id) into the payloads of stored points; absent points are left out."""
+        self.check_writable(f"change payloads in collection {collection!r}")
+        ids = list({schema.point_id(sample_id): payload for sample_id, payload in payloads.items()}.items())
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start : start + ID_CHUNK]
+            present = {record.id for record in self._retrieve(collection, [i for i, _ in chunk], False, [])}
+            items = [(point_id, payload) for point_id, payload in chunk if point_id in present]
+            if items:
+                self._set_payloads(collection, items)
 
     def count(self, collection: str, vector_name: str | None = None) -> int:
         """Points in a collection, or those that have `vector_name`. 0 when the collection does not exist."""

@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
-from embedkit.errors import StoreLockedError, StoreUnavailableError
+from embedkit.errors import StoreLockedError, StoreReadOnlyError, StoreUnavailableError
 from embedkit.store import schema
 from embedkit.store.base import Store
 from embedkit.store.lock import DirectoryLock
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
+from embedkit.store.readonly import ShardCopies
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,11 @@ WRITE_BATCH = 512
 
 
 class EdgeStore(Store):
-    """Collections are Qdrant Edge shards at `root/<collection>/`; the root is locked while this store is open."""
+    """Collections are Qdrant Edge shards at `root/<collection>/`; the root is locked while this store is open.
+
+    A store this process may not write opens read-only: reads work on temporary copies of its shards
+    (embedkit/store/readonly.py), and every write raises StoreReadOnlyError.
+    """
 
     def __init__(
         self,
@@ -53,7 +58,9 @@ class EdgeStore(Store):
         except OSError as error:
             raise StoreUnavailableError(f"cannot create the embedded store directory {self.root} ({error})") from error
         self._lock = DirectoryLock(self.root)
-        self._lock.acquire()
+        self.read_only_reason = self._lock.acquire()
+        self.read_only = self.read_only_reason is not None
+        self._copies = ShardCopies(self.root, self._lock) if self.read_only else None
         self._shards: dict[str, qe.EdgeShard] = {}
         self._dims: dict[str, dict[str, int]] = {}
 
@@ -65,9 +72,22 @@ class EdgeStore(Store):
         shard = self._shards.get(collection)
         if shard is None:
             path = self._path(collection)
-            shard = self._guard_open(path, lambda: qe.EdgeShard.load(str(path)))
+            where = path if self._copies is None else self._copies.copy(collection)
+            shard = self._guard_open(path, lambda: qe.EdgeShard.load(str(where)))
             self._shards[collection] = shard
         return shard
+
+    def _writable(self, collection: str) -> qe.EdgeShard:
+        self.check_writable(f"write to collection {collection!r}")
+        return self._shard(collection)
+
+    def check_writable(self, action: str) -> None:
+        if self.read_only:
+            raise StoreReadOnlyError(
+                f"cannot {action}: the embedded store {self.root} is read-only here ({self.read_only_reason}); "
+                f"copy it to a writable folder and make the copy writable (cp -r {self.root} NEW_DIR && "
+                f"chmod -R u+w NEW_DIR), then use that (--qdrant NEW_DIR)"
+            )
 
     def _guard_open(self, path: Path, opener: Any) -> qe.EdgeShard:
         try:
@@ -88,6 +108,7 @@ class EdgeStore(Store):
         return collection in self._shards or (self._path(collection) / CONFIG_FILE).is_file()
 
     def _create_collection(self, collection: str, vector_name: str, dim: int) -> None:
+        self.check_writable(f"create collection {collection!r}")
         path = self._path(collection)
         config = qe.EdgeConfig(
             vectors={vector_name: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
@@ -109,10 +130,11 @@ class EdgeStore(Store):
         return dict(dims)
 
     def _add_vector(self, collection: str, vector_name: str, dim: int) -> None:
-        self._shard(collection).update(qe.UpdateOperation.create_dense_vector(vector_name, dim, qe.Distance.Cosine))
+        self._writable(collection).update(qe.UpdateOperation.create_dense_vector(vector_name, dim, qe.Distance.Cosine))
         self._dims.setdefault(collection, {})[vector_name] = dim
 
     def _drop(self, collection: str) -> None:
+        self.check_writable(f"drop collection {collection!r}")
         shard = self._shards.pop(collection, None)
         if shard is not None:
             shard.close()
@@ -121,7 +143,8 @@ class EdgeStore(Store):
 
     # ---- points -----------------------------------------------------------------------------
     def _put_metadata_point(self, collection: str, payload: dict[str, Any]) -> None:
-        self._shard(collection).update(qe.UpdateOperation.upsert_points([qe.Point(schema.METADATA_POINT_ID, {}, payload)]))
+        point = qe.Point(schema.METADATA_POINT_ID, {}, payload)
+        self._writable(collection).update(qe.UpdateOperation.upsert_points([point]))
 
     def _retrieve(self, collection: str, ids: list[str], with_payload: bool, vectors: list[str]) -> list[PointRecord]:
         if not ids:
@@ -132,7 +155,7 @@ class EdgeStore(Store):
     def _upsert(
         self, collection: str, vector_name: str, ids: list[str], vectors: np.ndarray, payloads: list[dict[str, Any]]
     ) -> None:
-        shard = self._shard(collection)
+        shard = self._writable(collection)
         for start in range(0, len(ids), WRITE_BATCH):
             points = [
                 qe.Point(ids[i], {vector_name: _floats(vectors[i])}, payloads[i])
@@ -141,7 +164,7 @@ class EdgeStore(Store):
             shard.update(qe.UpdateOperation.upsert_points(points))
 
     def _update_vectors(self, collection: str, vector_name: str, ids: list[str], vectors: np.ndarray) -> None:
-        shard = self._shard(collection)
+        shard = self._writable(collection)
         for start in range(0, len(ids), WRITE_BATCH):
             items = [
                 qe.PointVectors(ids[i], {vector_name: _floats(vectors[i])})
@@ -150,7 +173,7 @@ class EdgeStore(Store):
             shard.update(qe.UpdateOperation.update_vectors(items))
 
     def _set_payloads(self, collection: str, items: list[tuple[str, dict[str, Any]]]) -> None:
-        shard = self._shard(collection)
+        shard = self._writable(collection)
         for point_id, payload in items:
             shard.update(qe.UpdateOperation.set_payload([point_id], payload))
 
@@ -202,32 +225,37 @@ class EdgeStore(Store):
         return int(self._shard(collection).count(qe.CountRequest(exact=True, filter=_filter(conditions))))
 
     def _delete(self, collection: str, conditions: Conditions) -> None:
-        self._shard(collection).update(qe.UpdateOperation.delete_points_by_filter(_filter(conditions)))
+        self._writable(collection).update(qe.UpdateOperation.delete_points_by_filter(_filter(conditions)))
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def optimize(self, collection: str | None = None) -> None:
         """Merge segments and build the HNSW index; blocks until done (minutes for 100k large vectors)."""
+        self.check_writable("build the index" + (f" of collection {collection!r}" if collection else ""))
         names = [collection] if collection else self._collection_names()
         for name in names:
             if self._shard(name).optimize():
                 log.info("optimized collection %s", name)
 
     def flush(self) -> None:
-        for shard in self._shards.values():
-            shard.flush()
+        if not self.read_only:  # a read-only store has nothing to flush; its copies are thrown away
+            for shard in self._shards.values():
+                shard.flush()
 
     def close(self) -> None:
         """Flush and close every shard, even when one fails; then raise the first failure."""
         first_error: Exception | None = None
         for shard in self._shards.values():
             try:
-                shard.flush()
+                if not self.read_only:
+                    shard.flush()
             except Exception as error:
                 first_error = first_error or error
             finally:
                 shard.close()
         self._shards.clear()
         self._lock.release()
+        if self._copies is not None:
+            self._copies.remove()
         if first_error is not None:
             raise first_error
 

@@ -1,14 +1,19 @@
-"""An exclusive, per-process lock on an embedded store directory, released when the process ends."""
+"""An exclusive, per-process lock on an embedded store directory, released when the process ends; and the
+shared hold a reader of a read-only store takes without writing anything."""
 
 from __future__ import annotations
 
+import errno
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from embedkit.errors import StoreLockedError, StoreUnavailableError
 
 LOCK_FILE = ".embedkit.lock"
+READ_ONLY_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 try:
     import fcntl
@@ -21,10 +26,14 @@ class DirectoryLock:
         self.path = directory / LOCK_FILE
         self._file: IO[str] | None = None
 
-    def acquire(self) -> None:
+    def acquire(self) -> str | None:
+        """Take the lock and write this process's id into it; None when taken. When this process may not write
+        the directory (a read-only mount, no write permission) nothing is taken, and the reason is returned."""
         try:
             handle = open(self.path, "a+")
         except OSError as error:
+            if error.errno in READ_ONLY_ERRNOS:
+                return os.strerror(error.errno)
             raise StoreUnavailableError(f"cannot open the lock file {self.path} ({error})") from error
         if fcntl is not None:
             try:
@@ -32,6 +41,12 @@ class DirectoryLock:
             except OSError as error:
                 handle.seek(0)
                 holder = handle.read().strip()
+                if _only_shared(handle):
+                    handle.close()
+                    raise StoreLockedError(
+                        f"the embedded store {self.path.parent} is being copied by a process that reads it "
+                        f"read-only; retry in a moment"
+                    ) from error
                 handle.close()
                 if holder == str(os.getpid()):
                     raise StoreLockedError(
@@ -48,6 +63,35 @@ class DirectoryLock:
             handle.write(str(os.getpid()))
             handle.flush()
         self._file = handle
+        return None
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        """Hold the lock shared while the block runs, writing nothing: no writer can open the store meanwhile,
+        and a writer holding it makes this raise StoreLockedError. A store without a lock file has no writer."""
+        try:
+            handle = open(self.path)
+        except FileNotFoundError:
+            yield
+            return
+        except OSError as error:
+            raise StoreUnavailableError(f"cannot read the lock file {self.path} ({error})") from error
+        with handle:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError as error:
+                    holder = handle.read().strip()
+                    by = f" by process {holder}" if holder else ""
+                    raise StoreLockedError(
+                        f"the embedded store {self.path.parent} is being written{by}; wait for that process to "
+                        f"finish and retry"
+                    ) from error
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def release(self) -> None:
         if self._file is not None:
@@ -55,3 +99,13 @@ class DirectoryLock:
                 fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+
+
+def _only_shared(handle: IO[str]) -> bool:
+    """Whether the lock that refused an exclusive hold is only held shared (by readers copying a read-only store)."""
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return True

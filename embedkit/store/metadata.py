@@ -20,6 +20,7 @@ class CollectionMetadata(StoreBackend):
 
     def add_dataset(self, collection: str, identity: str) -> None:
         """Record that `collection` holds the dataset `identity`."""
+        self.check_writable(f"record a dataset in collection {collection!r}")
         metadata = self._read_metadata(collection)
         if identity not in metadata.setdefault("datasets", []):
             metadata["datasets"].append(identity)
@@ -30,6 +31,7 @@ class CollectionMetadata(StoreBackend):
         return self._read_metadata(collection).get("default_vector") if self._has_collection(collection) else None
 
     def set_default_vector(self, collection: str, vector_name: str) -> None:
+        self.check_writable(f"set the default vector of collection {collection!r}")
         if not self._has_collection(collection) or vector_name not in self._vector_dims(collection):
             raise InvalidOptionError(f"collection {collection!r} has no vector {vector_name!r}; "
                                      f"`embedkit collections` lists its vectors")

@@ -75,6 +75,13 @@ def describe_record(record: VectorRecord) -> str:
 
 def mismatch_error(collection: str, vector_name: str, stored: VectorRecord, wanted: VectorRecord) -> SchemaMismatchError:
     conflicts = stored.differences(wanted)
+    if conflicts == ["reading"] and stored.reading is not None:
+        decoding = "reduced JPEG decoding" if stored.reading.reduced_decoding else "--full-decode"
+        return SchemaMismatchError(
+            f"collection {collection!r} stores vector {vector_name!r} from images read with --background "
+            f"{stored.reading.background} and {decoding}; ingest with the same options to add to it, or into "
+            f"another --collection"
+        )
     return SchemaMismatchError(
         f"collection {collection!r} stores vector {vector_name!r} as {describe_record(stored)}, "
         f"but {describe_record(wanted)} was given (differs in {', '.join(conflicts)}); "

@@ -133,6 +133,15 @@ def test_bench_writes_provenance_and_reuses_stored_vectors(folder, tmp_path):
     assert again[0].metrics == result.metrics
 
 
+def test_bench_tells_its_progress_callback_how_the_encoding_of_each_pair_goes(folder, tmp_path):
+    heard = []
+    bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=str(tmp_path / "store"), out_dir=None, image_size=32,
+          workers=0, limit=10, progress=lambda *args: heard.append(args))
+    assert {args[:3] for args in heard} == {(f"folder:{folder}", "mobilenet_v2.random-32px", None)}
+    last = heard[-1][3]
+    assert (last.to_encode, last.encoded) == (10, 10)
+
+
 def test_a_pair_that_cannot_run_is_reported_and_the_others_go_on(folder, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     results, failures = bench([f"folder:{folder}"], ["resnet50", "mobilenet_v2.random"], store=str(tmp_path / "s"),

@@ -105,3 +105,20 @@ def test_opening_a_store_this_process_holds_names_the_remedy(tmp_path):
         with pytest.raises(StoreLockedError, match="already open in this process; pass that open store"):
             search("c", sample_id="x", store=tmp_path / "store")
         assert held.collections() == []
+
+
+def test_embed_reads_files_as_ingest_does_and_takes_json(run, photos, tmp_path):
+    from embedkit.encoders import get_encoder
+    from embedkit.images import ReadOptions, load_image
+
+    big = tmp_path / "big.jpg"
+    photos["cat"].resize((1400, 1050)).save(big, quality=92)
+    model = get_encoder("mobilenet_v2.random", image_size=64, device="cpu")
+    reduced, full = (model.encode_images([load_image(big, ReadOptions(draft_size=size))])[0] for size in (64, None))
+    for flags, expected in (((), reduced), (("--full-decode",), full)):
+        result = run("embed", big, "-e", "mobilenet_v2.random", "--image-size", 64, "--json", *flags)
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.stdout)
+        np.testing.assert_allclose(document["items"][0]["vector"], expected, atol=1e-5)
+        assert document["encoder"]["reading"]["reduced_decoding"] is not bool(flags)
+    assert not np.allclose(reduced, full, atol=1e-5)

@@ -25,6 +25,9 @@ def test_download_fetches_and_prepares_a_dataset(run, mirror):
     assert result.exit_code == 0, result.output
     assert f"fashion-mnist: {sum(IDX_SIZES.values())} images, 10 classes" in result.stdout
     assert (mirror.data / "fashion-mnist" / "train-images-idx3-ubyte.gz").is_file()
+    again = json.loads(run("datasets", "download", "fashion-mnist", "--json").stdout)
+    assert again["images"] == sum(IDX_SIZES.values()) and again["classes"] == 10
+    assert again["splits"] == ["train", "test"]
 
 
 def test_show_prints_classes_and_counts_per_split(run, mirror):
@@ -65,6 +68,9 @@ def test_check_reports_corrupt_images_and_strict_fails_on_the_first(run, tmp_pat
     strict = run("datasets", "check", f"folder:{tmp_path}", "--workers", 0, "--strict")
     assert strict.exit_code == 1
     assert strict.output.startswith("error: sample 'folder/cats/bad.jpg'") and "Traceback" not in strict.output
+    checked = json.loads(run("datasets", "check", f"folder:{tmp_path}", "--workers", 0, "--json").stdout)
+    assert checked["read"] == 1 and [item["sample_id"] for item in checked["skipped"]] == ["folder/cats/bad.jpg"]
+    assert checked["skipped"][0]["source"] == str(tmp_path / "cats" / "bad.jpg")
 
 
 def test_errors_are_one_line_with_a_hint(run, mirror):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import embedkit.cli.bench as bench_module
-import embedkit.cli.search as search_module
 from embedkit.cli.options import EncoderChoice, StoreLocation
 from embedkit.retrieval import SearchResult
 
@@ -35,7 +33,7 @@ def searched(monkeypatch) -> list[dict]:
         calls.append(kwargs)
         return SearchResult(collection, "v", {}, [])
 
-    monkeypatch.setattr(search_module, "search", search)
+    monkeypatch.setattr("embedkit.retrieval.search", search)  # what the command imports when it runs
     return calls
 
 
@@ -67,7 +65,7 @@ def benched(monkeypatch) -> list[dict]:
         calls.append({"datasets": datasets, "encoders": encoders, **kwargs})
         return [], []
 
-    monkeypatch.setattr(bench_module, "bench", bench)
+    monkeypatch.setattr("embedkit.bench.run.bench", bench)
     return calls
 
 

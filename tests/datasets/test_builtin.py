@@ -188,3 +188,12 @@ def test_registry_info_says_whether_a_dataset_is_here(mirror):
     assert present() is False
     get_dataset("mnist")
     assert present() is True
+
+
+def test_a_relative_data_folder_gives_absolute_sources(mirror, monkeypatch, tmp_path):
+    monkeypatch.delenv("EMBEDKIT_DATA")
+    monkeypatch.chdir(tmp_path)
+    first = get_dataset("caltech101", data_dir="data").view()[0]
+    assert first.source.startswith(str(tmp_path / "data")), first.source
+    monkeypatch.chdir("/")
+    assert first.image().size == (12, 8)  # found again from another folder

@@ -160,3 +160,82 @@ def test_one_string_and_images_as_text_are_refused(clip, photos, photo_files):
         clip.encode([photos["cat"]], modality="text")
     with pytest.raises(InvalidOptionError, match="as a list"):
         clip.encode_images(photo_files["cat"])
+
+
+def test_the_written_out_pretrained_names_are_open_clips_own():
+    import open_clip
+
+    from embedkit.encoders.builtin.clip_pretrained import OPEN_CLIP_VERSION, PRETRAINED
+
+    written = [(arch, tag) for arch, tags in PRETRAINED.items() for tag in tags]
+    assert open_clip.__version__ == OPEN_CLIP_VERSION, "open_clip changed: write its names out again"
+    assert written == open_clip.list_pretrained(), "open_clip changed: write its names out again"
+
+
+def test_another_open_clip_version_is_asked_for_its_names(monkeypatch):
+    import open_clip
+
+    from embedkit.encoders.builtin import clip as family
+
+    monkeypatch.setattr(family, "open_clip_version", lambda: "99.0")
+    monkeypatch.setattr(open_clip, "list_pretrained", lambda: [("ViT-Z-1", "future")])
+    assert family.pretrained_names() == [("ViT-Z-1", "future")]
+
+
+@pytest.fixture
+def no_cached_clip_weights(monkeypatch, tmp_path):
+    """An empty Hugging Face cache, HF_HUB_OFFLINE unset, and every download of open_clip recorded."""
+    import huggingface_hub.constants
+    import open_clip
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    downloads = []
+
+    def download_pretrained(cfg, *args, **kwargs):
+        downloads.append(cfg)
+        raise RuntimeError("the hub answered 503")
+
+    monkeypatch.setattr(open_clip, "download_pretrained", download_pretrained)
+    return downloads
+
+
+def test_offline_an_uncached_clip_fails_at_once_without_trying_to_download(no_cached_clip_weights, monkeypatch):
+    import socket
+
+    def no_network(address, *args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    with pytest.raises(WeightsUnavailableError) as raised:
+        get_encoder("clip:ViT-B-32/openai", device="cpu")
+    message = str(raised.value)
+    assert no_cached_clip_weights == []  # no download was tried, so no minute of retries
+    assert "not cached and cannot be downloaded now (huggingface.co cannot be reached" in message
+    assert "`hf download timm/vit_base_patch32_clip_224.openai open_clip_model.safetensors`" in message
+    assert "models--timm--vit_base_patch32_clip_224.openai here" in message
+    assert "--weights PATH" in message and "NAME.random" in message and "\n" not in message
+
+
+def test_with_a_network_an_uncached_clip_is_downloaded_by_open_clip(no_cached_clip_weights, monkeypatch):
+    import socket
+
+    class Connection:
+        def close(self):
+            pass
+
+    monkeypatch.setattr(socket, "create_connection", lambda address, *args, **kwargs: Connection())
+    with pytest.raises(WeightsUnavailableError, match=r"could not be downloaded \(the hub answered 503\)"):
+        get_encoder("clip:ViT-B-32/openai", device="cpu")
+    assert [cfg["hf_hub"] for cfg in no_cached_clip_weights] == ["timm/vit_base_patch32_clip_224.openai/"]
+
+
+def test_the_command_line_prints_a_hub_warning_once():
+    import subprocess
+    import sys
+
+    code = ("import logging\nfrom embedkit.cli import main\ntry:\n    main(['encoders', 'st:*'])\n"
+            "except SystemExit:\n    pass\nimport huggingface_hub.utils.logging\n"
+            "logging.getLogger('huggingface_hub.utils._http').warning('Retrying in 1s [Retry 1/5].')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stderr.count("Retrying in 1s") == 1, result.stderr

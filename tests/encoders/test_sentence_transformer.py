@@ -98,7 +98,7 @@ def test_cli_ingest_with_a_text_field(tmp_path):
     result = CliRunner().invoke(main, ["ingest", f"manifest:{manifest}", "-e", "st:all-MiniLM-L6-v2", "--text-field",
                                        "caption", "--qdrant", str(tmp_path / "store"), "--device", "cpu", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output.strip().splitlines()[-1])["stored"] == 6
+    assert json.loads(result.stdout)["stored"] == 6
 
 
 def test_a_collection_made_from_a_model_folder_is_searched_by_text(minilm, tmp_path):
@@ -113,3 +113,29 @@ def test_a_collection_made_from_a_model_folder_is_searched_by_text(minilm, tmp_p
     by_path = search("shapes", encoder=f"st:{folder}", text="the colour of the sky", k=4, store=store)
     assert [hit.payload["label_name"] for hit in by_record.hits] == ["blue"] * 4
     assert [hit.sample_id for hit in by_path.hits] == [hit.sample_id for hit in by_record.hits]
+
+
+def test_without_a_network_an_uncached_model_fails_at_once_without_trying_to_download(monkeypatch):
+    import socket
+
+    import huggingface_hub
+    import huggingface_hub.constants
+
+    def no_network(address, *args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    downloads = []
+    real = huggingface_hub.snapshot_download
+
+    def snapshot_download(repo, **options):
+        if not options.get("local_files_only"):
+            downloads.append(repo)
+        return real(repo, **options)
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    with pytest.raises(WeightsUnavailableError, match=r"cannot be downloaded now \(huggingface.co cannot be reached.*"
+                                                      r"`hf download sentence-transformers/paraphrase-MiniLM-L3-v2`"):
+        get_encoder("st:paraphrase-MiniLM-L3-v2", device="cpu")
+    assert downloads == []

@@ -95,3 +95,19 @@ def test_the_name_a_random_encoder_shows_creates_it_again():
     encoder = get_encoder("mobilenet_v2.random", image_size=32)
     assert encoder.name == "mobilenet_v2.random"
     assert get_encoder(encoder.name).record.weights == "random"
+
+
+def test_the_written_out_weights_are_torchvisions_own():
+    from embedkit.encoders.builtin.torchvision_cnn import BACKBONES
+    from embedkit.records import Preprocessing
+
+    for backbone in BACKBONES:
+        enum = torchvision.models.get_model_weights(backbone.arch)
+        assert [weights.tag for weights in backbone.weights] == [member.name.lower() for member in enum]
+        assert backbone.default == enum.DEFAULT.name.lower()
+        for written, member in zip(backbone.weights, enum):
+            recipe = member.transforms()
+            assert written.url == member.url, member
+            assert written.preprocessing(None) == Preprocessing(
+                recipe.resize_size[0], recipe.crop_size[0], recipe.interpolation.value, tuple(recipe.mean),
+                tuple(recipe.std)), member

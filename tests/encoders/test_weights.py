@@ -106,3 +106,26 @@ def test_random_weights_need_no_file(torch_home):
     assert encoder.name == "resnet50.random"
     assert encoder.record.weights_sha256 is None
     assert not torch_home.exists()
+
+
+@pytest.mark.parametrize("environment", [{}, {"TORCH_HOME": "/data/torch"}, {"XDG_CACHE_HOME": "/data/cache"}],
+                         ids=["default", "TORCH_HOME", "XDG_CACHE_HOME"])
+def test_the_hub_folder_is_torchs_own_without_importing_torch(environment):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from embedkit.encoders.weights import torch_hub_dir; without = str(torch_hub_dir()); "
+            "imported = 'torch' in sys.modules; import torch; "
+            "print(json.dumps([without, imported, torch.hub.get_dir()]))")
+    settings = {key: value for key, value in os.environ.items() if key not in ("TORCH_HOME", "XDG_CACHE_HOME")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**settings, **environment})
+    without, imported, with_torch = json.loads(result.stdout)
+    assert without == with_torch and not imported
+
+
+def test_a_hub_folder_moved_by_torch_is_followed(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "elsewhere"))
+    assert hub_checkpoint_path("https://host/w.pth") == tmp_path / "elsewhere" / "checkpoints" / "w.pth"

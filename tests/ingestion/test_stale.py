@@ -11,8 +11,9 @@ from PIL import Image
 
 from embedkit.encoders import get_encoder
 from embedkit.errors import InvalidOptionError
-from embedkit.ingestion import ingest
+from embedkit.ingestion import freshness, ingest
 from embedkit.store import open_store
+from tests.support.manifests import make_manifest
 from tests.support.photos import PER_CLASS, make_photo_folder
 
 
@@ -154,3 +155,62 @@ def test_an_edited_caption_is_embedded_again(tmp_path):
     manifest.write_text(manifest.read_text().replace("a red square", "a crimson circle"))
     again = ingest(f"manifest:{manifest}", minilm, store=store, text_field="caption")
     assert edits >= 1 and (again.stored, again.changed) == (edits, edits)
+
+
+def test_a_touched_file_is_not_embedded_again_and_its_stamp_is_refreshed(tmp_path, photos, encoder, monkeypatch):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    touched = folder / "cat" / "2.jpg"
+    os.utime(touched, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))  # same bytes, another time
+    again = ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    assert (again.stored, again.changed, again.already_stored) == (0, 0, 2 * PER_CLASS)
+    with open_store(store) as opened:
+        stamp = opened.payload_values("folder-photos", ["folder/cat/2.jpg"], "content")["folder/cat/2.jpg"]
+    assert stamp.startswith(f"{touched.stat().st_size}-1600000000000000000-")
+    hashed = []
+    real_hash = freshness.content_stamp
+    monkeypatch.setattr(freshness, "content_stamp", lambda source: hashed.append(source) or real_hash(source))
+    ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    assert hashed == []  # a re-run of an untouched folder reads no file to hash it
+
+
+def test_a_stamp_without_a_hash_from_an_older_version_still_detects_an_edit(tmp_path, photos, encoder):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    edited, kept = folder / "coffee" / "1.jpg", folder / "coffee" / "2.jpg"
+    with open_store(store) as opened:  # as embedkit 0.2.0 stamped them: size and mtime only
+        opened.set_payloads("folder-photos", {
+            f"folder/coffee/{path.name}": {"content": f"{path.stat().st_size}-{path.stat().st_mtime_ns}"}
+            for path in (edited, kept)})
+    photos["rocket"].resize((120, 90)).save(edited, quality=90)
+    again = ingest(f"folder:{folder}", encoder, store=store, workers=0)
+    assert (again.stored, again.changed) == (1, 1)
+
+
+def test_a_collection_without_a_dataset_record_is_judged_by_its_points(tmp_path, photos, encoder):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    ingest(f"folder:{folder}", encoder, store=store, workers=0, collection="mixed")
+    with open_store(store) as opened:  # as a collection made by embedkit 0.2.0 or older
+        metadata = opened._read_metadata("mixed")
+        metadata.pop("datasets")
+        opened._write_metadata("mixed", metadata)
+    manifest = make_manifest(tmp_path / "manifest")
+    with pytest.raises(InvalidOptionError, match="holds points of another dataset, not manifest:"):
+        ingest(f"manifest:{manifest}", encoder, store=store, workers=0, collection="mixed")
+    assert ingest(f"folder:{folder}", encoder, store=store, workers=0, collection="mixed").already_stored == 12
+    with open_store(store) as opened:
+        assert opened.datasets("mixed") == [f"folder:{folder}"]
+
+
+def test_nothing_stored_records_no_dataset(tmp_path, encoder):
+    folder = tmp_path / "broken" / "cat"
+    folder.mkdir(parents=True)
+    (folder / "0.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    store = tmp_path / "store"
+    report = ingest(f"folder:{folder.parent}", encoder, store=store, workers=0, collection="c")
+    assert report.stored == 0 and len(report.failures) == 1
+    with open_store(store) as opened:
+        assert opened.datasets("c") == []

@@ -1,152 +1,42 @@
-"""open_clip models as encoders, `clip:ARCH/PRETRAINED`: the image and the text tower behind one interface."""
+"""open_clip models as encoders, `clip:ARCH/PRETRAINED`: the family and its pretrained names, registered without
+importing open_clip; `clip_model` builds one."""
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from importlib.metadata import version
+from typing import TYPE_CHECKING
 
-import torch
-
-from embedkit.encoders.image_module import ImageModuleEncoder
-from embedkit.errors import (InvalidOptionError, UnknownNameError, WeightsMismatchError, WeightsUnavailableError,
-                             first_line)
+from embedkit.encoders.builtin.clip_pretrained import OPEN_CLIP_VERSION, PRETRAINED
 from embedkit.hookspecs import hookimpl
-from embedkit.encoders.names import RANDOM, RANDOM_SUFFIX, split_tag, variant_suffix, weights_option
-from embedkit.encoders.weights import file_sha256
-from embedkit.records import Preprocessing, VectorRecord
+from embedkit.records import VectorRecord
+
+if TYPE_CHECKING:
+    import torch
+
+    from embedkit.encoders.builtin.clip_model import OpenClipEncoder
 
 log = logging.getLogger(__name__)
-
-
-def _open_clip():
-    """open_clip, imported on first use: commands that need no CLIP model do not pay for it."""
-    import open_clip
-
-    return open_clip
 
 EXAMPLE = "clip:ViT-S-32-alt"
 """A small architecture: what the tests build with random weights."""
 
 
-def parse_name(argument: str | None) -> tuple[str, str | None]:
-    """`ViT-B-32/openai` -> ("ViT-B-32", "openai"); `ViT-B-32` -> ("ViT-B-32", None)."""
-    arch, tag = split_tag(argument or "")
-    if not arch:
-        raise InvalidOptionError("clip: needs an architecture, e.g. clip:ViT-B-32/openai (`embedkit encoders 'clip*'`)")
-    if arch not in _open_clip().list_models():
-        known = [f"clip:{a}/{t}" for a, t in _open_clip().list_pretrained()]
-        known += [f"clip:{m}" for m in _open_clip().list_models()]
-        close = difflib.get_close_matches(f"clip:{argument}", known, 3, 0.5)
-        raise UnknownNameError("encoder", f"clip:{argument}", close)
-    return arch, tag or None
+def open_clip_version() -> str:
+    return version("open_clip_torch")
 
 
-def pretrained_tags(arch: str) -> list[str]:
-    return [tag for a, tag in _open_clip().list_pretrained() if a == arch]
+def pretrained_names() -> list[tuple[str, str]]:
+    """(architecture, tag) of every pretrained model the installed open_clip offers, in its order."""
+    if open_clip_version() == OPEN_CLIP_VERSION:
+        return [(arch, tag) for arch, tags in PRETRAINED.items() for tag in tags]
+    log.debug("open_clip %s is installed, the written-out names are of %s: asking open_clip",
+              open_clip_version(), OPEN_CLIP_VERSION)
+    import open_clip
 
-
-def cached_file(cfg: dict[str, Any]) -> tuple[Path | None, str]:
-    """The cached weights of a pretrained config when present, and where they are expected."""
-    hub = cfg.get("hf_hub", "")
-    if hub:
-        from huggingface_hub import constants, try_to_load_from_cache
-
-        repo, filename = os.path.split(hub)  # 'org/repo/' names the default file, 'org/repo/file.bin' a file
-        filenames = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
-        if filename.endswith(".bin"):
-            filenames.insert(0, filename.removesuffix(".bin") + ".safetensors")
-        for name in filenames:
-            found = try_to_load_from_cache(repo, name)
-            if isinstance(found, str):
-                return Path(found), found
-        folder = Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}"
-        return None, f"{folder} (file {filenames[0]}, from the Hugging Face hub repo {repo})"
-    url = cfg.get("url", "")
-    path = Path(os.path.expanduser("~/.cache/clip")) / os.path.basename(url)
-    return (path if path.is_file() else None), str(path)
-
-
-def fetch_pretrained(arch: str, tag: str) -> Path:
-    """The weights file of a pretrained tag: from the cache, else downloaded by open_clip into it."""
-    cfg = _open_clip().pretrained.get_pretrained_cfg(arch, tag)
-    if not cfg:
-        tags = pretrained_tags(arch)
-        if tags:
-            close = difflib.get_close_matches(tag, tags, 3, 0.4)
-            raise UnknownNameError("encoder", f"clip:{arch}/{tag}", [f"clip:{arch}/{t}" for t in close or tags[:3]])
-        raise WeightsUnavailableError(
-            f"open_clip has no pretrained weights for clip:{arch}; "
-            f"pass --weights PATH to load a checkpoint, or name the encoder NAME.random for random weights"
-        )
-    found, expected = cached_file(cfg)
-    if found is not None:
-        return found
-    try:
-        return Path(_open_clip().download_pretrained(cfg))
-    except Exception as error:
-        reason = first_line(error)
-        raise WeightsUnavailableError(
-            f"pretrained weights for clip:{arch}/{tag} are not cached and could not be downloaded ({reason}); "
-            f"expected in {expected}: put them there, pass --weights PATH to load a checkpoint, "
-            f"or name the encoder NAME.random for random weights"
-        ) from error
-
-
-class _DropNoWeightsWarning(logging.Filter):
-    """open_clip warns on the root logger when it builds a model without weights; here that is intended."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("No pretrained weights loaded")
-
-
-def build_model(arch: str, cfg: dict[str, Any], image_size: int | None) -> tuple[torch.nn.Module, Preprocessing]:
-    """The architecture with random weights (seeded: the same on every run) and its eval preprocessing."""
-    preprocess = {key: cfg[key] for key in ("mean", "std", "interpolation", "resize_mode") if key in cfg}
-    quiet = _DropNoWeightsWarning()
-    logging.getLogger().addFilter(quiet)
-    try:
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            model = _open_clip().create_model(
-                arch, pretrained=None, pretrained_image=False, pretrained_text=False,
-                force_quick_gelu=bool(cfg.get("quick_gelu", False)), force_image_size=image_size,
-                force_preprocess_cfg=preprocess or None,
-            )
-    finally:
-        logging.getLogger().removeFilter(quiet)
-    config = model.visual.preprocess_cfg
-    size = config["size"] if isinstance(config["size"], int) else max(config["size"])
-    return model, Preprocessing(size, size, str(config["interpolation"]), tuple(config["mean"]), tuple(config["std"]),
-                                str(config.get("resize_mode", "shortest")))
-
-
-def load_weights(model: torch.nn.Module, file: Path, label: str) -> None:
-    try:
-        _open_clip().load_checkpoint(model, str(file), strict=True)
-    except Exception as error:
-        first = first_line(error)
-        raise WeightsMismatchError(f"weights {file} do not fit {label}: {first[:300]}") from error
-
-
-class OpenClipEncoder(ImageModuleEncoder):
-    """An open_clip model: images through `encode_image`, text through its tokenizer and `encode_text`."""
-
-    modality = "image+text"
-
-    def __init__(self, model: torch.nn.Module, record: VectorRecord, **options: Any):
-        assert record.architecture is not None
-        super().__init__(model, record, variant=variant_suffix(None, None, record.image_size), **options)
-        self.tokenizer = _open_clip().get_tokenizer(record.architecture)
-
-    def forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.module.encode_image(pixels)
-
-    def forward_texts(self, texts: list[str]) -> torch.Tensor:
-        return self.module.encode_text(self.tokenizer(texts).to(self.device))
+    return list(open_clip.list_pretrained())
 
 
 def create_encoder(
@@ -161,62 +51,20 @@ def create_encoder(
     (weights="random") for random weights; `weights=PATH` for a local checkpoint, named
     `clip:ARCH/TAG/ckpt-<sha256[:8]>` (or `clip:ARCH/ckpt-...` without a tag): the tag's config (QuickGELU,
     mean, std, resize) is what the checkpoint is loaded into."""
-    arch, tag = parse_name(argument)
-    weights = weights_option(weights)
-    if image_size is not None and image_size < 16:
-        raise InvalidOptionError(f"image size {image_size} is too small; use at least 16 pixels")
-    # `clip:ARCH.random` is one encoder whatever tag was named: the architecture's own preprocessing
-    cfg = _open_clip().pretrained.get_pretrained_cfg(arch, tag) if tag and weights != RANDOM else {}
-    if tag and weights not in (None, RANDOM, tag) and not cfg:
-        tags = pretrained_tags(arch)
-        raise UnknownNameError("encoder", f"clip:{arch}/{tag}", [f"clip:{arch}/{t}" for t in
-                                                                 difflib.get_close_matches(tag, tags, 3, 0.4)]
-                               or [f"clip:{arch}"])
-    if weights is None or (tag is not None and str(weights) == tag):
-        if tag is None:
-            tags = pretrained_tags(arch)
-            if not tags:
-                raise WeightsUnavailableError(
-                    f"open_clip has no pretrained weights for clip:{arch}; pass --weights PATH to load a checkpoint, "
-                    f"or name the encoder NAME.random for random weights"
-                )
-            tag = tags[0]
-            cfg = _open_clip().pretrained.get_pretrained_cfg(arch, tag)
-        file: Path | None = fetch_pretrained(arch, tag)
-        name_tag = tag
-    elif weights == RANDOM:
-        file, name_tag = None, RANDOM
-    else:
-        file = Path(weights).expanduser().resolve()
-        if not file.is_file():
-            raise WeightsUnavailableError(
-                f"checkpoint file {str(file)!r} does not exist; pass the path of an open_clip checkpoint "
-                f"(.pt, .bin or .safetensors)"
-            )
-        # a tag's config changes the model (QuickGELU) and its preprocessing: the name keeps it
-        name_tag = (f"{tag}/" if tag else "") + f"ckpt-{file_sha256(file)[:8]}"
-    model, preprocessing = build_model(arch, cfg, image_size)
-    if file is not None:
-        load_weights(model, file, f"clip:{arch}")
-    dim = int(model.text_projection.shape[1] if isinstance(model.text_projection, torch.Tensor)
-              else _open_clip().get_model_config(arch)["embed_dim"])
-    name = f"clip:{arch}{RANDOM_SUFFIX}" if name_tag == RANDOM else f"clip:{arch}/{name_tag}"
-    record = VectorRecord(name, dim, "image+text", architecture=arch, weights=name_tag.rpartition("/")[2],
-                          image_size=image_size,
-                          preprocessing=preprocessing, source="open_clip " + _open_clip().__version__,
-                          licence=cfg.get("license"))
-    return OpenClipEncoder(model, record, weights_file=file, device=device, precision=precision)
+    from embedkit.encoders.builtin.clip_model import build_encoder
+
+    return build_encoder(argument, weights=weights, image_size=image_size, device=device, precision=precision)
 
 
 @hookimpl
 def register_encoders(register: Callable[..., None]) -> None:
-    known = _open_clip().list_pretrained()
+    known = pretrained_names()
     register(
         "clip:",
         create_encoder,
         aliases=tuple(f"clip:{arch}/{tag}" for arch, tag in known),
-        record=VectorRecord("clip:", 0, "image+text", weights="ARCH/TAG", source="open_clip " + _open_clip().__version__),
+        record=VectorRecord("clip:", 0, "image+text", weights="ARCH/TAG", source=f"open_clip {open_clip_version()}"),
         examples=(EXAMPLE,),
-        description=f"open_clip {_open_clip().__version__}: clip:ARCH/TAG, {len(known)} pretrained "
+        description=f"open_clip {open_clip_version()}: clip:ARCH/TAG, {len(known)} pretrained "
                     f"(`embedkit encoders 'clip:ViT-B-32*' --json` lists them as aliases)",
     )

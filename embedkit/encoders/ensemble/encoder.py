@@ -21,10 +21,7 @@ from embedkit.encoders.ensemble.artifact import EnsembleArtifact
 from embedkit.encoders.ensemble.combination import check_members, identity_sha256
 from embedkit.encoders.names import RANDOM, parse_members, spec_name, weights_option
 from embedkit.errors import InvalidOptionError
-from embedkit.hookspecs import hookimpl
 from embedkit.records import MemberRecord, VectorRecord
-
-EXAMPLE = "ensemble:mobilenet_v2+clip:ViT-S-32-alt"
 
 
 def build_member(name: str, **options: Any) -> Encoder:
@@ -178,20 +175,3 @@ def create_stack(
                    for m in records]
     return EnsembleEncoder(members, [m.weight for m in records], artifact=artifact,
                            name=f"stack:{Path(argument).stem}", device=device, precision=precision)
-
-
-@hookimpl
-def register_encoders(register: Callable[..., None]) -> None:
-    register(
-        "ensemble:",
-        create_ensemble,
-        record=VectorRecord("ensemble:", 0, "image", architecture="ensemble", weights="members"),
-        examples=(EXAMPLE,),
-        description="concatenated L2-normalised members: ensemble:resnet50+densenet121*0.5 (optional pca=FILE.npz)",
-    )
-    register(
-        "stack:",
-        create_stack,
-        record=VectorRecord("stack:", 0, "image", architecture="ensemble", weights="FILE.npz"),
-        description="a stacking meta-model over members' features, trained by `embedkit stack train`: stack:FILE.npz",
-    )
