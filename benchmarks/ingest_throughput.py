@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,7 @@ def bare_forward(encoder_name: str, options: dict, batch_size: int, batches: int
 
 
 def ingest_once(encoder_name: str, options: dict, batch_size: int, split: str | None, limit: int | None,
-                workers: int) -> dict:
+                workers: int | None) -> dict:
     from embedkit.ingestion import ingest
 
     with tempfile.TemporaryDirectory() as store:
@@ -58,7 +59,7 @@ def ingest_once(encoder_name: str, options: dict, batch_size: int, split: str | 
     return {"stored": report.stored, "seconds": seconds, "images_per_second": report.stored / seconds,
             "index_seconds": report.index_seconds,
             "images_per_second_before_index": report.stored / (seconds - report.index_seconds),
-            "peak_rss_mb": peak_mb, "worker_peak_rss_mb": children_mb}
+            "peak_rss_mb": peak_mb, "worker_peak_rss_mb": children_mb, "workers": report.workers}
 
 
 def store_alone(count: int, dim: int, batch_size: int) -> dict:
@@ -89,9 +90,14 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=None, help="input size (default: the weights' 224)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--precision", default="fp32")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="decoding processes (default: ingest's own choice, from its first batch)")
     parser.add_argument("--store-alone", action="store_true",
                         help="also measure the peak RSS of writing as many random vectors without encoding")
+    parser.add_argument("--bare-images", type=int, default=640,
+                        help="images the bare forward pass is timed over (at most --limit)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="bare and ingest runs taken in turn this many times; the median paired ratio is printed")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     options = encoder_options(args)
@@ -101,29 +107,39 @@ def main() -> None:
             count, dim = map(int, name.split("x"))
             print(json.dumps(store_alone(count, dim, args.batch_size)))
         elif kind == "bare":
-            batches = max(2, min(args.limit or 640, 640) // args.batch_size)
+            batches = max(2, min(args.limit or 640, args.bare_images) // args.batch_size)
             print(json.dumps({"images_per_second": bare_forward(name, options, args.batch_size, batches)}))
         else:
             split = None if args.split == "all" else args.split
             print(json.dumps(ingest_once(name, options, args.batch_size, split, args.limit or None, args.workers)))
         return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; fashion-mnist {args.split}, "
-          f"limit {args.limit or 'none'}, batch {args.batch_size}, {args.precision}, workers {args.workers}, "
+          f"limit {args.limit or 'none'}, batch {args.batch_size}, {args.precision}, "
+          f"workers {'auto' if args.workers is None else args.workers}, "
           f"weights {args.weights}, image size {args.image_size or 'default'}")
     print(f"{'encoder':<16}{'bare img/s':>12}{'ingest img/s':>14}{'ratio':>8}{'w/o index':>11}{'ratio':>8}"
           f"{'index s':>9}{'stored':>8}{'peak RSS MB':>13}{'worker RSS MB':>15}")
     for name in args.encoders.split(","):
-        runs = {}
-        for kind in ("bare", "ingest"):
-            out = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--child", f"{kind}:{name}"],
-                                 capture_output=True, text=True, check=True)
-            runs[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+        ratios = []
+        for _ in range(args.repeat):  # in turn, so that a drift of the machine's speed moves both alike
+            runs = {}
+            for kind in ("bare", "ingest"):
+                out = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--child", f"{kind}:{name}"],
+                                     capture_output=True, text=True, check=True)
+                runs[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+            ratios.append(runs["ingest"]["images_per_second"] / runs["bare"]["images_per_second"])
+            if args.repeat > 1:
+                print(f"  run {len(ratios)}: bare {runs['bare']['images_per_second']:.1f} img/s, ingest "
+                      f"{runs['ingest']['images_per_second']:.1f} img/s, ratio {ratios[-1]:.2f}")
+        if args.repeat > 1:
+            print(f"  median ratio of {args.repeat} paired runs: {statistics.median(ratios):.2f} "
+                  f"(from {min(ratios):.2f} to {max(ratios):.2f}); the last run:")
         bare, ingested = runs["bare"]["images_per_second"], runs["ingest"]
         before_index = ingested["images_per_second_before_index"]
         print(f"{name:<16}{bare:>12.1f}{ingested['images_per_second']:>14.1f}"
               f"{ingested['images_per_second'] / bare:>8.2f}{before_index:>11.1f}{before_index / bare:>8.2f}"
               f"{ingested['index_seconds']:>9.1f}{ingested['stored']:>8}{ingested['peak_rss_mb']:>13.0f}"
-              f"{ingested['worker_peak_rss_mb']:>15.0f}")
+              f"{ingested['worker_peak_rss_mb']:>15.0f}  (decoding workers: {ingested['workers']})")
         if args.store_alone:
             from embedkit import get_encoder
 

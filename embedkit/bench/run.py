@@ -72,7 +72,7 @@ class RunSpec(ProtocolSpec):
     data_dir: str | Path | None = None
     dataset_options: Mapping[str, Any] = field(default_factory=dict)
     batch_size: int = 64
-    workers: int = 2
+    workers: int | None = None
     encoder_options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -180,7 +180,7 @@ def bench(
     data_dir: str | None = None,
     dataset_options: Mapping[str, Any] | None = None,
     batch_size: int = 64,
-    workers: int = 2,
+    workers: int | None = None,
     progress: BenchProgress | None = None,
     **encoder_options: Any,
 ) -> tuple[list[BenchResult], list[BenchFailure]]:

@@ -99,7 +99,9 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
 @click.option("--through-store", is_flag=True, help="Also query through the store's index: recall@10 and latency.")
 @encoder_options(with_name=False, helps={"weights": "A checkpoint for every encoder (random weights: NAME.random)."})
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True)
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Processes decoding images while the encoder runs (0: in this process). Default: decided "
+                   "from the first batch, in this process when decoding costs little next to the encoder, else 2.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), show_default=True,
               help="Folder for one JSON per pair, summary.md and summary.csv.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (as the result files).")
@@ -109,7 +111,7 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
 @click.pass_context
 def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: ProtocolSpec, queries: int | None,
                 limit: int | None, full: bool, seed: int, through_store: bool, encoder: EncoderChoice,
-                batch_size: int, workers: int, out: Path, as_json: bool, data_dir: Path | None,
+                batch_size: int, workers: int | None, out: Path, as_json: bool, data_dir: Path | None,
                 options: tuple[str, ...], store: StoreLocation) -> None:
     """Score every encoder x dataset pair: mAP@5, P@10, AP.
 

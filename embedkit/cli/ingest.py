@@ -43,8 +43,9 @@ def render_report(report: IngestReport, console: Console) -> None:
 @click.option("--split", default=None, help="Only this split (default: all).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N samples.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
-              help="DataLoader processes decoding images while the encoder runs.")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Processes decoding images while the encoder runs (0: in this process). Default: decided "
+                   "from the first batch, in this process when decoding costs little next to the encoder, else 2.")
 @click.option("--collection", "-c", default=None, help="Collection name (default: the dataset's name).")
 @store_options
 @data_dir_option
@@ -59,8 +60,8 @@ def render_report(report: IngestReport, console: Console) -> None:
 @click.option("--prune", is_flag=True, help="Delete the points of samples the dataset no longer has.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limit: int | None, batch_size: int,
-                   workers: int, collection: str | None, store: StoreLocation, data_dir: Path | None, strict: bool,
-                   text_field: str | None, background: str, full_decode: bool, options: tuple[str, ...],
+                   workers: int | None, collection: str | None, store: StoreLocation, data_dir: Path | None,
+                   strict: bool, text_field: str | None, background: str, full_decode: bool, options: tuple[str, ...],
                    add_dataset: bool, prune: bool, as_json: bool) -> None:
     """Embed DATASET and store the vectors.
 

@@ -23,6 +23,12 @@ from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
 
+DEFAULT_WORKERS = 2
+"""Decoding processes when decoding is costly next to the forward pass (and `workers` is not given)."""
+INLINE_DECODING_SHARE = 0.15
+"""Decoding in the main process up to this share of the forward pass's time: on few cores, worker processes
+would take more from the forward pass than they give."""
+
 
 ProgressCallback = Callable[["IngestProgress"], None]
 
@@ -72,6 +78,8 @@ class IngestReport:
     """Of those stored, samples whose file changed since they were embedded."""
     pruned: int = 0
     """Points deleted because their samples are no longer in the dataset."""
+    workers: int | None = None
+    """Decoding processes used (0: in this process); None when no image was encoded."""
 
     @property
     def images_per_second(self) -> float:
@@ -110,6 +118,8 @@ class IngestRun:
     progress: ProgressCallback | None
     reading: ReadOptions = field(default_factory=ReadOptions)
     failures: list[Failure] = field(default_factory=list)
+    workers: int | None = None
+    """The decoding processes used (0: decoding in this process); None until images are encoded."""
 
     def skip(self, failures: list[Failure]) -> None:
         if failures and self.strict:
@@ -164,7 +174,7 @@ def ingest(
     split: str | None = None,
     limit: int | None = None,
     batch_size: int = 64,
-    workers: int = 2,
+    workers: int | None = None,
     collection: str | None = None,
     store: Store | str | None = None,
     strict: bool = False,
@@ -182,6 +192,7 @@ def ingest(
     Re-running after an interruption encodes only what is missing. `store` is an open Store, a
     location for `open_store` (a path or an http(s) URL), or None for the default embedded store.
     Unreadable images are skipped and listed in the report; with `strict=True` the first one raises.
+    `workers` decoding processes (None: decided from the first batch, see `_encode_images`).
     With `text_field`, the text of that payload field (a manifest column such as `caption`) is embedded
     instead of the image, by an encoder that embeds text, under `names.text_vector_name`. `background` is
     the colour under transparent pixels (white; a name or #RRGGBB). With `reduced_decoding`, a JPEG larger
@@ -251,21 +262,17 @@ def ingest(
             total=len(view), already_stored=len(view) - len(todo.indices), stored=state.stored,
             changed=len(todo.changed), pruned=pruned,
             failures=failures, seconds=time.perf_counter() - started, index_seconds=index_seconds,
-            interrupted=interrupted,
+            interrupted=interrupted, workers=run.workers,
         )
 
 
-def _encode_images(run: IngestRun, workers: int) -> bool:
-    """Encode batch k while batch k-1 is written. Returns True when interrupted by Ctrl-C."""
-    loader = torch.utils.data.DataLoader(
-        EncoderInputs(run.view, run.todo, run.model.preprocess, run.reading),
-        batch_size=run.batch_size,
-        num_workers=workers,
-        collate_fn=collate,
-        pin_memory=run.model.device.type == "cuda",
-        persistent_workers=False,
-        prefetch_factor=4 if workers else None,
-    )
+def _encode_images(run: IngestRun, workers: int | None) -> bool:
+    """Encode batch k while batch k-1 is written. Returns True when interrupted by Ctrl-C.
+
+    With `workers` None the first batch is decoded here and timed against its forward pass: when decoding
+    costs little next to the encoder (small images in an array file), the rest is decoded here too, since
+    worker processes would take CPU time from the forward pass; otherwise in DEFAULT_WORKERS processes."""
+    inputs = EncoderInputs(run.view, run.todo, run.model.preprocess, run.reading)
     pending: Future[None] | None = None
     pending_count = 0
 
@@ -276,18 +283,43 @@ def _encode_images(run: IngestRun, workers: int) -> bool:
             run.state.stored += pending_count
             pending, pending_count = None, 0
 
+    def encode(records: list[dict[str, Any]], pixels: torch.Tensor | None, bad: list[Failure]) -> float:
+        """Embed a batch and hand it to the writer; the seconds its forward pass took."""
+        nonlocal pending, pending_count
+        run.skip(bad)
+        started = time.perf_counter()
+        if pixels is not None:
+            vectors = run.model.embed_pixels(pixels)
+            forward = time.perf_counter() - started
+            finish_pending()
+            ids = [record.pop("sample_id") for record in records]
+            pending = writer.submit(run.store.upsert, run.collection, run.vector_name, ids, vectors, records)
+            pending_count = len(ids)
+            run.state.encoded += len(ids)
+        run.report()
+        return time.perf_counter() - started if pixels is None else forward
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedkit-writer") as writer:
         try:
-            for records, pixels, bad in loader:
-                run.skip(bad)
-                if pixels is not None:
-                    vectors = run.model.embed_pixels(pixels)
-                    finish_pending()
-                    ids = [record.pop("sample_id") for record in records]
-                    pending = writer.submit(run.store.upsert, run.collection, run.vector_name, ids, vectors, records)
-                    pending_count = len(ids)
-                    run.state.encoded += len(ids)
-                run.report()
+            rest: torch.utils.data.Dataset = inputs
+            if workers is None:
+                first = min(run.batch_size, len(inputs))
+                started = time.perf_counter()
+                batch = collate([inputs[i] for i in range(first)])
+                decoding = time.perf_counter() - started
+                forward = encode(*batch)
+                workers = 0 if decoding <= INLINE_DECODING_SHARE * forward else DEFAULT_WORKERS
+                log.info("decoding took %.0f%% of the forward pass: %s", 100 * decoding / max(forward, 1e-9),
+                         "decoding in this process" if not workers else f"decoding in {workers} worker processes")
+                rest = torch.utils.data.Subset(inputs, range(first, len(inputs)))
+            run.workers = workers
+            loader = torch.utils.data.DataLoader(
+                rest, batch_size=run.batch_size, num_workers=workers, collate_fn=collate,
+                pin_memory=run.model.device.type == "cuda", persistent_workers=False,
+                prefetch_factor=4 if workers else None,
+            )
+            for batch in loader:
+                encode(*batch)
         except KeyboardInterrupt:
             log.warning("interrupted: finishing the batch being written, then stopping")
             finish_pending()

@@ -28,7 +28,13 @@ class CollectionMetadata(StoreBackend):
 
     def default_vector(self, collection: str) -> str | None:
         """The vector a query uses when none is named: the first one ingested, unless changed."""
-        return self._read_metadata(collection).get("default_vector") if self._has_collection(collection) else None
+        if not self._has_collection(collection):
+            return None
+        metadata = self._read_metadata(collection)
+        vectors = metadata.get("vectors") or {}
+        if metadata.get("default_vector") is None and vectors:  # embedkit 0.1.0 recorded none: the first made
+            return min(vectors, key=lambda name: str(vectors[name].get("created_at", "")))
+        return metadata.get("default_vector")
 
     def set_default_vector(self, collection: str, vector_name: str) -> None:
         self.check_writable(f"set the default vector of collection {collection!r}")

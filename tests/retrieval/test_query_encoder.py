@@ -45,18 +45,20 @@ def test_a_text_query_finds_the_only_vector_that_embeds_text_without_an_encoder(
     assert result.vector_name == "clip:ViT-S-32-alt.random-64px" and len(result.hits) == 2
 
 
-def test_an_image_query_among_several_vectors_uses_the_default_or_asks_which(two_vectors, photo_files):
+def test_an_image_query_among_several_vectors_uses_the_default_or_the_first_made(two_vectors, photo_files):
     store, _ = two_vectors
     assert search("folder-photos", image=photo_files["cat"], k=1, store=store).vector_name == "mobilenet_v2.random-64px"
     with open_store(store) as opened:  # a collection from embedkit 0.1.0 has no default vector
         metadata = opened._read_metadata("folder-photos")
-        opened._write_metadata("folder-photos", {k: v for k, v in metadata.items() if k != "default_vector"})
+        vectors = dict(reversed(list(metadata["vectors"].items())))  # the order of the JSON does not decide
+        opened._write_metadata("folder-photos", {**{k: v for k, v in metadata.items() if k != "default_vector"},
+                                                 "vectors": vectors})
     try:
-        with pytest.raises(InvalidOptionError, match="several vectors.*--encoder.*collections default folder-photos"):
-            search("folder-photos", image=photo_files["cat"], store=store)
+        assert search("folder-photos", image=photo_files["cat"], k=1, store=store).vector_name == \
+            "mobilenet_v2.random-64px"
     finally:
         with open_store(store) as opened:
-            opened.set_default_vector("folder-photos", "mobilenet_v2.random-64px")
+            opened._write_metadata("folder-photos", metadata)
 
 
 def test_an_encoder_object_that_differs_from_the_record_is_refused(two_vectors, photo_files):
@@ -109,3 +111,18 @@ def test_a_query_that_names_no_vector_uses_the_default_one_which_can_be_changed(
     finally:
         with open_store(store) as opened:
             opened.set_default_vector("folder-photos", "mobilenet_v2.random-64px")
+
+
+def test_a_collection_without_the_named_encoders_vector_is_refused_before_any_model_loads(tmp_path, photos,
+                                                                                          monkeypatch):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    ingest(f"folder:{folder}", CNN, image_size=64, store=store, workers=0, device="cpu")
+    built = []
+    import embedkit.retrieval.query as query
+
+    monkeypatch.setattr(query, "encoder_from_record", lambda *a, **k: built.append(a) or pytest.fail("built"))
+    monkeypatch.setattr(query, "get_encoder", lambda *a, **k: built.append(a) or pytest.fail("built"))
+    with pytest.raises(InvalidOptionError, match="clip:ViT-B-32"):
+        search("folder-photos", encoder="clip:ViT-B-32", text="a cat", store=store)
+    assert built == []

@@ -122,6 +122,17 @@ def test_a_collection_written_by_embedkit_0_1_keeps_opening(store, name):
         store.ensure_vector(name, "enc-a", ENCODER_A.replace(weights_sha256="cd" * 32))
 
 
+def test_a_collection_written_by_embedkit_0_1_has_its_first_vector_as_default(store, name):
+    fill(store, name, n=3)
+    fill(store, name, n=3, encoder=ENCODER_B)
+    records = {vector: {"encoder": vector, "dim": dim, "created_at": f"2026-11-0{day}T00:00:00+00:00"}
+               for vector, dim, day in (("enc-b", 4, 2), ("enc-a", 8, 1))}
+    store._write_metadata(name, {"schema_version": 1, "vectors": records})
+    assert store.default_vector(name) == "enc-a"  # made first, though written second
+    store.set_default_vector(name, "enc-b")
+    assert store.default_vector(name) == "enc-b"
+
+
 def test_another_encoder_under_a_taken_name_fails_before_anything_is_written(store, name):
     ids, vectors, _ = fill(store, name, n=10)
     for other in (ENCODER_A.replace(encoder="resnet50"), ENCODER_A.replace(dim=16),
