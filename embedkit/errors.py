@@ -49,8 +49,16 @@ class WeightsMismatchError(EmbedkitError):
     """A checkpoint does not fit the architecture it was loaded into."""
 
 
+class WeightsChecksumError(WeightsMismatchError):
+    """A weights file does not have the SHA-256 its name carries (torch hub's `NAME-<hex>.pth`)."""
+
+
 class ImageLoadError(EmbedkitError):
     """A file could not be read as an image."""
+
+
+class PreprocessingError(EmbedkitError):
+    """An encoder's preprocessing failed on an image that was read: the encoder's options, not the file."""
 
 
 class TextNotSupportedError(EmbedkitError):
@@ -71,6 +79,10 @@ class DatasetFormatError(EmbedkitError):
     """Files on disk are not in the format their dataset publishes."""
 
 
+class UntrustedFileError(DatasetFormatError):
+    """A pickled dataset file names code that its published format never holds; nothing of it was run."""
+
+
 class StoreUnavailableError(EmbedkitError):
     """The vector store cannot be reached or opened."""
 
@@ -87,6 +99,10 @@ class SchemaMismatchError(EmbedkitError):
 
 class StoreReadOnlyError(EmbedkitError):
     """A write was asked of an embedded store this process cannot write (a read-only mount, no permission)."""
+
+
+class StoreReadError(EmbedkitError):
+    """The store raised an error of its own while reading (a damaged file, a server's refusal)."""
 
 
 class StoreWriteError(EmbedkitError):

@@ -11,7 +11,8 @@ from typing import Any
 from embedkit.errors import InvalidOptionError, first_line
 
 COLUMNS = (("map@5", "mAP@5"), ("p@10", "P@10"), ("ap", "AP"), ("map@r", "MAP@R"), ("recall@10", "R@10"))
-RESULT_KEYS = ("dataset", "encoder", "protocol", "metrics", "query_split", "gallery_split", "dim", "queries")
+RESULT_KEYS = ("dataset", "encoder", "protocol", "metrics", "query_split", "gallery_split", "dim", "queries",
+               "gallery", "random_expected")
 
 
 def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
@@ -38,13 +39,44 @@ def _read_result(file: Path, named: bool) -> dict[str, Any] | None:
             return None
         raise InvalidOptionError(f"{file} is not JSON ({first_line(error)}); pass bench result files "
                                  f"(`embedkit bench --out DIR` writes them)") from error
-    lacking = [key for key in RESULT_KEYS if not isinstance(document, dict) or key not in document]
-    if not lacking:
+    problem = shape_problem(document)
+    if problem is None:
         return document
     if named:
-        raise InvalidOptionError(f"{file} is not a bench result (it has no {', '.join(lacking)}); pass files "
-                                 f"that `embedkit bench --out DIR` wrote")
+        raise InvalidOptionError(f"{file} is not a bench result ({problem}); pass files that `embedkit bench "
+                                 f"--out DIR` wrote")
     return None
+
+
+def shape_problem(document: Any) -> str | None:
+    """What keeps a JSON document from being read as a bench result; None when nothing does."""
+    if not isinstance(document, dict):
+        return "it is not a JSON object"
+    lacking = [key for key in RESULT_KEYS if key not in document]
+    if lacking:
+        return f"it has no {', '.join(lacking)}"
+    wrong = [key for key, kinds in (("dataset", str), ("encoder", str), ("protocol", str), ("dim", int),
+                                    ("queries", int), ("gallery", int), ("query_split", (str, type(None))),
+                                    ("gallery_split", (str, type(None))), ("store", (dict, type(None))),
+                                    ("provenance", dict)) if key in document and not isinstance(document[key], kinds)]
+    wrong += [key for key in ("metrics", "random_expected") if not _numbers(document[key], [k for k, _ in COLUMNS])]
+    if document.get("store") and not _numbers(document["store"], ["recall@10_vs_exact", "latency_p50_ms"]):
+        wrong.append("store")
+    dataset = document.get("provenance", {}).get("dataset", {})
+    if not isinstance(dataset, dict) or not isinstance(dataset.get("limit"), (int, type(None))) or \
+            not isinstance(dataset.get("available", []), list) or not _numbers(dataset.get("available", []), []):
+        wrong.append("provenance")
+    return f"unexpected {', '.join(dict.fromkeys(wrong))}" if wrong else None
+
+
+def _numbers(values: Any, keys: list[str]) -> bool:
+    """Whether `values` is a dict with numbers under `keys` (or a list of numbers, when it is a list)."""
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    if isinstance(values, list):
+        return all(map(number, values))
+    return isinstance(values, dict) and all(number(values.get(key)) for key in keys)
 
 
 def limit_cut(result: dict[str, Any]) -> int | None:
@@ -185,10 +217,36 @@ def _bars(axes: Any, members: Sequence[dict[str, Any]], slots: int) -> None:
     axes.set_ylabel("mean over the queries")
 
 
+PLOT_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
+
+
+def check_plot_path(path: str | Path) -> None:
+    """InvalidOptionError unless `path` names a file matplotlib writes (by its suffix) in a folder that exists."""
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidOptionError(f"--plot {path} is a folder; name a file in it, e.g. {path / 'bench.png'}")
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise InvalidOptionError(f"--plot {path}: end the name with .png (or {', '.join(PLOT_SUFFIXES[1:])})")
+    if not path.parent.is_dir():
+        raise InvalidOptionError(f"--plot {path}: folder {path.parent} does not exist; create it first")
+
+
+def check_plot(results: Sequence[dict[str, Any]], path: str | Path) -> None:
+    """InvalidOptionError unless `plot` can draw `results` to `path`."""
+    check_plot_path(path)
+    for result in results:
+        curve = result.get("pr_curve")
+        if not (isinstance(curve, dict) and _numbers(curve.get("recall"), []) and _numbers(curve.get("precision"), [])
+                and len(curve["recall"]) == len(curve["precision"]) and _numbers(result["random_expected"], ["p@1"])):
+            raise InvalidOptionError(f"the result of {result['encoder']} on {result['dataset']} has no precision-"
+                                     f"recall curve to plot; leave out --plot, or run `embedkit bench` again")
+
+
 def plot(results: Sequence[dict[str, Any]], path: str | Path) -> None:
-    """Save `plot_figure` as a PNG."""
+    """Save `plot_figure` as a PNG (or another format by the suffix of `path`)."""
     import matplotlib.pyplot as plt
 
+    check_plot(results, path)
     figure = plot_figure(results)
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -27,6 +27,7 @@ from embedkit._version import __version__
 from embedkit.errors import EmbedkitError, InvalidOptionError
 from embedkit.ingestion import IngestProgress, default_collection_name, ingest
 from embedkit.store import Store, using_store
+from embedkit.store.location import redacted
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +269,7 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
         "queries_skipped_no_relevant": skipped,
         "device": str(encoder.device), "precision": encoder.precision, "torch": torch.__version__,
         "python": platform.python_version(), "machine": platform.machine(), "git_commit": None,
-        "store": store.location, "collection": collection,
+        "store": redacted(store.location), "collection": collection,
         "encoded_this_run": int(encoded), "wall_seconds": time.perf_counter() - started,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

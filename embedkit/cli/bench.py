@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Column, Table
 
 from embedkit.bench.protocols import LEAVE_ONE_OUT, PROTOCOLS, ProtocolSpec
-from embedkit.bench.report import limit_cut, load_results, plot, rows
-from embedkit.cli.options import (EncoderChoice, StoreLocation, data_dir_option, dataset_options, encoder_options,
-                                  parse_options, record_options, store_options)
+from embedkit.bench.report import check_plot, check_plot_path, limit_cut, load_results, plot, rows
+from embedkit.cli.options import (BATCH_SIZE, SEED, WORKERS, EncoderChoice, StoreLocation, data_dir_option,
+                                  dataset_options, encoder_options, parse_options, record_options, store_options)
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -95,11 +95,11 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
               help=f"Only the first N samples of each split  [default: {QUICK_LIMIT}, a quick run]")
 @click.option("--full", is_flag=True, help="Every sample of each split: the whole protocol (Fashion-MNIST: 70,000 "
                                            "images, an hour or more on a CPU).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--through-store", is_flag=True, help="Also query through the store's index: recall@10 and latency.")
 @encoder_options(with_name=False, helps={"weights": "A checkpoint for every encoder (random weights: NAME.random)."})
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--workers", type=click.IntRange(min=0), default=None,
+@click.option("--batch-size", type=BATCH_SIZE, default=64, show_default=True)
+@click.option("--workers", type=WORKERS, default=None,
               help="Processes decoding images while the encoder runs (0: in this process). Default: decided "
                    "from the first batch, in this process when decoding costs little next to the encoder, else 2.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), show_default=True,
@@ -124,11 +124,12 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: Prot
 
     if full and limit is not None:
         raise click.UsageError("--full uses every sample and --limit the first N: give one of them")
+    dataset_names, encoder_names = name_list(datasets, "--datasets"), name_list(encoders, "--encoders")
     quick = not full and limit is None
     errors = Console(stderr=True)
     with store.open() as opened, EncodingProgress(errors) as show:
         results, failures = bench(
-            datasets.split(","), encoders.split(","), **protocol.keywords(), queries=queries,
+            dataset_names, encoder_names, **protocol.keywords(), queries=queries,
             limit=None if full else limit or QUICK_LIMIT, seed=seed, through_store=through_store, store=opened,
             out_dir=out, data_dir=data_dir, dataset_options=parse_options(options), batch_size=batch_size,
             workers=workers, progress=show, **encoder.options())
@@ -145,6 +146,16 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: Prot
         errors.print(f"[red]failed:[/] {failure.dataset} x {failure.encoder}: {failure.error}", highlight=False)
     if failures:
         ctx.exit(1)
+
+
+def name_list(text: str, option: str) -> list[str]:
+    """The comma-separated names of an option, none of them empty. (An unknown name is a failed pair: the
+    others run.)"""
+    names = text.split(",")
+    if not all(name.strip() for name in names):
+        raise click.BadParameter(f"{text!r} has an empty name; separate names with single commas",
+                                 param_hint=f"'{option}'")
+    return names
 
 
 class EncodingProgress:
@@ -211,7 +222,11 @@ def report_command(paths: tuple[Path, ...], as_markdown: bool, plot_path: Path |
 
     if as_markdown and as_json:
         raise click.UsageError("--markdown and --json are two ways to print the table: give one of them")
+    if plot_path is not None:
+        check_plot_path(plot_path)  # before any file is read
     results = load_results(paths)
+    if plot_path is not None:
+        check_plot(results, plot_path)  # before any table is printed
     if as_json:
         print_json({"results": results})
     elif as_markdown:

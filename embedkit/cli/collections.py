@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from rich.console import Console
 from rich import box
 from rich.table import Column, Table
 
-from embedkit.cli.options import StoreLocation, store_options
+from embedkit.cli.options import BATCH_SIZE, StoreLocation, store_options
 from embedkit.cli.tables import print_json
+from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 from embedkit.store.export import export
 from embedkit.store.push import push
@@ -29,8 +31,10 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
     with store.open() as opened:
         infos = opened.collections()
         location = opened.location
+        unindexed = [info.name for info in infos if opened.index_unfinished(info.name)]
     if as_json:
-        print_json([{"name": i.name, "points": i.points, "default_vector": i.default_vector, "vectors": {
+        print_json([{"name": i.name, "points": i.points, "default_vector": i.default_vector,
+                     "index_unfinished": i.name in unindexed, "vectors": {
             n: {"dim": v.dim, "points": v.points, "encoder": v.record.encoder if v.record else None}
             for n, v in i.vectors.items()}} for i in infos])
         return
@@ -43,6 +47,10 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
             shown = f"{name} (default)" if name == info.default_vector and len(info.vectors) > 1 else name
             table.add_row(f"  {shown}", str(summary.dim), f"{summary.points:,}")
     Console().print(table)
+    for name in unindexed:
+        Console(stderr=True).print(f"[yellow]note:[/] {name}: a run stopped before its index was built (search is "
+                                   f"exact until then); `embedkit collections index {name}` builds it",
+                                   highlight=False)
 
 
 def chosen_store(ctx: click.Context, store: StoreLocation) -> StoreLocation:
@@ -87,6 +95,30 @@ def default_command(ctx: click.Context, collection: str, vector: str, store: Sto
     click.echo(f"{collection}: default vector {name}", err=True)
 
 
+@collections_group.command("index")
+@click.argument("collection")
+@store_options
+@click.option("--json", "as_json", is_flag=True, help='Print {"collection": C, "points": N, "seconds": S} on stdout.')
+@click.pass_context
+def index_command(ctx: click.Context, collection: str, store: StoreLocation, as_json: bool) -> None:
+    """Build COLLECTION's search index now.
+
+    Ingest builds it after storing; a run stopped before the build leaves it unfinished, and the next ingest
+    (or this command) finishes it."""
+    with chosen_store(ctx, store).open() as opened:
+        if not opened.vector_names(collection):
+            raise InvalidOptionError(f"collection {collection!r} does not exist in {opened.location}; "
+                                     f"`embedkit collections` lists them")
+        started = time.perf_counter()
+        opened.optimize(collection)
+        points = opened.count(collection)
+    seconds = time.perf_counter() - started
+    if as_json:
+        print_json({"collection": collection, "points": points, "seconds": round(seconds, 3)})
+    else:
+        click.echo(f"{collection}: index built over {points:,} points in {seconds:.1f} s", err=True)
+
+
 @click.command("export")
 @click.option("--collection", "-c", required=True)
 @click.option("--encoder", "-e", "encoders", multiple=True,
@@ -117,7 +149,7 @@ def export_command(collection: str, encoders: tuple[str, ...], output: Path, sto
 @click.option("--collection", "-c", required=True)
 @click.option("--to", "target", required=True, help="Qdrant server URL, http(s)://HOST:PORT (or a store path).")
 @click.option("--as", "target_collection", default=None, help="Collection name on the target (default: the same).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--batch-size", type=BATCH_SIZE, default=256, show_default=True)
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print the points copied per vector as JSON on stdout.")
 def push_command(collection: str, target: str, target_collection: str | None, batch_size: int,
@@ -125,7 +157,7 @@ def push_command(collection: str, target: str, target_collection: str | None, ba
     """Copy a collection to a Qdrant server.
 
     In batches with retries (--grpc: over gRPC); re-running resumes."""
-    source_store, target_store = replace(store, grpc=False), StoreLocation(target, store.grpc)
+    source_store, target_store, target = replace(store, grpc=False), replace(store, qdrant=target), StoreLocation(target).shown
     with source_store.open() as source, target_store.open() as destination:
         copied = push(source, destination, collection, target_collection=target_collection, batch_size=batch_size)
     if as_json:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Column, Table
 
-from embedkit.cli.options import data_dir_option, dataset_options, parse_options
+from embedkit.cli.options import WORKERS, data_dir_option, dataset_options, image_file, parse_options
 from embedkit.cli.tables import LOCAL_MARKS, entry_row, plugin_label, print_json, wide_console
 from embedkit.datasets import Dataset, get_dataset, list_datasets
 from embedkit.datasets.locate import data_root
@@ -52,9 +52,10 @@ class DownloadBar:
 
 
 def open_dataset(name: str, data_dir: Path | None, download: bool, options: tuple[str, ...],
-                 console: Console) -> Dataset:
+                 console: Console, mirror: str | None = None) -> Dataset:
+    given = {**parse_options(options), **({"mirror": mirror} if mirror else {})}
     with DownloadBar(console) as bar:
-        return get_dataset(name, data_dir=data_dir, download=download, progress=bar, **parse_options(options))
+        return get_dataset(name, data_dir=data_dir, download=download, progress=bar, **given)
 
 
 def print_notes(dataset: Dataset, console: Console) -> None:
@@ -106,8 +107,7 @@ def download_command(name: str, data_dir: Path | None, mirror: str | None, optio
 
     Nothing is fetched when it is already here."""
     console = Console(stderr=True)
-    extra = ("mirror=" + mirror,) if mirror else ()
-    dataset = open_dataset(name, data_dir, True, options + extra, console)
+    dataset = open_dataset(name, data_dir, True, options, console, mirror)
     print_notes(dataset, console)
     if as_json:
         print_json({"name": dataset.name, "images": len(dataset), "classes": len(dataset.classes),
@@ -120,9 +120,9 @@ def download_command(name: str, data_dir: Path | None, mirror: str | None, optio
 @datasets_command.command("show")
 @click.argument("name")
 @click.option("--split", default=None, help="Only this split (default: all).")
-@click.option("--grid", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--grid", type=click.Path(path_type=Path), default=None, callback=image_file,
               help="Save a contact sheet (one row per class) to this PNG file.")
-@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True,
+@click.option("--per-class", type=click.IntRange(1, 100), default=8, show_default=True,
               help="Images per class on the contact sheet.")
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
 @click.option("--download/--no-download", default=True, show_default=True,
@@ -166,7 +166,7 @@ def show_command(name: str, split: str | None, grid: Path | None, per_class: int
 @click.argument("name")
 @click.option("--split", default=None, help="Only this split (default: all).")
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
-@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
+@click.option("--workers", type=WORKERS, default=2, show_default=True,
               help="Processes that decode images.")
 @click.option("--download/--no-download", default=True, show_default=True)
 @data_dir_option

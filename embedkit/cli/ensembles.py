@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
-from embedkit.cli.options import StoreLocation, store_options
+from embedkit.cli.options import DIMENSION, SEED, StoreLocation, store_options
 from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
 
@@ -31,6 +31,13 @@ def render(report: EnsembleReport) -> None:
     )
 
 
+def npz_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A callback for an artifact to write: a .npz file, checked before anything is trained."""
+    if value is not None and (value.suffix != ".npz" or value.is_dir()):
+        raise click.BadParameter(f"save the artifact as a .npz file, not {value.name!r}")
+    return value
+
+
 def as_json(document: object) -> object:
     return dataclasses.asdict(document) if dataclasses.is_dataclass(document) else document
 
@@ -43,8 +50,9 @@ def ensemble_group() -> None:
 @ensemble_group.command("build")
 @click.argument("members")
 @click.option("--collection", "-c", required=True, help="Collection that holds the members' vectors.")
-@click.option("--pca-dim", type=click.IntRange(min=1), default=None, help="Reduce the ensemble with a PCA to this dim.")
-@click.option("--pca-file", type=click.Path(path_type=Path), default=None, help="Where to save the PCA (.npz).")
+@click.option("--pca-dim", type=DIMENSION, default=None, help="Reduce the ensemble with a PCA to this dim.")
+@click.option("--pca-file", type=click.Path(path_type=Path), default=None, callback=npz_file,
+              help="Where to save the PCA (.npz).")
 @click.option("--dataset", default=None, help="Encode members that have no stored vectors from this dataset.")
 @click.option("--split", default=None, help="With --dataset: only this split.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="With --dataset: only the first N samples.")
@@ -71,11 +79,12 @@ def stack_group() -> None:
 @stack_group.command("train")
 @click.argument("members")
 @click.option("--collection", "-c", required=True, help="Collection that holds the members' vectors and labels.")
-@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="Artifact to write (.npz).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, callback=npz_file,
+              help="Artifact to write (.npz).")
 @click.option("--split", default="train", show_default=True, help="Labelled split to train on.")
 @click.option("--method", type=click.Choice(STACKING_METHODS), default="lda", show_default=True)
-@click.option("--dim", type=click.IntRange(min=1), default=None, help="Output dim (lda: classes-1; linear: 128).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dim", type=DIMENSION, default=None, help="Output dim (lda: classes-1; linear: 128).")
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on the first N labelled points only.")
 @click.option("--no-apply", is_flag=True, help="Only save the artifact; do not write stack vectors.")
 @store_options

@@ -10,8 +10,9 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from embedkit.cli.options import (EncoderChoice, StoreLocation, data_dir_option, dataset_options, encoder_options,
-                                  parse_options, reading_options, store_options)
+from embedkit.cli.options import (BATCH_SIZE, WORKERS, EncoderChoice, StoreLocation, data_dir_option, dataset_options,
+                                  encoder_options, parse_options, reading_options, store_options)
+from embedkit.cli.signals import terminate_as_interrupt
 from embedkit.cli.tables import print_json
 from embedkit.datasets import get_dataset
 from embedkit.hookspecs import hookimpl
@@ -42,8 +43,8 @@ def render_report(report: IngestReport, console: Console) -> None:
 @encoder_options
 @click.option("--split", default=None, help="Only this split (default: all).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N samples.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--workers", type=click.IntRange(min=0), default=None,
+@click.option("--batch-size", type=BATCH_SIZE, default=64, show_default=True)
+@click.option("--workers", type=WORKERS, default=None,
               help="Processes decoding images while the encoder runs (0: in this process). Default: decided "
                    "from the first batch, in this process when decoding costs little next to the encoder, else 2.")
 @click.option("--collection", "-c", default=None, help="Collection name (default: the dataset's name).")
@@ -73,7 +74,7 @@ def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limi
     for note in data.notes:  # what `datasets check` would say: ignored files, empty class folders
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     model = encoder.build()
-    with store.open() as opened, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    with terminate_as_interrupt() as termination, store.open() as opened, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                           TextColumn("{task.fields[rate]:.1f} images/s"), TimeRemainingColumn(),
                                           console=console, transient=True, disable=as_json) as bar:
         task = bar.add_task(f"{data.name} → {model.vector_name}", total=None, rate=0.0)
@@ -92,7 +93,7 @@ def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limi
     else:
         render_report(report, Console())
     if report.interrupted:
-        sys.exit(130)
+        sys.exit(termination.exit_code)
 
 
 @hookimpl

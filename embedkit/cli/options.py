@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,6 +22,17 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 PRECISIONS: tuple[str, ...] = PRECISION_NAMES
+
+MAX_IMAGE_SIZE = 4096
+"""The largest --image-size: 18 times the usual 224 px; a batch of 32 such inputs is 6 GB of pixels already."""
+IMAGE_SIZE = click.IntRange(1, MAX_IMAGE_SIZE)
+BATCH_SIZE = click.IntRange(1, 65_536)
+WORKERS = click.IntRange(0, 256)
+SEED = click.IntRange(0, 2**32 - 1)
+"""Seeds as numpy and torch take them all."""
+DIMENSION = click.IntRange(1, 8192)
+"""An output dimension (a PCA's, a stacker's): four 2048-d members side by side."""
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 
 @dataclass(frozen=True)
@@ -47,21 +58,37 @@ class EncoderChoice:
     def build(self) -> Encoder:
         if self.name is None:
             raise InvalidOptionError("no encoder was chosen; pass --encoder NAME (see `embedkit encoders`)")
-        return get_encoder(self.name, **self.options())
+        model = get_encoder(self.name, **self.options())
+        if (model.input_size or 0) > MAX_IMAGE_SIZE:  # a size in the name (NAME-99999px) that --image-size would refuse
+            raise InvalidOptionError(f"{model.name} resizes images to {model.input_size} px; the input size is at "
+                                     f"most {MAX_IMAGE_SIZE} px")
+        return model
 
 
 @dataclass(frozen=True)
 class StoreLocation:
-    """Where the store is: an embedded store folder or a server URL, and whether to talk gRPC to a server."""
+    """Where the store is: an embedded store folder or a server URL, whether to talk gRPC to a server, and the
+    server's API key (never shown: not in `repr`, and `shown` is the location with its credentials hidden)."""
 
     qdrant: str | None = None
     grpc: bool = False
+    api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def shown(self) -> str:
+        """The location as it may be printed: a URL's password and query values replaced by ***."""
+        from embedkit.store.location import default_store_path, redacted
+
+        return str(default_store_path()) if self.qdrant is None else redacted(self.qdrant)
+
+    def __repr__(self) -> str:
+        return f"StoreLocation(qdrant={self.shown!r}, grpc={self.grpc})"
 
     def open(self) -> Store:
         """The opened store; use it in a `with` block, which closes it."""
         from embedkit.store import open_store
 
-        return open_store(self.qdrant, grpc=self.grpc)
+        return open_store(self.qdrant, grpc=self.grpc, api_key=self.api_key or None)
 
 
 def record_options(record: type, parameter: str, options: list[Callable[[F], F]],
@@ -110,7 +137,7 @@ def encoder_options(function: F | None = None, *, with_name: bool = True, requir
         click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
                      help=texts["precision"]),
         click.option("--layer", default=None, help=texts["layer"]),
-        click.option("--image-size", type=click.IntRange(min=1), default=None, help=texts["image_size"]),
+        click.option("--image-size", type=IMAGE_SIZE, default=None, help=texts["image_size"]),
     ], renamed={"name": "encoder"})
     return decorate if function is None else decorate(function)
 
@@ -120,10 +147,12 @@ STORE_OPTIONS: list[Callable[[F], F]] = [
                  help="Embedded store folder (default: embedkit's data dir) or a server http(s)://HOST:PORT."),
     click.option("--grpc", is_flag=True, envvar="EMBEDKIT_QDRANT_GRPC",
                  help="Talk gRPC to a Qdrant server instead of REST."),
+    click.option("--api-key", metavar="KEY", default=None, envvar="QDRANT_API_KEY",
+                 help="API key of the Qdrant server (default: $QDRANT_API_KEY; never printed)."),
 ]
 
 store_options: Callable[[F], F] = record_options(StoreLocation, "store", STORE_OPTIONS)
-"""--qdrant and --grpc, handed to the command as `store: StoreLocation`."""
+"""--qdrant, --grpc and --api-key, handed to the command as `store: StoreLocation`."""
 
 data_dir_option: Callable[[F], F] = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -137,13 +166,21 @@ dataset_options = click.option(
 )
 
 
+COMMAND_OPTIONS = {"data_dir": "--data-dir", "download": "--download/--no-download", "progress": None}
+"""Dataset options that commands give themselves, never as -O KEY=VALUE."""
+
+
 def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     """KEY=VALUE pairs, with values read as int, bool or str."""
     parsed: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise InvalidOptionError(f"dataset option {pair!r} is not KEY=VALUE")
+            raise InvalidOptionError(f"dataset option {pair!r} is not KEY=VALUE; e.g. -O depth=2")
+        if key in COMMAND_OPTIONS:
+            instead = COMMAND_OPTIONS[key]
+            raise InvalidOptionError(f"{key} is not a dataset option to give with -O"
+                                     + (f"; use the command's {instead} where it has one" if instead else ""))
         if value.lower() in ("true", "yes", "false", "no"):
             parsed[key] = value.lower() in ("true", "yes")
         else:
@@ -160,3 +197,17 @@ def reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
                            "1/2, 1/4, 1/8 scale that covers the input size.")(command)
     return click.option("--background", default="white", show_default=True,
                         help="Colour under transparent pixels (a name or #RRGGBB).")(command)
+
+
+def image_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A callback for an option that names an image file to write: checked before any work is done."""
+    if value is None:
+        return None
+    if value.is_dir():
+        raise click.BadParameter(f"{value} is a folder; name a file in it, e.g. {value / 'grid.png'}")
+    if value.suffix.lower() not in IMAGE_SUFFIXES:
+        raise click.BadParameter(f"{value.name!r} is not an image file name; end it with .png (or "
+                                 f"{', '.join(IMAGE_SUFFIXES[1:])})")
+    if not value.parent.is_dir():
+        raise click.BadParameter(f"folder {value.parent} does not exist; create it first")
+    return value

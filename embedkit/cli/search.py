@@ -2,30 +2,59 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
-from embedkit.cli.options import EncoderChoice, StoreLocation, encoder_options, record_options, store_options
+from embedkit.cli.options import (EncoderChoice, StoreLocation, encoder_options, image_file, record_options,
+                                  store_options)
 from embedkit.cli.tables import print_json, shortened_paths
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 from embedkit.images import load_image
+from embedkit.store.schema import INDEXED_FIELDS
+
+
+FIELD_NAME = re.compile(r"[\w-]+(\.[\w-]+)*")
+"""A payload field a filter can name (Qdrant's key syntax, without its array indexes): `label`, `meta.camera`."""
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+"""ASCII digits only: str.isdigit() takes '²' too."""
+INT64 = 2**63
 
 
 def parse_filter(items: tuple[str, ...]) -> dict:
-    """`label=3`, `split=test`, `label=1,2` (any of) -> a store filter; integers are matched as integers."""
-    parsed = {}
+    """`label=3`, `split=test`, `label=1,2` (any of) -> a store filter. A field the store indexes has its own
+    type (label: integers; split, dataset, sample_id: strings); another field's values are integers when all
+    of them read as one, else strings."""
+    parsed: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
             raise InvalidOptionError(f"filter {item!r} is not FIELD=VALUE; e.g. --filter label=3")
-        values = [int(v) if v.lstrip("-").isdigit() else v for v in value.split(",")]
-        parsed[key] = values if len(values) > 1 else values[0]
+        if not FIELD_NAME.fullmatch(key):
+            raise InvalidOptionError(f"filter field {key!r} is not a payload field name; use letters, digits, '_' "
+                                     f"and '-' (a nested field: a.b), e.g. --filter label=3")
+        if key in parsed:
+            raise InvalidOptionError(f"filter field {key!r} is given twice; give its values in one --filter, "
+                                     f"e.g. {key}=1,2 (any of them)")
+        values = value.split(",")
+        if "" in values:
+            raise InvalidOptionError(f"filter {item!r} has an empty value; separate values with single commas, "
+                                     f"e.g. label=1,2")
+        numbers = [int(v) for v in values if WHOLE_NUMBER.fullmatch(v) and -INT64 <= int(v) < INT64]
+        kind = INDEXED_FIELDS.get(key)
+        if kind == "integer" and len(numbers) < len(values):
+            wrong = next(v for v in values if not WHOLE_NUMBER.fullmatch(v) or not -INT64 <= int(v) < INT64)
+            raise InvalidOptionError(f"filter {item!r}: {key} holds whole numbers from -2**63 to 2**63-1, not "
+                                     f"{wrong!r}; e.g. {key}=3")
+        typed = numbers if kind != "keyword" and len(numbers) == len(values) else values
+        parsed[key] = typed if len(typed) > 1 else typed[0]
     return parsed
 
 
@@ -56,6 +85,10 @@ query_options = record_options(Query, "query", [
     click.option("--unlike", multiple=True, help="Sample id of an example to move away from (repeatable)."),
 ])
 
+MAX_K = 10_000
+MAX_GRID_HITS = 100
+"""A grid is one row of 160 px cells."""
+
 SEARCH_ENCODER_HELPS = {
     "encoder": "Picks the stored vector when the collection has several (an encoder name or alias). --image "
                "and --text need none: the encoder that made the vectors is rebuilt from the collection's record.",
@@ -71,11 +104,12 @@ SEARCH_ENCODER_HELPS = {
 @click.option("--collection", "-c", required=True, help="Collection to search.")
 @encoder_options(required=False, helps=SEARCH_ENCODER_HELPS)
 @query_options
-@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=10, show_default=True, help="How many hits to show.")
 @click.option("--filter", "filters", multiple=True, help="FIELD=VALUE payload condition, e.g. label=3 (repeatable).")
 @click.option("--exact", is_flag=True, help="Exact search instead of the HNSW index.")
 @store_options
-@click.option("--grid", type=click.Path(path_type=Path), default=None, help="Save the query beside its top-k as a PNG.")
+@click.option("--grid", type=click.Path(path_type=Path), default=None, callback=image_file,
+              help=f"Save the query beside its top-k as a PNG (k up to {MAX_GRID_HITS}).")
 @click.option("--json", "as_json", is_flag=True)
 def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int, filters: tuple[str, ...],
                    exact: bool, store: StoreLocation, grid: Path | None, as_json: bool) -> None:
@@ -86,9 +120,14 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
     """
     from embedkit.retrieval import search  # imports torch: only when the command runs, not for --help
 
+    if grid is not None and k > MAX_GRID_HITS:
+        raise click.BadParameter(f"a grid shows at most {MAX_GRID_HITS} hits; give -k {MAX_GRID_HITS} or fewer, "
+                                 f"or leave out --grid", param_hint="'--grid'")
+    filter = parse_filter(filters)  # a malformed filter fails before the store opens
+
     options = encoder.options() if query.is_embedded else encoder.variant_options()
     with store.open() as opened:
-        result = search(collection, encoder=encoder.name, **asdict(query), k=k, filter=parse_filter(filters),
+        result = search(collection, encoder=encoder.name, **asdict(query), k=k, filter=filter,
                         store=opened, exact=exact, **options)
     if grid is not None:
         from embedkit.retrieval.grid import hit_images, result_grid

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +12,32 @@ from embedkit.datasets.arrays import ArrayPart, PixelArray
 from embedkit.datasets.derived import derived
 from embedkit.datasets.download import Resource, verify
 from embedkit.datasets.published import PathLike, PublishedDataset
-from embedkit.errors import DatasetFormatError
+from embedkit.datasets.safe_pickle import NUMPY_ARRAYS, PROTOCOL2_BYTES, RefusedGlobal, load_restricted
+from embedkit.errors import DatasetFormatError, UntrustedFileError, first_line
 
 SIDE = 32
 
 
-def load_batch(path: Path) -> dict[str, Any]:
-    """One pickled batch, with its keys as str whether it was pickled by Python 2 or 3."""
+CIFAR_GLOBALS = {**NUMPY_ARRAYS, **PROTOCOL2_BYTES}
+"""All a CIFAR batch may name: its dict holds bytes/str, lists of ints and one uint8 ndarray."""
+
+
+def load_batch(path: Path, dataset: str = "cifar10") -> dict[str, Any]:
+    """One pickled batch, with its keys as str whether it was pickled by Python 2 or 3.
+
+    The file may have been found on disk rather than unpacked from the checked archive, so it is read by a
+    restricted unpickler: a file that names anything but numpy's array reconstruction is refused unrun."""
     try:
-        with open(path, "rb") as stream:
-            batch = pickle.load(stream, encoding="latin1")
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError) as error:
-        raise DatasetFormatError(f"cannot read CIFAR batch {path} ({error}); delete it and unpack the archive again") \
-            from error
+        batch = load_restricted(path, CIFAR_GLOBALS, encoding="latin1")
+    except RefusedGlobal as error:
+        raise UntrustedFileError(
+            f"{path} is not a CIFAR batch: it asks to run {error.module}.{error.name}, which no CIFAR file holds, "
+            f"and was not loaded; delete {path.parent} and run `embedkit datasets download {dataset}` for the "
+            f"published archive, which is checked against its MD5"
+        ) from error
+    except Exception as error:  # a damaged or crafted pickle can fail in any way
+        raise DatasetFormatError(f"cannot read CIFAR batch {path} ({first_line(error)}); "
+                                 f"delete it and unpack the archive again") from error
     if not isinstance(batch, dict):
         raise DatasetFormatError(f"{path} is not a CIFAR batch (it holds a {type(batch).__name__})")
     return {key.decode() if isinstance(key, bytes) else key: value for key, value in batch.items()}
@@ -60,7 +72,7 @@ class Cifar(PublishedDataset):
             archive = found / self.resources[0].filename
             verify(archive, self.resources[0])
             self.folder = unpack(archive, self.cache_dir(data_dir).parent, self.archive_folder)
-        meta = load_batch(self.folder / self.meta_file)
+        meta = load_batch(self.folder / self.meta_file, self.name)
         self.classes = _names(_column(meta, self.names_key, self.folder / self.meta_file))
         extra_names = {column: _names(_column(meta, names, self.folder / self.meta_file))
                        for column, (_, names) in self.extra_labels.items()}
@@ -95,7 +107,7 @@ class Cifar(PublishedDataset):
                                         shape=(int(sizes.sum()), SIDE, SIDE, 3))
         start = 0
         for source, size in zip(sources, sizes.tolist()):
-            data = np.asarray(_column(load_batch(source), "data", source), dtype=np.uint8)
+            data = np.asarray(_column(load_batch(source, self.name), "data", source), dtype=np.uint8)
             if data.shape != (size, 3 * SIDE * SIDE):
                 raise DatasetFormatError(f"CIFAR batch {source} has data of shape {data.shape}, "
                                          f"expected ({size}, {3 * SIDE * SIDE})")
@@ -106,7 +118,7 @@ class Cifar(PublishedDataset):
 
     def _labels(self, sources: list[Path], temporary: Path) -> None:
         """The labels, the number of images of each batch, and the extra label columns, as one .npz."""
-        batches = [(source, load_batch(source)) for source in sources]
+        batches = [(source, load_batch(source, self.name)) for source in sources]
         columns = {"labels": self.label_key, **{column: key for column, (key, _) in self.extra_labels.items()}}
         arrays = {name: np.concatenate([np.asarray(_column(batch, key, source), dtype=np.int64)
                                         for source, batch in batches]).astype(np.uint8)

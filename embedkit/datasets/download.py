@@ -8,12 +8,13 @@ import logging
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from embedkit.errors import ChecksumError, DatasetUnavailableError
+from embedkit.errors import ChecksumError, DatasetUnavailableError, InvalidOptionError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,21 @@ class Resource:
         if not mirror:
             return self.urls
         return ("/".join(part.strip("/") for part in (mirror, folder, self.filename) if part),)
+
+
+def check_mirror(mirror: object) -> str:
+    """A mirror as a base URL (`-O mirror=...` may have made it a number); InvalidOptionError when it is none."""
+    text = str(mirror)
+    try:
+        parts = urllib.parse.urlsplit(text)
+        parts.port  # noqa: B018 (a port out of range raises here)
+    except ValueError as error:
+        raise InvalidOptionError(f"mirror {text!r} is not a URL ({error}); give a base URL such as "
+                                 f"https://host/datasets") from error
+    if parts.scheme not in ("http", "https", "ftp", "file") or not (parts.netloc or parts.scheme == "file"):
+        raise InvalidOptionError(f"mirror {text!r} is not a URL; give a base URL such as https://host/datasets "
+                                 f"(--mirror, -O mirror=URL or $EMBEDKIT_DATASETS_MIRROR)")
+    return text
 
 
 def file_md5(path: str | os.PathLike[str]) -> str:
@@ -76,6 +92,7 @@ def fetch(
     MD5 and only then renamed to NAME. A mismatch deletes it and raises ChecksumError. With
     `mirror`, the file is fetched from MIRROR/MIRROR_FOLDER/NAME instead of the official URLs.
     """
+    mirror = check_mirror(mirror) if mirror else None
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / resource.filename

@@ -62,6 +62,8 @@ class FolderScan:
     paths: list[str] = field(default_factory=list)
     labels: list[int | None] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    repeated_links: list[str] = field(default_factory=list)
+    """Linked folders not read again: they lead to a folder already read (a loop, or two links to one)."""
     empty_classes: list[str] = field(default_factory=list)
     unlabelled: int = 0
 
@@ -70,6 +72,10 @@ class FolderScan:
         if self.ignored:
             shown = ", ".join(self.ignored[:5]) + (", ..." if len(self.ignored) > 5 else "")
             notes.append(f"ignored {len(self.ignored)} non-image file(s) in {self.root}: {shown}")
+        if self.repeated_links:
+            shown = ", ".join(self.repeated_links[:5]) + (", ..." if len(self.repeated_links) > 5 else "")
+            notes.append(f"{len(self.repeated_links)} linked folder(s) in {self.root} lead to a folder already "
+                         f"read and were not read again: {shown}")
         if self.empty_classes:
             shown = ", ".join(self.empty_classes[:10]) + (", ..." if len(self.empty_classes) > 10 else "")
             notes.append(f"{len(self.empty_classes)} class folder(s) in {self.root} hold no images: {shown}")
@@ -90,7 +96,14 @@ def scan_folder(root: str | Path, depth: int = 1, exclude: Sequence[str] = ()) -
     scan = FolderScan(root, depth)
     found: list[tuple[str, str | None]] = []
     class_dirs: set[str] = set()
+    walked: set[str] = set()
     for current, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(current)
+        if real in walked:  # a linked folder seen before (a link loop, or two links to one folder)
+            scan.repeated_links.append(Path(current).relative_to(root).as_posix())
+            dirs[:] = []
+            continue
+        walked.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         relative = Path(current).relative_to(root)
         parts = relative.parts

@@ -17,8 +17,8 @@ class FolderDataset(Dataset):
         super().__init__()
         if not path:
             raise InvalidOptionError("folder: needs a path, e.g. folder:~/photos")
-        if depth < 0:
-            raise InvalidOptionError(f"depth must be 0 or more, got {depth}")
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+            raise InvalidOptionError(f"depth must be a whole number, 0 or more (e.g. -O depth=2), got {depth!r}")
         self.root = Path(path).expanduser().resolve()  # sources stored absolute: readable from anywhere
         self.name = f"folder:{self.root}"  # one folder, one name, however its path was typed
         if not self.root.is_dir():

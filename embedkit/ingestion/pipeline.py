@@ -18,7 +18,9 @@ from embedkit.encoders.names import find_stored, text_vector_name
 from embedkit.images import ReadOptions
 from embedkit.ingestion.freshness import (CONTENT_FIELD, check_dataset, content_stamp, prune, samples_to_encode,
                                           text_stamp)
-from embedkit.errors import ImageLoadError, InvalidOptionError, TextNotSupportedError
+from embedkit.ingestion.workers import die_with_parent
+from embedkit.errors import (ImageLoadError, InvalidOptionError, PreprocessingError, TextNotSupportedError,
+                             first_line)
 from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
@@ -151,11 +153,17 @@ class EncoderInputs(torch.utils.data.Dataset):
         sample = self.view[self.indices[position]]
         record = sample_payload(self.view, sample)
         try:
-            return record, self.preprocess(sample.image(self.reading)), None
+            image = sample.image(self.reading)
         except ImageLoadError as error:
             return record, None, str(error)
-        except Exception as error:  # a preprocessing bug on one image must not end a long ingest
+        except Exception as error:  # a decoding bug on one file must not end a long ingest
             return record, None, f"{type(error).__name__}: {error}"
+        try:
+            return record, self.preprocess(image), None
+        except Exception as error:  # not the file, which was read: the encoder's options, which every image meets
+            raise PreprocessingError(f"the encoder's preprocessing failed on {sample.id}, an image that was read "
+                                     f"({type(error).__name__}: {first_line(error)}); check the encoder's options "
+                                     f"(--image-size)") from error
 
 
 def collate(
@@ -252,7 +260,8 @@ def ingest(
         if state.stored or len(view) > len(todo.indices):
             target.add_dataset(collection, data.identity())
         pruned = prune(view, target, collection, vector_name) if prune_missing and not interrupted else 0
-        if state.stored and not interrupted:  # an interrupted run stops at once; the re-run builds the index
+        if (state.stored or target.index_unfinished(collection)) and not interrupted:
+            # an interrupted run stops at once; the re-run builds the index, also when it has nothing to store
             index_started = time.perf_counter()
             target.optimize(collection)
             index_seconds = time.perf_counter() - index_started
@@ -316,7 +325,7 @@ def _encode_images(run: IngestRun, workers: int | None) -> bool:
             loader = torch.utils.data.DataLoader(
                 rest, batch_size=run.batch_size, num_workers=workers, collate_fn=collate,
                 pin_memory=run.model.device.type == "cuda", persistent_workers=False,
-                prefetch_factor=4 if workers else None,
+                prefetch_factor=4 if workers else None, worker_init_fn=die_with_parent if workers else None,
             )
             for batch in loader:
                 encode(*batch)

@@ -18,6 +18,8 @@ class StoreBackend:
 
     read_only: bool = False
     """True for a store this process may not write (an embedded store on a read-only mount): reads work."""
+    builds_index_itself: bool = False
+    """True for a server, which indexes what is written in the background: no build is ever unfinished."""
 
     def check_writable(self, action: str) -> None:
         """Raise StoreReadOnlyError, naming `action` ("drop collection 'x'"), when this store cannot be written;
@@ -91,3 +93,6 @@ class StoreBackend:
 
     def _count(self, collection: str, conditions: Conditions) -> int:
         raise NotImplementedError
+
+    def _build_index(self, collection: str) -> None:
+        """Build the collection's indexes now, blocking; a server builds them by itself in the background."""

@@ -117,6 +117,7 @@ class Store(CollectionMetadata):
         ids = [schema.point_id(s) for s in sample_ids]
         full = [{**p, "sample_id": str(s)} for s, p in zip(sample_ids, payloads)]
         try:
+            self._note_index(collection, unfinished=True)
             existing = {r.id: r.payload for r in self._retrieve(collection, list(dict.fromkeys(ids)), True, [])}
             new = [i for i, pid in enumerate(ids) if pid not in existing]
             old = [i for i, pid in enumerate(ids) if pid in existing]
@@ -335,7 +336,12 @@ class Store(CollectionMetadata):
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def optimize(self, collection: str | None = None) -> None:
-        """Build indexes after a bulk load (HNSW, payload indexes). A server does this in the background."""
+        """Build the indexes (HNSW, payload) of `collection` (None: every collection) after a bulk load, and
+        record that they caught up with the points (see `index_unfinished`)."""
+        self.check_writable("build the index" + (f" of collection {collection!r}" if collection else ""))
+        for name in [collection] if collection else self._collection_names():
+            self._build_index(name)
+            self._note_index(name, unfinished=False)
 
     def flush(self) -> None:
         """Make every write so far durable."""

@@ -15,9 +15,10 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as m
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-from embedkit.errors import StoreLockedError, StoreUnavailableError, StoreWriteError
+from embedkit.errors import InvalidOptionError, StoreLockedError, StoreUnavailableError, StoreWriteError
 from embedkit.store import schema
 from embedkit.store.base import Store
+from embedkit.store.location import parse_server_url
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,12 @@ _PAYLOAD_TYPES = {"keyword": m.PayloadSchemaType.KEYWORD, "integer": m.PayloadSc
 class ClientStore(Store):
     """Collections are Qdrant collections reached through a `QdrantClient`."""
 
+    builds_index_itself = True
+
     def __init__(self, client: QdrantClient, location: str, *, embedkit_version: str, hnsw_ef: int = 128):
         self.client = client
         self.location = location
-        self.is_local = not location.startswith(("http://", "https://"))
+        self.is_local = not location.lower().startswith(("http://", "https://"))
         self.embedkit_version = embedkit_version
         self.hnsw_ef = hnsw_ef
         self._dims: dict[str, dict[str, int]] = {}
@@ -53,32 +56,39 @@ class ClientStore(Store):
         attempts: int = CONNECT_ATTEMPTS,
         timeout: int = TIMEOUT_S,
     ) -> ClientStore:
-        """A Qdrant server at `url`; raises StoreUnavailableError after `attempts` failed tries."""
-        # the client's own version check runs in a thread and warns about unreachable servers; we report those
-        client = QdrantClient(url=url, api_key=api_key, prefer_grpc=grpc, timeout=timeout, check_compatibility=False)
+        """A Qdrant server at `url`; raises StoreUnavailableError after `attempts` failed tries.
+
+        Credentials in the URL are used (`?api_key=KEY` over `api_key`; `user:password@` as HTTP basic auth)
+        and never shown: the store's `location`, its logs and its errors carry the URL redacted."""
+        server = parse_server_url(url)
+        key = server.api_key or api_key
+        shown = server.shown
+        try:  # the client's own version check runs in a thread and warns about unreachable servers; we report those
+            client = QdrantClient(url=server.url, api_key=key, prefer_grpc=grpc, timeout=timeout,
+                                  check_compatibility=False, headers=server.headers() or None)
+        except Exception as error:
+            raise InvalidOptionError(f"the Qdrant URL {shown!r} cannot be used ({server.scrub(_reason(error), key)}); "
+                                     f"write http(s)://HOST:PORT") from error
         protocol = "gRPC" if grpc else "REST"
         for attempt in range(attempts):
             try:
                 client.get_collections()
-                _log_version(client, url)
-                return cls(client, url, embedkit_version=embedkit_version)
+                _log_version(client, shown)
+                return cls(client, shown, embedkit_version=embedkit_version)
             except UnexpectedResponse as error:
                 if error.status_code in (401, 403):
                     client.close()
-                    raise StoreUnavailableError(
-                        f"the Qdrant server at {url} refused the API key (HTTP {error.status_code}); "
-                        f"set QDRANT_API_KEY or pass --api-key"
-                    ) from error
+                    raise StoreUnavailableError(_refused(shown, error.status_code, key, server.basic_auth)) from error
                 reason = f"HTTP {error.status_code}"
             except Exception as error:  # connection refused, DNS, TLS, timeouts, gRPC errors
-                reason = _reason(error)
+                reason = server.scrub(_reason(error), key)
             if attempt + 1 < attempts:
                 delay = CONNECT_BACKOFF_S[min(attempt, len(CONNECT_BACKOFF_S) - 1)]
-                log.warning("Qdrant server %s not reachable (%s); retrying in %.2fs", url, reason, delay)
+                log.warning("Qdrant server %s not reachable (%s); retrying in %.2fs", shown, reason, delay)
                 time.sleep(delay)
         client.close()
         raise StoreUnavailableError(
-            f"cannot reach the Qdrant server at {url} over {protocol} after {attempts} attempts ({reason}); "
+            f"cannot reach the Qdrant server at {shown} over {protocol} after {attempts} attempts ({reason}); "
             f"check that it is running and the URL and port are right, or omit --qdrant to use the embedded store"
         )
 
@@ -337,6 +347,18 @@ def _log_version(client: QdrantClient, url: str) -> None:
         log.warning("Qdrant server %s runs %s; qdrant-client %s may not speak all of its API", url, server, ours)
     else:
         log.info("Qdrant server %s runs %s", url, server)
+
+
+def _refused(shown: str, status: int, key: str | None, basic_auth: tuple[str, str] | None) -> str:
+    """The one line for a server that answered 401/403: what was sent, and how to send the right thing."""
+    if key is None and basic_auth is None:
+        return (f"the Qdrant server at {shown} asks for an API key (HTTP {status}); pass --api-key KEY or set "
+                f"QDRANT_API_KEY")
+    if key is None:
+        return (f"the Qdrant server at {shown} refused the user name and password in the URL (HTTP {status}); "
+                f"check them, or pass an API key with --api-key KEY or QDRANT_API_KEY")
+    return (f"the Qdrant server at {shown} refused the API key (HTTP {status}); check the key given with --api-key, "
+            f"QDRANT_API_KEY or the URL's ?api_key=")
 
 
 def _unsupported(error: Exception) -> bool:

@@ -53,16 +53,31 @@ class EdgeStore(Store):
             )
         if self.root.exists() and not self.root.is_dir():
             raise StoreUnavailableError(f"{self.root} is a file; give a directory for the embedded store")
+        self._lock = DirectoryLock(self.root)
+        self.read_only_reason: str | None = None
+        self.read_only = False
+        self._copies: ShardCopies | None = None
+        self._shards: dict[str, qe.EdgeShard] = {}
+        self._dims: dict[str, dict[str, int]] = {}
+        # a folder that does not exist is a store without collections, created by its first collection, not by a read
+        self._absent = not self.root.is_dir()
+        self._read_while_absent = False
+        if not self._absent:
+            self._take_lock()
+
+    def _take_lock(self) -> None:
+        self.read_only_reason = self._lock.acquire()
+        self.read_only = self.read_only_reason is not None
+        self._copies = ShardCopies(self.root, self._lock) if self.read_only else None
+
+    def _create_store(self) -> None:
+        """Create the store's folder and lock it: the first collection of a store that did not exist."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StoreUnavailableError(f"cannot create the embedded store directory {self.root} ({error})") from error
-        self._lock = DirectoryLock(self.root)
-        self.read_only_reason = self._lock.acquire()
-        self.read_only = self.read_only_reason is not None
-        self._copies = ShardCopies(self.root, self._lock) if self.read_only else None
-        self._shards: dict[str, qe.EdgeShard] = {}
-        self._dims: dict[str, dict[str, int]] = {}
+        self._take_lock()
+        self._absent = False
 
     # ---- shards ----------------------------------------------------------------------------
     def _path(self, collection: str) -> Path:
@@ -71,6 +86,9 @@ class EdgeStore(Store):
     def _shard(self, collection: str) -> qe.EdgeShard:
         shard = self._shards.get(collection)
         if shard is None:
+            if self._absent:
+                raise StoreUnavailableError(f"there is no embedded store at {self.root} (the folder does not exist); "
+                                            f"check the store location (--qdrant), or ingest into it first")
             path = self._path(collection)
             where = path if self._copies is None else self._copies.copy(collection)
             shard = self._guard_open(path, lambda: qe.EdgeShard.load(str(where)))
@@ -102,12 +120,20 @@ class EdgeStore(Store):
             raise StoreUnavailableError(f"cannot open the embedded store collection at {path} ({message})") from error
 
     def _collection_names(self) -> list[str]:
+        if self._absent:
+            self._read_while_absent = True
+            return []
         return [p.name for p in self.root.iterdir() if (p / CONFIG_FILE).is_file()]
 
     def _has_collection(self, collection: str) -> bool:
+        if self._absent:
+            self._read_while_absent = True
+            return False
         return collection in self._shards or (self._path(collection) / CONFIG_FILE).is_file()
 
     def _create_collection(self, collection: str, vector_name: str, dim: int) -> None:
+        if self._absent:
+            self._create_store()
         self.check_writable(f"create collection {collection!r}")
         path = self._path(collection)
         config = qe.EdgeConfig(
@@ -228,13 +254,10 @@ class EdgeStore(Store):
         self._writable(collection).update(qe.UpdateOperation.delete_points_by_filter(_filter(conditions)))
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def optimize(self, collection: str | None = None) -> None:
+    def _build_index(self, collection: str) -> None:
         """Merge segments and build the HNSW index; blocks until done (minutes for 100k large vectors)."""
-        self.check_writable("build the index" + (f" of collection {collection!r}" if collection else ""))
-        names = [collection] if collection else self._collection_names()
-        for name in names:
-            if self._shard(name).optimize():
-                log.info("optimized collection %s", name)
+        if self._shard(collection).optimize():
+            log.info("optimized collection %s", collection)
 
     def flush(self) -> None:
         if not self.read_only:  # a read-only store has nothing to flush; its copies are thrown away
@@ -254,6 +277,8 @@ class EdgeStore(Store):
                 shard.close()
         self._shards.clear()
         self._lock.release()
+        if self._absent and self._read_while_absent:  # said once, at the end: an ingest reads before it creates
+            log.warning("there is no embedded store at %s: the folder does not exist (an ingest creates it)", self.root)
         if self._copies is not None:
             self._copies.remove()
         if first_error is not None:

@@ -4,7 +4,9 @@ shared hold a reader of a read-only store takes without writing anything."""
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +14,11 @@ from typing import IO
 
 from embedkit.errors import StoreLockedError, StoreUnavailableError
 
+log = logging.getLogger(__name__)
+
 LOCK_FILE = ".embedkit.lock"
+LEFTOVER_WAIT = 10.0
+"""Seconds to wait for the processes a dead lock holder forked (decoding workers) to let the lock go."""
 READ_ONLY_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 try:
@@ -37,7 +43,7 @@ class DirectoryLock:
             raise StoreUnavailableError(f"cannot open the lock file {self.path} ({error})") from error
         if fcntl is not None:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _lock_exclusively(handle, self.path)
             except OSError as error:
                 handle.seek(0)
                 holder = handle.read().strip()
@@ -52,6 +58,11 @@ class DirectoryLock:
                     raise StoreLockedError(
                         f"the embedded store {self.path.parent} is already open in this process; pass that open "
                         f"store (store=...) instead of opening it again"
+                    ) from error
+                if holder.isdigit() and not _alive(int(holder)):
+                    raise StoreLockedError(
+                        f"the embedded store {self.path.parent} is held by processes left over from process "
+                        f"{holder}, which is gone; end them (fuser -k {self.path}) and retry"
                     ) from error
                 by = f" by process {holder}" if holder else ""
                 raise StoreLockedError(
@@ -99,6 +110,40 @@ class DirectoryLock:
                 fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+
+
+def _lock_exclusively(handle: IO[str], path: Path) -> None:
+    """Take the lock; when the process that wrote its id into it is gone, the processes it forked may hold it a
+    little longer (they share its open files): wait up to LEFTOVER_WAIT seconds for them, then take it over."""
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        if not holder.isdigit() or _alive(int(holder)):
+            raise
+    deadline = time.monotonic() + LEFTOVER_WAIT
+    while True:
+        time.sleep(0.1)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            continue
+        log.warning("took over the lock of %s from process %s, which is gone", path.parent, holder)
+        return
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _only_shared(handle: IO[str]) -> bool:

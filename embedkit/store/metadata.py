@@ -56,6 +56,24 @@ class CollectionMetadata(StoreBackend):
         dim = self._vector_dims(collection).get(vector_name)
         return None if dim is None else VectorRecord(vector_name, dim)
 
+    def index_unfinished(self, collection: str) -> bool:
+        """Whether points were written after the index was last built: a run stopped before building it."""
+        return self._has_collection(collection) and bool(self._read_metadata(collection).get("index_unfinished"))
+
+    def _note_index(self, collection: str, unfinished: bool) -> None:
+        """Record that the index lags the points (before a write), or caught up (after a build); once per run."""
+        noted: set[str] = self.__dict__.setdefault("_index_noted_unfinished", set())
+        if self.builds_index_itself or (unfinished and collection in noted):
+            return
+        metadata = self._read_metadata(collection)
+        if bool(metadata.get("index_unfinished")) != unfinished:
+            metadata["index_unfinished"] = unfinished
+            self._write_metadata(collection, metadata)
+        if unfinished:
+            noted.add(collection)
+        else:
+            noted.discard(collection)
+
     def _read_metadata(self, collection: str) -> dict[str, Any]:
         records = self._retrieve(collection, [schema.METADATA_POINT_ID], True, [])
         metadata = records[0].payload.get(schema.METADATA_KEY) if records else None

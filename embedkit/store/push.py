@@ -6,9 +6,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from embedkit.errors import EmbedkitError, InvalidOptionError, StoreUnavailableError
+from embedkit.errors import EmbedkitError, InvalidOptionError, StoreUnavailableError, first_line
 from embedkit.records import VectorRecord
 from embedkit.store.base import Store
+from embedkit.store.location import redacted
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,9 @@ def _with_retries(action: Callable[[], None], attempts: int, what: str) -> None:
             return
         except EmbedkitError as error:
             if attempt == attempts:
-                raise StoreUnavailableError(f"{what} failed {attempts} times ({error}); re-run push to resume") from error
-            log.warning("%s failed (%s); retry %d of %d", what, error, attempt, attempts - 1)
+                raise StoreUnavailableError(f"{what} failed {attempts} times ({first_line(error)}); re-run push to "
+                                            f"resume") from error
+            log.warning("%s failed (%s); retry %d of %d", what, first_line(error), attempt, attempts - 1)
             time.sleep(min(2.0 ** attempt, 10.0))
 
 
@@ -34,8 +36,9 @@ def push(source: Store, target: Store, collection: str, *, target_collection: st
     """
     infos = [info for info in source.collections() if info.name == collection]
     if not infos:
-        raise InvalidOptionError(f"collection {collection!r} does not exist in {source.location}")
+        raise InvalidOptionError(f"collection {collection!r} does not exist in {redacted(source.location)}")
     name = target_collection or collection
+    shown = redacted(target.location)
     copied: dict[str, int] = {}
     for vector_name, summary in infos[0].vectors.items():
         target.ensure_vector(name, vector_name, summary.record or VectorRecord(vector_name, int(summary.dim or 0)))
@@ -43,7 +46,7 @@ def push(source: Store, target: Store, collection: str, *, target_collection: st
         for ids, arrays, payloads in source.iter_points(collection, [vector_name], batch_size=batch_size):
             clean = [{k: v for k, v in p.items() if k != "sample_id"} for p in payloads]
             _with_retries(lambda: target.upsert(name, vector_name, ids, arrays[vector_name], clean),
-                          attempts, f"uploading {len(ids)} points of {vector_name!r}")
+                          attempts, f"uploading {len(ids)} points of {vector_name!r} to {shown}")
             copied[vector_name] += len(ids)
     for dataset in source.datasets(collection):
         target.add_dataset(name, dataset)

@@ -101,6 +101,7 @@ def test_opening_a_store_this_process_holds_names_the_remedy(tmp_path):
     from embedkit.retrieval import search
     from embedkit.store import open_store
 
+    (tmp_path / "store").mkdir()
     with open_store(tmp_path / "store") as held:
         with pytest.raises(StoreLockedError, match="already open in this process; pass that open store"):
             search("c", sample_id="x", store=tmp_path / "store")

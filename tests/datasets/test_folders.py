@@ -79,6 +79,30 @@ def test_a_flat_folder_gives_unlabelled_samples(tmp_path):
     assert dataset.counts() == {"all": {"": 3}}
 
 
+def test_a_link_loop_is_read_once_and_said(tmp_path):
+    root = tmp_path / "photos"
+    (root / "cats").mkdir(parents=True)
+    for i in range(5):
+        (root / "cats" / f"{i}.jpg").write_bytes(jpeg_bytes((i, i, i)))
+    (root / "cats" / "again").symlink_to(root / "cats", target_is_directory=True)  # a loop
+    (root / "kittens").symlink_to(root / "cats", target_is_directory=True)  # another way into the same folder
+    dataset = get_dataset(f"folder:{root}")
+    assert len(dataset) == 5 and dataset.classes == ["cats"]
+    assert any("2 linked folder(s)" in note and "cats/again" in note and "kittens" in note for note in dataset.notes)
+
+
+def test_a_linked_folder_read_once_still_counts(tmp_path):
+    elsewhere = tmp_path / "shared" / "dogs"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "rex.jpg").write_bytes(jpeg_bytes((9, 9, 9)))
+    root = tmp_path / "photos"
+    (root / "cats").mkdir(parents=True)
+    (root / "cats" / "tom.jpg").write_bytes(jpeg_bytes((1, 1, 1)))
+    (root / "dogs").symlink_to(elsewhere, target_is_directory=True)
+    dataset = get_dataset(f"folder:{root}")
+    assert dataset.classes == ["cats", "dogs"] and len(dataset) == 2 and dataset.notes == []
+
+
 def test_depth_makes_nested_folders_the_classes(tmp_path):
     for name in ("animals/cats/a.jpg", "animals/dogs/b.jpg", "plants/trees/c.jpg", "plants/d.jpg"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

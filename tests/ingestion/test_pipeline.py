@@ -181,3 +181,29 @@ def test_ingest_decodes_big_jpegs_at_a_reduced_scale_unless_told_not_to(tmp_path
     np.testing.assert_allclose(stored[False], encoder.encode_images([load_image(path)]), atol=1e-5)
     np.testing.assert_allclose(encoder.encode_images([path]), stored[True], atol=1e-5)  # a file: read as ingest reads it
     assert not np.allclose(stored[True], stored[False], atol=1e-5)
+
+
+def test_sigterm_is_handled_as_ctrl_c_with_a_summary_and_exit_143(folder, tmp_path):
+    location = tmp_path / "store"
+    script = textwrap.dedent(f"""
+        import os, signal
+        from embedkit.encoders.base import Encoder
+        real, calls = Encoder.embed_pixels, []
+
+        def embed(self, pixels):  # SIGTERM arrives while the second batch is being embedded
+            calls.append(1)
+            if len(calls) == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return real(self, pixels)
+
+        Encoder.embed_pixels = embed
+        from embedkit.cli import main
+        main(["ingest", "folder:{folder}", "-e", "mobilenet_v2.random", "--image-size", "32", "--batch-size", "2",
+              "--workers", "0", "--device", "cpu", "--qdrant", "{location}"])
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 143, run.stderr
+    assert "interrupted; run again to finish" in run.stdout and "stored 2," in run.stdout
+    assert "Traceback" not in run.stderr
+    rest = ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=32, device="cpu", store=location, workers=0)
+    assert (rest.stored, rest.already_stored) == (GOOD - 2, 2)

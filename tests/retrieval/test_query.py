@@ -124,7 +124,8 @@ def test_cli_ingest_then_collections_export_and_push(tmp_path, photos):
     assert again.exit_code == 0 and "stored 0" in again.output and f"already there {2 * PER_CLASS}" in again.output
 
     listed = json.loads(runner.invoke(main, ["collections", "--qdrant", str(store), "--json"]).output)
-    assert listed == [{"name": "folder-photos", "points": 2 * PER_CLASS, "default_vector": "mobilenet_v2.random-64px", "vectors": {
+    assert listed == [{"name": "folder-photos", "points": 2 * PER_CLASS, "default_vector": "mobilenet_v2.random-64px",
+                       "index_unfinished": False, "vectors": {
         "mobilenet_v2.random-64px": {"dim": 1280, "points": 2 * PER_CLASS, "encoder": "mobilenet_v2.random"}}}]
 
     csv = tmp_path / "embeddings.csv"

@@ -203,6 +203,7 @@ def test_a_copy_keeps_a_files_data_and_its_holes(tmp_path):
 
 
 def test_a_writer_that_opens_a_store_while_a_reader_copies_it_is_told_to_retry(tmp_path):
+    (tmp_path / "store").mkdir()
     with open_store(tmp_path / "store"):
         pass
     with DirectoryLock(tmp_path / "store").shared():  # what a reader of a read-only store holds while copying

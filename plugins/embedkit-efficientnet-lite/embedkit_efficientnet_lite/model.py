@@ -9,7 +9,7 @@ import torch
 from efficientnet_lite_pytorch import EfficientNet
 
 from embedkit.encoders.image_module import ImageModuleEncoder
-from embedkit.encoders.weights import fit_state_dict, load_checkpoint, resolve_weights
+from embedkit.encoders.weights import fit_state_dict, load_checkpoint, resolve_weights, verify_named_hash
 from embedkit.records import VectorRecord
 
 
@@ -26,9 +26,12 @@ class PooledFeatures(torch.nn.Module):
 
 def create_encoder(variant: int, weights_file: Callable[[int], Path], record: Callable[[int, str], VectorRecord], *,
                    weights: str | None = None, device: str = "auto", precision: str = "fp32") -> ImageModuleEncoder:
-    state, tag, file = resolve_weights(
-        weights, "imagenet1k", lambda: (load_checkpoint(weights_file(variant)), weights_file(variant))
-    )
+    def pretrained() -> tuple[dict[str, torch.Tensor], Path]:
+        file = weights_file(variant)  # efficientnet-lite0-57934424.pth: its name carries its SHA-256's start
+        verify_named_hash(file, f"efficientnet_lite{variant}.imagenet1k")
+        return load_checkpoint(file), file
+
+    state, tag, file = resolve_weights(weights, "imagenet1k", pretrained)
     with torch.random.fork_rng():  # random weights are the same on every run
         torch.manual_seed(0)
         network = EfficientNet.from_name(f"efficientnet-lite{variant}")

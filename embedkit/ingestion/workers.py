@@ -1,0 +1,25 @@
+"""DataLoader worker processes that end with the process that started them.
+
+A worker is forked with the parent's open files, among them the store's lock and Qdrant Edge's WAL: one that
+outlived a killed parent (PyTorch's workers notice only seconds later) would keep the store locked.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(worker_id: int) -> None:
+    """`worker_init_fn` for a DataLoader: the kernel kills this worker when its parent dies (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
