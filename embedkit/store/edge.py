@@ -16,6 +16,7 @@ from embedkit.errors import StoreLockedError, StoreReadOnlyError, StoreUnavailab
 from embedkit.store import schema
 from embedkit.store.base import Store
 from embedkit.store.lock import DirectoryLock
+from embedkit.store.space import MIN_FREE_ENV, check_space, shortage
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
 from embedkit.store.readonly import ShardCopies
 
@@ -66,7 +67,8 @@ class EdgeStore(Store):
             self._take_lock()
 
     def _take_lock(self) -> None:
-        self.read_only_reason = self._lock.acquire()
+        # Edge writes into a shard even to read it: on a full disk, read a copy elsewhere, and write not even the lock
+        self.read_only_reason = shortage(self.root) or self._lock.acquire()
         self.read_only = self.read_only_reason is not None
         self._copies = ShardCopies(self.root, self._lock) if self.read_only else None
 
@@ -95,11 +97,15 @@ class EdgeStore(Store):
             self._shards[collection] = shard
         return shard
 
-    def _writable(self, collection: str) -> qe.EdgeShard:
+    def _writable(self, collection: str, needed: int = 0) -> qe.EdgeShard:
         self.check_writable(f"write to collection {collection!r}")
+        check_space(self.root, needed)  # a write to a full disk is a bus error in Edge's memory maps
         return self._shard(collection)
 
     def check_writable(self, action: str) -> None:
+        if self.read_only and self.read_only_reason and MIN_FREE_ENV in self.read_only_reason:
+            raise StoreReadOnlyError(f"cannot {action}: {self.read_only_reason}; free some space there (reading "
+                                     f"works meanwhile), or copy the store elsewhere and use that (--qdrant NEW_DIR)")
         if self.read_only:
             raise StoreReadOnlyError(
                 f"cannot {action}: the embedded store {self.root} is read-only here ({self.read_only_reason}); "
@@ -135,6 +141,7 @@ class EdgeStore(Store):
         if self._absent:
             self._create_store()
         self.check_writable(f"create collection {collection!r}")
+        check_space(self.root)
         path = self._path(collection)
         config = qe.EdgeConfig(
             vectors={vector_name: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
@@ -181,7 +188,7 @@ class EdgeStore(Store):
     def _upsert(
         self, collection: str, vector_name: str, ids: list[str], vectors: np.ndarray, payloads: list[dict[str, Any]]
     ) -> None:
-        shard = self._writable(collection)
+        shard = self._writable(collection, needed=2 * vectors.nbytes)  # the vectors, and their copy in the WAL
         for start in range(0, len(ids), WRITE_BATCH):
             points = [
                 qe.Point(ids[i], {vector_name: _floats(vectors[i])}, payloads[i])
@@ -256,6 +263,7 @@ class EdgeStore(Store):
     # ---- lifecycle ---------------------------------------------------------------------------
     def _build_index(self, collection: str) -> None:
         """Merge segments and build the HNSW index; blocks until done (minutes for 100k large vectors)."""
+        check_space(self.root)
         if self._shard(collection).optimize():
             log.info("optimized collection %s", collection)
 
