@@ -99,8 +99,9 @@ class EdgeStore(Store):
 
     def _writable(self, collection: str, needed: int = 0) -> qe.EdgeShard:
         self.check_writable(f"write to collection {collection!r}")
+        shard = self._shard(collection)
         check_space(self.root, needed)  # a write to a full disk is a bus error in Edge's memory maps
-        return self._shard(collection)
+        return shard
 
     def check_writable(self, action: str) -> None:
         if self.read_only and self.read_only_reason and MIN_FREE_ENV in self.read_only_reason:
