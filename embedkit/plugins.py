@@ -41,6 +41,7 @@ BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (
     "embedkit.cli.bench",
     "embedkit.cli.ensembles",
     "embedkit.cli.delete",
+    "embedkit.cli.verify",
 )
 """Registered only when the CLI builds its group, so that the Python API never imports click commands."""
 

@@ -1,0 +1,87 @@
+"""Is a collection still what ingest made? Re-embed a random sample of its stored points from their sources and
+compare, and count the dataset's samples that have no vector: damaged files or a lost WAL show up here."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from embedkit.datasets import get_dataset
+from embedkit.encoders import vector_name_candidates
+from embedkit.encoders.names import find_stored
+from embedkit.encoders.rebuild import encoder_from_record
+from embedkit.errors import ImageLoadError, InvalidOptionError
+from embedkit.images import ReadOptions
+from embedkit.store import Store, using_store
+
+
+@dataclass
+class VerifyReport:
+    collection: str
+    vector_name: str
+    checked: int = 0
+    differing: list[tuple[str, float]] = field(default_factory=list)
+    """Sample ids whose stored vector is not what their source embeds to now, with the cosine between them."""
+    unreadable: list[str] = field(default_factory=list)
+    missing: int = 0
+    """Samples of the collection's datasets without this vector."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.differing and not self.missing
+
+
+def verify(collection: str, *, encoder: str | None = None, sample: int = 100, seed: int = 0,
+           store: Store | str | None = None, tolerance: float = 1e-3, device: str = "auto",
+           batch_size: int = 32) -> VerifyReport:
+    """Re-embed `sample` stored points (chosen with `seed`) by the encoder their record names and compare them
+    with what is stored (cosine below 1 - `tolerance` differs); count the samples without a vector."""
+    if sample < 1:
+        raise InvalidOptionError(f"the sample must hold at least 1 point, got {sample}")
+    with using_store(store) as target:
+        stored_names = target.vector_names(collection)
+        if not stored_names:
+            raise InvalidOptionError(f"collection {collection!r} does not exist in {target.location} or has no "
+                                     f"vectors; `embedkit collections` lists what there is")
+        wanted = vector_name_candidates(encoder) if encoder else [target.default_vector(collection) or ""]
+        vector_name = find_stored(wanted, stored_names)
+        if vector_name is None:
+            raise InvalidOptionError(f"collection {collection!r} has no vector of {encoder or 'its own'}; it holds "
+                                     f"{', '.join(stored_names)}")
+        record = target.vector_record(collection, vector_name)
+        if record is None or not record.encoder or record.modality == "text" or record.members:
+            raise InvalidOptionError(f"vector {vector_name!r} cannot be verified: verify re-embeds images with the "
+                                     f"encoder a vector records (not texts or ensembles)")
+        datasets = target.datasets(collection)
+        if not datasets:
+            raise InvalidOptionError(f"collection {collection!r} records no dataset (made before embedkit 0.3); "
+                                     f"ingest it again once to record it")
+        samples = {}
+        for identity in datasets:
+            view = get_dataset(identity).view()
+            samples.update({view[i].id: view[i] for i in range(len(view))})
+        stored = target.stored_ids(collection, vector_name)
+        report = VerifyReport(collection, vector_name, missing=len(set(samples) - set(stored)))
+        population = sorted(set(stored) & set(samples))
+        chosen = random.Random(seed).sample(population, min(sample, len(population)))
+        model = encoder_from_record(record, device=device)
+        reading = ReadOptions.for_reading(record.reading, model.input_size)
+        for start in range(0, len(chosen), batch_size):
+            ids, pixels = [], []
+            for sample_id in chosen[start : start + batch_size]:
+                try:
+                    pixels.append(model.preprocess(samples[sample_id].image(reading)))
+                    ids.append(sample_id)
+                except ImageLoadError:
+                    report.unreadable.append(sample_id)
+            if not ids:
+                continue
+            now = model.embed_pixels(torch.stack(pixels))
+            kept = target.get_vectors(collection, vector_name, ids)
+            cosines = np.sum(now * kept, axis=1) / (np.linalg.norm(now, axis=1) * np.linalg.norm(kept, axis=1) + 1e-12)
+            report.checked += len(ids)
+            report.differing += [(i, float(c)) for i, c in zip(ids, cosines) if c < 1 - tolerance]
+        return report
