@@ -26,7 +26,7 @@ def verify_command(collection: str, encoder: str | None, sample: int, seed: int,
     """Check stored vectors against their sources.
 
     Embeds a random sample of stored points again and compares; counts the dataset's samples without a vector.
-    Exits 1 when something differs or is missing."""
+    Exits 1 when a stored vector differs."""
     from embedkit.ingestion.verify import verify  # imports torch: only when the command runs
 
     with store.open() as opened:
@@ -42,7 +42,7 @@ def verify_command(collection: str, encoder: str | None, sample: int, seed: int,
                           highlight=False)
         console.print(f"{report.collection} / {report.vector_name}: {report.checked} points embedded again, "
                       f"{len(report.differing)} differ, {len(report.unreadable)} unreadable now; {report.missing} "
-                      f"samples of its datasets have no vector"
+                      f"samples of its datasets have no vector (lost, or left out by --split or --limit)"
                       + ("" if report.ok else "; ingest again to store them right"), highlight=False)
     if not report.ok:
         sys.exit(1)

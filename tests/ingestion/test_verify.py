@@ -27,8 +27,12 @@ def test_a_sound_collection_verifies_and_a_damaged_one_is_named(tmp_path, photos
     found = verify("folder-photos", store=store, device="cpu")
     assert [sample_id for sample_id, _ in found.differing] == ["folder/cat/2.jpg"]
     assert found.missing == 1 and found.checked == 2 * PER_CLASS - 1 and not found.ok
+    with open_store(store) as opened:  # the damaged point gone: a missing point alone is reported, not a failure
+        opened.delete("folder-photos", ["folder/cat/2.jpg"])
+    partial = verify("folder-photos", store=store, device="cpu")
+    assert partial.ok and partial.missing == 2 and not partial.differing
     result = CliRunner().invoke(main, ["verify", "-c", "folder-photos", "--qdrant", str(store), "--device", "cpu",
                                        "--sample", "5", "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["checked"] == 5 and document["missing"] == 1 and document["ok"] is False
+    assert document["checked"] == 5 and document["missing"] == 2 and document["ok"] is True
