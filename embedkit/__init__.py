@@ -5,11 +5,9 @@ The names below are imported on first use, so `import embedkit.store` does not l
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from embedkit._version import __version__
 from embedkit.errors import EmbedkitError
+from embedkit.lazy import lazy_exports
 
 _PUBLIC = {
     "Encoder": "embedkit.encoders",
@@ -28,12 +26,7 @@ _PUBLIC = {
 __all__ = ["EmbedkitError", "__version__", *_PUBLIC]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        value = getattr(importlib.import_module(_PUBLIC[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'embedkit' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _PUBLIC)
 
 
 def __dir__() -> list[str]:

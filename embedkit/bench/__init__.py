@@ -4,9 +4,6 @@
 importing torch.
 """
 
-import importlib
-from typing import Any
-
 from embedkit.bench.metrics import (
     METRICS,
     ap_at_k,
@@ -21,6 +18,7 @@ from embedkit.bench.metrics import (
     recall_at_k,
     relevant_ranks,
 )
+from embedkit.lazy import lazy_exports
 
 _FROM_RUN = ("BenchFailure", "BenchResult", "bench")
 
@@ -31,9 +29,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _FROM_RUN:
-        value = getattr(importlib.import_module("embedkit.bench.run"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'embedkit.bench' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {name: "embedkit.bench.run" for name in _FROM_RUN})

@@ -6,12 +6,12 @@ first use, and each encoder's model when it is created.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from embedkit.encoders import names
 from embedkit.errors import InvalidOptionError
+from embedkit.lazy import lazy_exports
 from embedkit.plugins import load_registry
 from embedkit.records import VectorRecord
 from embedkit.registry import Entry, Registry
@@ -94,12 +94,7 @@ def list_encoders(pattern: str | None = None) -> list[Entry[Encoder]]:
     return ENCODERS.entries(pattern)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _FROM_BASE:
-        value = getattr(importlib.import_module("embedkit.encoders.base"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'embedkit.encoders' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {name: "embedkit.encoders.base" for name in _FROM_BASE})
 
 
 __all__ = ["ENCODERS", "Encoder", "Entry", "Modality", "encoder_entry", "entry_record", "get_encoder", "list_encoders",
