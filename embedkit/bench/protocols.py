@@ -6,22 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embedkit.analysis.vectors import LabelledVectors, stored_vectors
 from embedkit.errors import InvalidOptionError
 from embedkit.store import Store
 
 LEAVE_ONE_OUT = "leave-one-out"
 SPLIT = "split"
 PROTOCOLS = (LEAVE_ONE_OUT, SPLIT)
-
-
-@dataclass
-class LabelledVectors:
-    ids: list[str]
-    vectors: np.ndarray
-    labels: np.ndarray
-    label_names: dict[int, str]
-    stored_in_split: int = 0
-    """Points of the split in the store, before restricting to the benchmarked ids."""
 
 
 @dataclass
@@ -33,46 +24,6 @@ class Task:
     gallery: LabelledVectors
     query_positions: np.ndarray | None
     """Leave-one-out: each query's index in the gallery."""
-
-
-def stored_vectors(store: Store, collection: str, vector_name: str, split: str | None,
-                   only: set[str] | None = None) -> LabelledVectors:
-    """The stored vectors of `split` (all splits for None), or of the sample ids in `only`, with their labels."""
-    ids: list[str] = []
-    chunks: list[np.ndarray] = []
-    labels: list[int | None] = []
-    names: dict[int, str] = {}
-    in_split = 0
-    for batch_ids, arrays, payloads in store.iter_points(collection, [vector_name]):
-        in_split += sum(1 for p in payloads if split is None or p.get("split") == split)
-        keep = [i for i, p in enumerate(payloads) if (split is None or p.get("split") == split)
-                and (only is None or batch_ids[i] in only)]
-        ids.extend(batch_ids[i] for i in keep)
-        chunks.append(arrays[vector_name][keep])
-        for i in keep:
-            labels.append(payloads[i].get("label"))
-            if payloads[i].get("label") is not None:
-                names[int(payloads[i]["label"])] = str(payloads[i].get("label_name", payloads[i]["label"]))
-    where = f"{collection!r}/{vector_name!r}" + (f" split {split!r}" if split else "")
-    if not ids:
-        raise InvalidOptionError(f"no stored vectors in {where}; ingest the dataset first (or check --split)")
-    unlabelled = [sample_id for sample_id, label in zip(ids, labels) if label is None]
-    if unlabelled:
-        raise InvalidOptionError(
-            f"{len(unlabelled)} samples in {where} have no label (e.g. {unlabelled[0]!r}); "
-            f"retrieval metrics need labels: relevant means same label"
-        )
-    vectors = np.concatenate(chunks).astype(np.float32, copy=False)
-    norms = np.linalg.norm(vectors, axis=1)
-    bad = np.flatnonzero(~np.isfinite(norms) | (norms < 1e-6))
-    if len(bad):
-        raise InvalidOptionError(
-            f"{len(bad)} stored vectors in {where} are zero or NaN (e.g. {ids[bad[0]]!r}); "
-            f"re-ingest them (drop the collection or use another) before benchmarking"
-        )
-    order = np.argsort(ids, kind="stable")  # the store's scroll order is not the dataset's
-    return LabelledVectors([ids[i] for i in order], vectors[order], np.asarray(labels, dtype=np.int64)[order], names,
-                           in_split)
 
 
 def sample_queries(count: int, wanted: int | None, seed: int) -> np.ndarray:
