@@ -5,11 +5,11 @@ The names below are imported on first use, so `import embedkit.store` does not l
 
 from __future__ import annotations
 
-from embedkit._version import __version__
 from embedkit.errors import EmbedkitError
 from embedkit.lazy import lazy_exports
 
 _PUBLIC = {
+    "__version__": "embedkit._version",
     "Encoder": "embedkit.encoders",
     "get_encoder": "embedkit.encoders",
     "list_encoders": "embedkit.encoders",
@@ -23,7 +23,7 @@ _PUBLIC = {
     "search": "embedkit.retrieval",
 }
 
-__all__ = ["EmbedkitError", "__version__", *_PUBLIC]
+__all__ = ["EmbedkitError", *_PUBLIC]
 
 
 __getattr__ = lazy_exports(__name__, _PUBLIC)

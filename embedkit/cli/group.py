@@ -13,6 +13,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from embedkit._version import __version__
+from embedkit.cli.signals import Terminated
 from embedkit.errors import EmbedkitError, StoreReadError, first_line
 from embedkit.plugins import load_commands
 
@@ -76,9 +77,9 @@ class ErrorReportingGroup(click.Group):
         except click.exceptions.NoArgsIsHelpError as error:  # `embedkit stack`: the group's help, as click shows it
             error.show()
             sys.exit(error.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as error:
             Console(stderr=True).print("interrupted")
-            sys.exit(130)
+            sys.exit(143 if isinstance(error, Terminated) else 130)
         except (click.exceptions.Abort, click.exceptions.Exit):
             raise  # click shows these itself
         except Exception as error:

@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from types import FrameType
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that whoever stops on Ctrl-C stops on it too; a command that
+    stops this way exits 143, not 130."""
+
+
 @dataclass
 class Termination:
     """Whether SIGTERM arrived; the exit code an interrupted command ends with."""
@@ -23,7 +28,7 @@ class Termination:
 
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[Termination]:
-    """While inside, SIGTERM raises KeyboardInterrupt in the main thread (as Ctrl-C would)."""
+    """While inside, SIGTERM raises Terminated, a KeyboardInterrupt, in the main thread (as Ctrl-C would)."""
     termination = Termination()
     if threading.current_thread() is not threading.main_thread():
         yield termination  # only the main thread may handle signals
@@ -31,7 +36,7 @@ def terminate_as_interrupt() -> Iterator[Termination]:
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         termination.received = True
-        raise KeyboardInterrupt
+        raise Terminated
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:

@@ -17,34 +17,45 @@ from embedkit.hookspecs import hookimpl
 @click.option("--encoder", "-e", default=None, help="Which stored vector (default: the collection's default one).")
 @click.option("--sample", type=click.IntRange(1, 100_000), default=100, show_default=True,
               help="Stored points to embed again and compare.")
+@click.option("--all", "every_point", is_flag=True, help="Embed every stored point again (slower; finds every damaged one).")
+@click.option("--repair", is_flag=True, help="Store what the differing points embed to now in place of their vectors.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--tolerance", type=click.FloatRange(0, 2), default=1e-5, show_default=True,
+              help="Largest difference of one component of the unit vectors that still counts as equal "
+                   "(loosen it to compare vectors made on a GPU or in bf16 with a CPU's).")
 @click.option("--device", default="auto", show_default=True, help="Where the sample is embedded again.")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-def verify_command(collection: str, encoder: str | None, sample: int, seed: int, device: str, store: StoreLocation,
-                   as_json: bool) -> None:
+def verify_command(collection: str, encoder: str | None, sample: int, every_point: bool, repair: bool, seed: int,
+                   tolerance: float, device: str, store: StoreLocation, as_json: bool) -> None:
     """Check stored vectors against their sources.
 
     Embeds a random sample of stored points again and compares; counts the dataset's samples without a vector.
-    Exits 1 when a stored vector differs."""
+    Exits 1 when a stored vector differs (unless --repair replaced it)."""
     from embedkit.ingestion.verify import verify  # imports torch: only when the command runs
 
     with store.open() as opened:
-        report = verify(collection, encoder=encoder, sample=sample, seed=seed, store=opened, device=device)
+        report = verify(collection, encoder=encoder, sample=None if every_point else sample, seed=seed, store=opened,
+                        device=device, repair=repair, tolerance=tolerance)
     if as_json:
         print_json({"collection": report.collection, "vector": report.vector_name, "checked": report.checked,
                     "differing": [{"sample_id": i, "cosine": c} for i, c in report.differing],
-                    "unreadable": report.unreadable, "missing": report.missing, "ok": report.ok})
+                    "unreadable": report.unreadable, "repaired": report.repaired, "missing": report.missing,
+                    "largest_difference_of_equal_points": report.largest_difference, "ok": report.ok})
     else:
         console = Console(stderr=True)
         for sample_id, cosine in report.differing[:20]:
             console.print(f"  differs: {sample_id} (cosine {cosine:.4f} with what its source embeds to now)",
                           highlight=False)
         console.print(f"{report.collection} / {report.vector_name}: {report.checked} points embedded again, "
-                      f"{len(report.differing)} differ, {len(report.unreadable)} unreadable now; {report.missing} "
+                      f"{len(report.differing)} differ (the others by {report.largest_difference:.1e} at most), "
+                      f"{len(report.unreadable)} unreadable now; {report.missing} "
                       f"samples of its datasets have no vector (lost, or left out by --split or --limit)"
-                      + ("" if report.ok else "; ingest again to store them right"), highlight=False)
-    if not report.ok:
+                      + ("" if report.ok or report.repaired else "; `--repair` stores them right"), highlight=False)
+        if report.repaired:
+            console.print(f"repaired {report.repaired} points: their vectors are now what their sources embed to",
+                          highlight=False)
+    if not report.ok and not report.repaired:
         sys.exit(1)
 
 

@@ -265,6 +265,8 @@ def ingest(
             index_started = time.perf_counter()
             target.optimize(collection)
             index_seconds = time.perf_counter() - index_started
+        if state.stored or pruned or todo.changed:
+            target.record_counts(collection)
         target.flush()
         return IngestReport(
             collection=collection, vector_name=vector_name, dataset=data.name, split=split,

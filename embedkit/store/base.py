@@ -49,6 +49,8 @@ class Store(CollectionMetadata):
                                               "vectors": {vector_name: schema.record_document(record)}})
             log.info("created collection %s with vector %s (dim %d)", collection, vector_name, dim)
             return
+        for problem in self.count_problems(collection):
+            log.warning(problem)
         metadata = self._read_metadata(collection)
         dims = self._vector_dims(collection)
         stored = metadata["vectors"].get(vector_name)
@@ -160,6 +162,8 @@ class Store(CollectionMetadata):
                 if matching:
                     self._delete(collection, conditions)
                     deleted += matching
+            if deleted:
+                self.record_counts(collection)
             self.flush()
         except EmbedkitError:
             raise

@@ -8,7 +8,7 @@ from typing import Any
 from embedkit.errors import InvalidOptionError
 from embedkit.records import VectorRecord
 from embedkit.store import schema
-from embedkit.store.backend import StoreBackend
+from embedkit.store.backend import Conditions, StoreBackend
 
 
 class CollectionMetadata(StoreBackend):
@@ -73,6 +73,37 @@ class CollectionMetadata(StoreBackend):
             noted.add(collection)
         else:
             noted.discard(collection)
+
+    def record_counts(self, collection: str) -> None:
+        """Record how many points each vector has now, for `count_problems` to compare with later; a writer
+        calls it when it is done (ingest, delete)."""
+        self.check_writable(f"record the point counts of collection {collection!r}")
+        metadata = self._read_metadata(collection)
+        counts = {name: self._count(collection, Conditions(has_vectors=[name])) for name in self._vector_dims(collection)}
+        if metadata.get("counts") != counts:
+            metadata["counts"] = counts
+            self._write_metadata(collection, metadata)
+
+    def count_problems(self, collection: str) -> list[str]:
+        """The cheap part of `embedkit verify`: one line for a missing metadata point, and one for each vector
+        with fewer points than were recorded when the last writer finished (a damaged or truncated store)."""
+        if not self._has_collection(collection):
+            return []
+        if not self._retrieve(collection, [schema.METADATA_POINT_ID], False, []):
+            return [f"collection {collection!r} has lost its metadata point (what made its vectors is unknown); "
+                    f"`embedkit verify -c {collection}` checks its vectors against their sources"]
+        recorded = self._read_metadata(collection).get("counts") or {}
+        problems = []
+        for name, expected in sorted(recorded.items()):
+            if name not in self._vector_dims(collection) or not isinstance(expected, int):
+                continue
+            found = self._count(collection, Conditions(has_vectors=[name]))
+            if found < expected:
+                problems.append(
+                    f"collection {collection!r} holds {found} points with vector {name!r} but {expected} were "
+                    f"recorded when it was last written: {expected - found} lost (a damaged store?); an ingest "
+                    f"stores them again, `embedkit verify -c {collection} -e {name}` checks the rest")
+        return problems
 
     def _read_metadata(self, collection: str) -> dict[str, Any]:
         records = self._retrieve(collection, [schema.METADATA_POINT_ID], True, [])

@@ -27,6 +27,19 @@ def test_a_sound_collection_verifies_and_a_damaged_one_is_named(tmp_path, photos
     found = verify("folder-photos", store=store, device="cpu")
     assert [sample_id for sample_id, _ in found.differing] == ["folder/cat/2.jpg"]
     assert found.missing == 1 and found.checked == 2 * PER_CLASS - 1 and not found.ok
+    everything = verify("folder-photos", store=store, device="cpu", sample=None, repair=True)
+    assert everything.repaired == 1 and everything.checked == 2 * PER_CLASS - 1
+    assert verify("folder-photos", store=store, device="cpu", sample=None).ok  # the repaired vector is right again
+    with open_store(store) as opened:  # one damaged byte: a small change of one component, the cosine ~1
+        nudged = opened.get_vectors("folder-photos", report.vector_name, ["folder/cat/1.jpg"])
+        nudged[0, 7] += 1e-3 * np.linalg.norm(nudged)
+        opened.upsert("folder-photos", report.vector_name, ["folder/cat/1.jpg"], nudged, [{}])
+    slightly = verify("folder-photos", store=store, device="cpu", sample=None, repair=True)
+    assert [i for i, _ in slightly.differing] == ["folder/cat/1.jpg"] and slightly.differing[0][1] > 0.9999
+    assert slightly.largest_difference <= 1e-5
+    with open_store(store) as opened:
+        damaged = opened.get_vectors("folder-photos", report.vector_name, ["folder/cat/2.jpg"])
+        opened.upsert("folder-photos", report.vector_name, ["folder/cat/2.jpg"], -damaged, [{}])
     with open_store(store) as opened:  # the damaged point gone: a missing point alone is reported, not a failure
         opened.delete("folder-photos", ["folder/cat/2.jpg"])
     partial = verify("folder-photos", store=store, device="cpu")
@@ -36,3 +49,32 @@ def test_a_sound_collection_verifies_and_a_damaged_one_is_named(tmp_path, photos
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["checked"] == 5 and document["missing"] == 2 and document["ok"] is True
+
+
+def test_a_writer_opening_a_collection_that_lost_points_or_its_metadata_warns_in_one_line(tmp_path, caplog):
+    import qdrant_edge as qe
+
+    from embedkit.store.points import Conditions
+    from embedkit.store import schema
+    from tests.support.manifests import CountingEncoder, make_manifest
+
+    manifest = make_manifest(tmp_path / "data", per_class=3)
+    store = tmp_path / "store"
+    ingest(f"manifest:{manifest}", CountingEncoder(), store=store, collection="c", workers=0)
+    with open_store(store) as opened:
+        assert opened.count_problems("c") == []
+        opened.delete("c", ["manifest/img/test-red-0.png"])  # a delete is a change, not a loss
+        assert opened.count_problems("c") == []
+        opened._delete("c", Conditions(match={"label": 0}))  # what a damaged store does: points gone unrecorded
+        lost = opened.count("c", "colour.v1")
+    caplog.set_level("WARNING")
+    report = ingest(f"manifest:{manifest}", CountingEncoder(), store=store, collection="c", workers=0)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "\n" not in warnings[0]
+    assert f"holds {lost} points with vector 'colour.v1' but 17 were recorded" in warnings[0]
+    assert report.stored == 18 - lost  # the lost ones and the deleted one are stored again
+    with open_store(store) as opened:
+        assert opened.count_problems("c") == [] and opened.count("c") == 18
+        opened._writable("c").update(qe.UpdateOperation.delete_points([schema.METADATA_POINT_ID]))
+        problems = opened.count_problems("c")
+    assert len(problems) == 1 and "lost its metadata point" in problems[0] and "embedkit verify -c c" in problems[0]
