@@ -121,10 +121,13 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: Prot
     if ctx.invoked_subcommand is not None:
         return
     from embedkit.bench.run import bench  # imports torch: only when a bench runs, not for --help
+    from embedkit.encoders import encoder_entry
 
     if full and limit is not None:
         raise click.UsageError("--full uses every sample and --limit the first N: give one of them")
     dataset_names, encoder_names = name_list(datasets, "--datasets"), name_list(encoders, "--encoders")
+    for name in encoder_names:  # a misspelt name is refused before hours of work, not reported after them
+        encoder_entry(name)
     quick = not full and limit is None
     errors = Console(stderr=True)
     with store.open() as opened, EncodingProgress(errors) as show:

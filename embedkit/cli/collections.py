@@ -54,8 +54,10 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
 
 
 def chosen_store(ctx: click.Context, store: StoreLocation) -> StoreLocation:
-    """--qdrant given after the subcommand, else before it (`collections --qdrant X drop C`)."""
-    return store if store.qdrant is not None else ctx.obj
+    """Each store option given after the subcommand, else before it (`collections --qdrant X --api-key K drop C`)."""
+    before: StoreLocation = ctx.obj
+    return StoreLocation(store.qdrant if store.qdrant is not None else before.qdrant, store.grpc or before.grpc,
+                         store.api_key or before.api_key)
 
 
 @collections_group.command("drop")

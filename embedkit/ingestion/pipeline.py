@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from PIL import Image
 
 from embedkit.datasets import Dataset, DatasetView, Sample, get_dataset
 from embedkit.encoders import Encoder, get_encoder
@@ -160,10 +161,18 @@ class EncoderInputs(torch.utils.data.Dataset):
             return record, None, f"{type(error).__name__}: {error}"
         try:
             return record, self.preprocess(image), None
-        except Exception as error:  # not the file, which was read: the encoder's options, which every image meets
-            raise PreprocessingError(f"the encoder's preprocessing failed on {sample.id}, an image that was read "
-                                     f"({type(error).__name__}: {first_line(error)}); check the encoder's options "
-                                     f"(--image-size)") from error
+        except Exception as error:  # options every image would meet are refused before (check_preprocessing)
+            return record, None, f"the encoder's preprocessing failed ({type(error).__name__}: {first_line(error)})"
+
+
+def check_preprocessing(preprocess: Callable[[Any], torch.Tensor]) -> None:
+    """Refuse, before any work, encoder options that no image gets through (a huge --image-size): a failure
+    on one odd image only skips that image."""
+    try:
+        preprocess(Image.new("RGB", (64, 48), (128, 128, 128)))
+    except Exception as error:
+        raise PreprocessingError(f"the encoder's preprocessing fails on any image ({type(error).__name__}: "
+                                 f"{first_line(error)}); check the encoder's options (--image-size)") from error
 
 
 def collate(
@@ -223,6 +232,8 @@ def ingest(
     if text_field is None and not model.embeds_images:
         raise TextNotSupportedError(f"encoder {model.name} does not embed images; ingest images with an image encoder, "
                                     f"or embed a text column with --text-field")
+    if text_field is None:
+        check_preprocessing(model.preprocess)
     collection = collection or default_collection_name(data.name)
     reading = ReadOptions.from_environment(background, model.input_size if reduced_decoding else None)
     record = model.record.replace(reading=reading.reading())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -87,11 +88,20 @@ def test_json_prints_one_document_with_the_result_files_rows_and_no_table(folder
 
 
 def test_a_failed_pair_is_listed_in_the_json_and_on_stderr(folder, tmp_path):
-    ran = invoke("bench", "-d", f"folder:{folder}", "-e", "no-such-encoder", "--qdrant", tmp_path / "store",
-                 "--out", tmp_path / "out", "--json")
+    shutil.copytree(folder / "cat", tmp_path / "one-class" / "cat")
+    ran = invoke("bench", "-d", f"folder:{tmp_path / 'one-class'}", "-e", "mobilenet_v2.random", "--image-size", 32,
+                 "--workers", 0, "--qdrant", tmp_path / "store", "--out", tmp_path / "out", "--json")
     assert ran.exit_code == 1
     (failure,) = json.loads(ran.stdout)["failures"]
-    assert failure["encoder"] == "no-such-encoder" and "no-such-encoder" in ran.stderr
+    assert failure["encoder"] == "mobilenet_v2.random" and "single class" in failure["error"]
+    assert "single class" in ran.stderr
+
+
+def test_a_misspelt_encoder_is_refused_before_any_work(tmp_path):
+    ran = invoke("bench", "-d", "fashion-mnist", "-e", "mobilenet_v2.random,resnet5O", "--qdrant", tmp_path / "store",
+                 "--out", tmp_path / "out")
+    assert ran.exit_code != 0 and "resnet5O" in ran.stderr and ran.stderr.count("\n") == 1
+    assert not (tmp_path / "store").exists() and not (tmp_path / "out").exists()
 
 
 def rendered(results, width):

@@ -218,24 +218,43 @@ def test_an_interrupt_while_the_commands_load_is_one_line_and_exit_code_130():
     assert (result.returncode, result.stderr) == (130, "interrupted\n")
 
 
-def test_a_preprocessing_error_stops_the_ingest_instead_of_skipping_every_image(world, tmp_path):
+def test_a_preprocessing_error_on_any_image_stops_before_work_and_on_one_odd_image_skips_it(world, tmp_path):
     from embedkit.datasets import get_dataset
     from embedkit.images import ReadOptions
-    from embedkit.ingestion.pipeline import EncoderInputs
+    from embedkit.ingestion.pipeline import EncoderInputs, check_preprocessing
 
     def preprocess(image):
         raise OverflowError("Python int too large to convert to C long")
 
+    with pytest.raises(PreprocessingError, match=r"preprocessing fails on any image.*OverflowError") as caught:
+        check_preprocessing(preprocess)
+    assert isinstance(caught.value.__cause__, OverflowError)
     shutil.copytree(world["images"], tmp_path / "images")
     (tmp_path / "images" / "cat" / "broken.png").write_bytes(b"not a png")
     view = get_dataset(f"folder:{tmp_path / 'images'}").view(None)
     ids = [view[i].id for i in range(len(view))]
     readable, broken = ids.index("folder/cat/0.png"), ids.index("folder/cat/broken.png")
-    with pytest.raises(PreprocessingError, match=r"preprocessing failed on folder/cat/0.png.*OverflowError") as caught:
-        EncoderInputs(view, [readable], preprocess, ReadOptions())[0]
-    assert isinstance(caught.value.__cause__, OverflowError)
+    _, pixels, reason = EncoderInputs(view, [readable], preprocess, ReadOptions())[0]
+    assert pixels is None and reason.startswith("the encoder's preprocessing failed (OverflowError")
     _, pixels, reason = EncoderInputs(view, [broken], preprocess, ReadOptions())[0]
-    assert pixels is None and "broken.png" in reason  # an unreadable file is still skipped, not an error
+    assert pixels is None and "broken.png" in reason  # an unreadable file is skipped as before
+
+
+def test_an_odd_image_the_preprocessing_refuses_is_skipped_and_the_others_stored(world, tmp_path):
+    from embedkit.ingestion import ingest
+    from tests.support.manifests import CountingEncoder
+
+    class RefusesWidePictures(CountingEncoder):
+        def preprocess(self, image):
+            if image.width > 3 * image.height:
+                raise ValueError("aspect ratio out of range")
+            return super().preprocess(image)
+
+    shutil.copytree(world["images"], tmp_path / "images")
+    Image.new("RGB", (300, 20), "red").save(tmp_path / "images" / "cat" / "panorama.png")
+    report = ingest(f"folder:{tmp_path / 'images'}", RefusesWidePictures(), store=tmp_path / "store", workers=0)
+    assert [f.sample_id for f in report.failures] == ["folder/cat/panorama.png"]
+    assert "aspect ratio out of range" in report.failures[0].reason and report.stored == report.total - 1
 
 
 def test_an_error_raised_in_a_dataloader_worker_is_shown_by_its_own_line():

@@ -212,3 +212,12 @@ def test_bench_results_and_the_collections_title_show_the_server_without_the_cre
     assert listed.exit_code == 0 and "http://***@qdrant.example:6333/?api_key=***" in "".join(listed.stdout.split())
     assert_hidden(ran.stdout, ran.stderr, listed.stdout, listed.stderr, caplog.text,
                   *(path.read_text() for path in (tmp_path / "out").rglob("*") if path.is_file()))
+
+
+def test_store_options_before_a_collections_subcommand_are_kept_with_those_after_it(serve, caplog):
+    server = serve(403)
+    ran = invoke("collections", "--api-key", KEY, "drop", "some", "--yes", "--qdrant",
+                 f"http://127.0.0.1:{server.server_port}")
+    assert ran.exit_code == 1 and "refused the API key (HTTP 403)" in ran.stderr
+    assert server.seen[0]["api-key"] == KEY
+    assert_hidden(ran.stdout, ran.stderr, caplog.text)
