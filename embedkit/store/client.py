@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import shutil
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +38,9 @@ class ClientStore(Store):
     """Collections are Qdrant collections reached through a `QdrantClient`."""
 
     builds_index_itself = True
+
+    created_folder: Path | None = None
+    """The local-mode folder this store created on opening: removed on closing if no collection was written."""
 
     def __init__(self, client: QdrantClient, location: str, *, embedkit_version: str, hnsw_ef: int = 128):
         self.client = client
@@ -95,6 +100,7 @@ class ClientStore(Store):
     @classmethod
     def local(cls, path: str | None, *, embedkit_version: str) -> ClientStore:
         """qdrant-client's local mode, in memory (path None) or in a directory."""
+        new_folder = None if path is None or Path(path).exists() else Path(path)
         try:
             client = QdrantClient(location=":memory:") if path is None else QdrantClient(path=path)
         except RuntimeError as error:
@@ -103,7 +109,9 @@ class ClientStore(Store):
                     f"the qdrant-client local store {path} is open in another process; close it and retry"
                 ) from error
             raise StoreUnavailableError(f"cannot open the qdrant-client local store {path} ({error})") from error
-        return cls(client, ":memory:" if path is None else f"local:{path}", embedkit_version=embedkit_version)
+        store = cls(client, ":memory:" if path is None else f"local:{path}", embedkit_version=embedkit_version)
+        store.created_folder = new_folder
+        return store
 
     # ---- collections -------------------------------------------------------------------------
     def _collection_names(self) -> list[str]:
@@ -302,6 +310,12 @@ class ClientStore(Store):
 
     def close(self) -> None:
         self.client.close()
+        if self.created_folder is not None and not self._collection_names_on_disk():
+            shutil.rmtree(self.created_folder, ignore_errors=True)  # only read: leave no empty store behind
+
+    def _collection_names_on_disk(self) -> list[str]:
+        folder = self.created_folder / "collection" if self.created_folder else None
+        return [p.name for p in folder.iterdir()] if folder is not None and folder.is_dir() else []
 
     @contextmanager
     def _quiet_local_mode(self) -> Iterator[None]:

@@ -113,3 +113,13 @@ def test_a_store_folder_that_cannot_be_made_fails_at_the_first_write_in_one_line
         assert store.collections() == []
         with pytest.raises(StoreUnavailableError, match="cannot create the embedded store directory"):
             store.ensure_vector("ds", "enc", ENCODER)
+
+
+def test_reading_a_local_mode_store_that_does_not_exist_leaves_no_folder_behind(tmp_path):
+    with open_store(f"local:{tmp_path / 'never'}") as store:
+        assert store.collections() == []
+    assert not (tmp_path / "never").exists()
+    with open_store(f"local:{tmp_path / 'written'}") as store:  # a write keeps it, as before
+        store.ensure_vector("c", "v", VectorRecord("enc", 4))
+    with open_store(f"local:{tmp_path / 'written'}") as store:
+        assert [c.name for c in store.collections()] == ["c"]
