@@ -28,6 +28,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "embedkit.encoders.builtin.clip",
     "embedkit.encoders.builtin.sentence_transformer",
     "embedkit.encoders.builtin.ensemble",
+    "embedkit.encoders.builtin.pixels",
     "embedkit.datasets.builtin",
 )
 

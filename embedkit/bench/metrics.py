@@ -6,6 +6,7 @@ first). With R = len(ranks) relevant items and 1[.] the indicator:
 
 - P@k        = |{r in ranks : r <= k}| / k
 - recall@k   = |{r in ranks : r <= k}| / R
+- hit@k      = 1[ranks[0] <= k]  (what metric-learning papers call Recall@K: any relevant item in the top k)
 - AP@k       = (1 / min(k, R)) * sum_{i <= k} P@i * rel(i)          (the classic recommender AP@k)
 - AP         = (1 / R) * sum_j  j / ranks[j]                          (precision at each relevant item)
 - R-precision = P@R
@@ -21,7 +22,8 @@ import numpy as np
 
 from embedkit.errors import InvalidOptionError
 
-METRICS = ("map@5", "p@10", "ap", "r_precision", "map@r", "recall@1", "recall@5", "recall@10", "p@1", "p@5")
+METRICS = ("map@5", "p@10", "ap", "r_precision", "map@r", "recall@1", "recall@5", "recall@10", "p@1", "p@5",
+           "hit@1", "hit@5", "hit@10")
 
 
 def relevant_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
@@ -66,6 +68,10 @@ def recall_at_k(ranks: np.ndarray, k: int) -> float:
     return _hits(ranks, k) / len(ranks)
 
 
+def hit_at_k(ranks: np.ndarray, k: int) -> float:
+    return float(len(ranks) > 0 and ranks[0] <= k)
+
+
 def ap_at_k(ranks: np.ndarray, k: int, relevant: int | None = None) -> float:
     """`relevant` is R when `ranks` covers only the top of the ranking (a store's top-k)."""
     hits = _hits(ranks, k)
@@ -105,6 +111,7 @@ def query_metrics(ranks: np.ndarray) -> dict[str, float]:
     for k in (1, 5, 10):
         values[f"p@{k}"] = precision_at_k(ranks, k)
         values[f"recall@{k}"] = recall_at_k(ranks, k)
+        values[f"hit@{k}"] = hit_at_k(ranks, k)
     values["map@5"] = ap_at_k(ranks, 5)
     return {name: values[name] for name in METRICS}
 
@@ -132,4 +139,5 @@ def expected_random(relevant: int, gallery: int) -> dict[str, float]:
     for k in (1, 5, 10):
         values[f"p@{k}"] = r / n
         values[f"recall@{k}"] = min(k, n) / n
+        values[f"hit@{k}"] = 1.0 - float(np.prod((n - r - np.arange(min(k, n))) / (n - np.arange(min(k, n)))))
     return {name: values[name] for name in METRICS}

@@ -114,8 +114,22 @@ def test_expected_random_values_match_simulated_random_rankings():
                  for _ in range(20000)]
     mean = metrics.mean_metrics(simulated)
     expected = expected_random(relevant, gallery)
-    for name in ("map@5", "p@10", "ap", "r_precision", "map@r", "recall@5"):
+    for name in ("map@5", "p@10", "ap", "r_precision", "map@r", "recall@5", "hit@1", "hit@5", "hit@10"):
         assert mean[name] == pytest.approx(expected[name], rel=0.03), name
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_hit_at_k_is_torchmetrics_hit_rate_and_the_metric_learning_recall_at_k(seed):
+    from torchmetrics.functional.retrieval import retrieval_hit_rate
+
+    scores, relevant = random_problem(seed)
+    ranks = relevant_ranks(scores, relevant)
+    order = np.argsort(-scores, kind="stable")
+    for k in (1, 5, 10):
+        preds, target = torch.from_numpy(scores.astype(np.float64)), torch.from_numpy(relevant)
+        assert metrics.hit_at_k(ranks, k) == float(retrieval_hit_rate(preds, target, top_k=k))
+        assert metrics.hit_at_k(ranks, k) == float(relevant[order[:k]].any())  # any relevant item in the top k
+    assert metrics.query_metrics(ranks)["hit@1"] == metrics.query_metrics(ranks)["p@1"]
 
 
 def test_a_query_without_relevant_items_is_refused():
