@@ -43,6 +43,7 @@ BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (
     "embedkit.cli.ensembles",
     "embedkit.cli.delete",
     "embedkit.cli.verify",
+    "embedkit.cli.classify",
 )
 """Registered only when the CLI builds its group, so that the Python API never imports click commands."""
 
