@@ -44,6 +44,8 @@ BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (
     "embedkit.cli.delete",
     "embedkit.cli.verify",
     "embedkit.cli.classify",
+    "embedkit.cli.cluster",
+    "embedkit.cli.map",
 )
 """Registered only when the CLI builds its group, so that the Python API never imports click commands."""
 

@@ -20,6 +20,7 @@ import torch
 
 from embedkit.bench import metrics
 from embedkit.bench.protocols import LEAVE_ONE_OUT, ProtocolSpec, Task, make_task
+from embedkit.bench.tasks import CLASSIFIERS, CLUSTERING, RETRIEVAL, classification, clustering, parse_tasks
 from embedkit.bench.ranking import exact_ranking, store_ranking
 from embedkit.datasets import get_dataset
 from embedkit.encoders import get_encoder
@@ -57,6 +58,8 @@ class BenchResult:
     store: dict[str, Any] | None
     images_per_second: float | None
     provenance: dict[str, Any] = field(default_factory=dict)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The scores of the tasks asked for beside retrieval (knn, linear, clustering), or each one's error."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +78,7 @@ class RunSpec(ProtocolSpec):
     batch_size: int = 64
     workers: int | None = None
     encoder_options: Mapping[str, Any] = field(default_factory=dict)
+    tasks: tuple[str, ...] = (RETRIEVAL,)
 
 
 @dataclass
@@ -183,13 +187,15 @@ def bench(
     batch_size: int = 64,
     workers: int | None = None,
     progress: BenchProgress | None = None,
+    tasks: Sequence[str] = (RETRIEVAL,),
     **encoder_options: Any,
 ) -> tuple[list[BenchResult], list[BenchFailure]]:
     """Evaluate every encoder on every dataset, ingesting only what the store lacks.
 
     Leave-one-out ranks every query against the rest of `split`; the split protocol ranks
     `query_split` against `gallery_split`. `limit` keeps the first N samples of each split (None: all of
-    them). Writes one JSON per pair to `out_dir` (None: none). `progress` hears how the encoding goes.
+    them). `tasks` adds kNN, linear-probe and clustering scores (`embedkit.bench.tasks`) to the retrieval metrics,
+    which are always computed. Writes one JSON per pair to `out_dir` (None: none). `progress` hears how the encoding goes.
     A pair that cannot run (weights missing, no labels, ...) is reported as a failure; the
     others go on.
     """
@@ -204,6 +210,7 @@ def bench(
     spec = RunSpec(protocol=protocol, split=split, query_split=query_split, gallery_split=gallery_split,
                    queries=queries, limit=limit, seed=seed, through_store=through_store, data_dir=data_dir,
                    batch_size=batch_size, workers=workers, encoder_options=MappingProxyType(dict(encoder_options)),
+                   tasks=parse_tasks(",".join(tasks)),
                    dataset_options=MappingProxyType(dict(dataset_options or {})))
     commit = git_commit()
     results: list[BenchResult] = []
@@ -249,6 +256,7 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
                      query_split=spec.query_split, gallery_split=spec.gallery_split, queries=spec.queries,
                      seed=spec.seed, k=K, only=ids)
     exact, expected, measured, pr_curve, top, skipped = evaluate(task, spec.seed)
+    task_scores = score_tasks(spec, task)
     store_figures = None
     if spec.through_store and task.gallery.stored_in_split != len(task.gallery.ids):
         raise InvalidOptionError(
@@ -279,4 +287,21 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
         queries=len(task.queries.ids), gallery=len(task.gallery.ids), metrics=exact, random_expected=expected,
         random_measured=measured, pr_curve=pr_curve, store=store_figures,
         images_per_second=encoded / seconds if encoded and seconds else None, provenance=provenance,
+        tasks=task_scores,
     )
+
+
+def score_tasks(spec: RunSpec, task: Task) -> dict[str, dict[str, Any]]:
+    """The tasks of `spec` beyond retrieval, on the benchmark's own vectors; a task that cannot run on them (a
+    class with one sample) records its error and leaves the others, and retrieval, standing."""
+    scores: dict[str, dict[str, Any]] = {}
+    for name in spec.tasks:
+        try:
+            if name in CLASSIFIERS:
+                queries = None if spec.protocol == LEAVE_ONE_OUT else task.queries
+                scores[name] = classification(CLASSIFIERS[name], task.gallery, queries, spec.seed)
+            elif name == CLUSTERING:
+                scores[name] = clustering(task.gallery, spec.seed)
+        except EmbedkitError as error:
+            scores[name] = {"error": str(error)}
+    return scores

@@ -13,6 +13,8 @@ from rich.table import Column, Table
 
 from embedkit.bench.protocols import LEAVE_ONE_OUT, PROTOCOLS, ProtocolSpec
 from embedkit.bench.report import check_plot, check_plot_path, limit_cut, load_results, plot, rows
+from embedkit.bench.tasks import RETRIEVAL, parse_tasks
+from embedkit.cli.bench_tasks import render_tasks
 from embedkit.cli.options import (BATCH_SIZE, SEED, WORKERS, EncoderChoice, StoreLocation, data_dir_option,
                                   dataset_options, encoder_options, parse_options, record_options, store_options)
 from embedkit.cli.tables import print_json, wide_console
@@ -97,6 +99,8 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
                                            "images, an hour or more on a CPU).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--through-store", is_flag=True, help="Also query through the store's index: recall@10 and latency.")
+@click.option("--tasks", default="retrieval", show_default=True,
+              help="Comma-separated: retrieval, knn, linear, clustering (scored on the same stored vectors).")
 @encoder_options(with_name=False, helps={"weights": "A checkpoint for every encoder (random weights: NAME.random)."})
 @click.option("--batch-size", type=BATCH_SIZE, default=64, show_default=True)
 @click.option("--workers", type=WORKERS, default=None,
@@ -110,7 +114,7 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
 @store_options
 @click.pass_context
 def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: ProtocolSpec, queries: int | None,
-                limit: int | None, full: bool, seed: int, through_store: bool, encoder: EncoderChoice,
+                limit: int | None, full: bool, seed: int, through_store: bool, tasks: str, encoder: EncoderChoice,
                 batch_size: int, workers: int | None, out: Path, as_json: bool, data_dir: Path | None,
                 options: tuple[str, ...], store: StoreLocation) -> None:
     """Score every encoder x dataset pair: mAP@5, P@10, AP.
@@ -126,6 +130,7 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: Prot
     if full and limit is not None:
         raise click.UsageError("--full uses every sample and --limit the first N: give one of them")
     dataset_names, encoder_names = name_list(datasets, "--datasets"), name_list(encoders, "--encoders")
+    chosen_tasks = parse_tasks(tasks)
     for name in encoder_names:  # a misspelt name is refused before hours of work, not reported after them
         encoder_entry(name)
     quick = not full and limit is None
@@ -135,13 +140,15 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: Prot
             dataset_names, encoder_names, **protocol.keywords(), queries=queries,
             limit=None if full else limit or QUICK_LIMIT, seed=seed, through_store=through_store, store=opened,
             out_dir=out, data_dir=data_dir, dataset_options=parse_options(options), batch_size=batch_size,
-            workers=workers, progress=show, **encoder.options())
+            workers=workers, progress=show, tasks=chosen_tasks, **encoder.options())
     if as_json:
         print_json({"results": [r.to_json() for r in results], "failures": [asdict(f) for f in failures],
                     "out": str(out)})
     elif results:
         console = wide_console(TABLE_WIDTH)
-        render([r.to_json() for r in results], console)
+        if RETRIEVAL in chosen_tasks:
+            render([r.to_json() for r in results], console)
+        render_tasks([r.to_json() for r in results], console)
         console.print(f"results: {out}/ (one JSON per pair, summary.md, summary.csv)", highlight=False)
     if quick:
         quick_run_note(results, errors)
@@ -235,7 +242,9 @@ def report_command(paths: tuple[Path, ...], as_markdown: bool, plot_path: Path |
     elif as_markdown:
         click.echo(markdown(results), nl=False)
     else:
-        render(results, wide_console(TABLE_WIDTH))
+        console = wide_console(TABLE_WIDTH)
+        render(results, console)
+        render_tasks(results, console)
     if plot_path is not None:
         plot(results, plot_path)
         click.echo(f"saved {plot_path}", err=True)

@@ -173,6 +173,8 @@ class ClientStore(Store):
         try:
             self._create(collection, {**old_dims, vector_name: dim})
             self._copy(backup, collection, expected)
+            for field, kind in (self._read_metadata(collection).get("indexed_fields") or {}).items():
+                self._create_field_index(collection, field, kind)  # the ones index_field added
         except Exception as error:
             self._dims.pop(collection, None)
             raise StoreWriteError(
@@ -211,6 +213,10 @@ class ClientStore(Store):
         self._dims.pop(collection, None)
 
     # ---- points -----------------------------------------------------------------------------
+    def _create_field_index(self, collection: str, field: str, kind: str) -> None:
+        with self._quiet_local_mode():
+            self.client.create_payload_index(collection, field, _PAYLOAD_TYPES[kind], wait=True)
+
     def _put_metadata_point(self, collection: str, payload: dict[str, Any]) -> None:
         self.client.upsert(collection, [m.PointStruct(id=schema.METADATA_POINT_ID, vector={}, payload=payload)], wait=True)
 

@@ -176,6 +176,9 @@ class EdgeStore(Store):
         shutil.rmtree(self._path(collection))
 
     # ---- points -----------------------------------------------------------------------------
+    def _create_field_index(self, collection: str, field: str, kind: str) -> None:
+        self._writable(collection).update(qe.UpdateOperation.create_field_index(field, _PAYLOAD_TYPES[kind]))
+
     def _put_metadata_point(self, collection: str, payload: dict[str, Any]) -> None:
         point = qe.Point(schema.METADATA_POINT_ID, {}, payload)
         self._writable(collection).update(qe.UpdateOperation.upsert_points([point]))

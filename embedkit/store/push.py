@@ -50,6 +50,8 @@ def push(source: Store, target: Store, collection: str, *, target_collection: st
             copied[vector_name] += len(ids)
     for dataset in source.datasets(collection):
         target.add_dataset(name, dataset)
+    for field, kind in source.indexed_fields(collection).items():  # a cluster field stays filterable there too
+        target.index_field(name, field, kind)
     default = source.default_vector(collection)
     if default is not None:
         target.set_default_vector(name, default)

@@ -431,3 +431,32 @@ def test_a_failed_delete_keeps_the_cause_and_says_how_many_points_are_left(store
         store.delete(name, ids[:3])
     assert isinstance(raised.value.__cause__, ConnectionError)
     assert store.count(name) == 8
+
+
+def test_index_field_indexes_a_payload_field_that_filters_and_remembers_it(backend, name):
+    with backend.open() as store:
+        ids, vectors, labels = fill(store, name, n=12)
+        store.set_payloads(name, {i: {"cluster": int(label)} for i, label in zip(ids, labels)})
+        store.index_field(name, "cluster", "integer")
+        store.index_field(name, "cluster", "integer")  # again: nothing changes
+        store.index_field(name, "label", "integer")  # every collection's own: kept as it is
+        assert store.indexed_fields(name) == {"dataset": "keyword", "split": "keyword", "label": "integer",
+                                              "sample_id": "keyword", "cluster": "integer"}
+        hits = store.search(name, "enc-a", vectors[0], k=12, filter={"cluster": 1})
+        assert {h.sample_id for h in hits} == {i for i, label in zip(ids, labels) if label == 1}
+        for field, kind, says in (("a b", "integer", "invalid payload field name"), ("x", "float", "unknown payload "
+                                  "index kind 'float'"), ("label", "keyword", "holds integer values in every")):
+            with pytest.raises(InvalidOptionError, match=says):
+                store.index_field(name, field, kind)
+        with pytest.raises(InvalidOptionError, match="does not exist"):
+            store.index_field(name + "-missing", "cluster")
+        if backend.kind == "edge":
+            assert "cluster" in store._shard(name).info().payload_schema
+        if backend.kind == "server":
+            assert "cluster" in store.client.get_collection(name).payload_schema
+    if backend.persistent:
+        with backend.open() as reopened:
+            assert reopened.indexed_fields(name)["cluster"] == "integer"
+            assert len(reopened.stored_ids(name, "enc-a", {"cluster": 2})) == 4
+            if backend.kind == "server":
+                reopened.drop(name)

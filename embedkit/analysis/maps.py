@@ -1,0 +1,280 @@
+"""2-D maps of a collection's stored vectors (PCA, t-SNE, UMAP), coloured by label, cluster or split, drawn as a
+PNG scatter (optionally with thumbnails); `embedkit.analysis.map_page` writes the interactive HTML page."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from embedkit.analysis.cluster import NOISE, read_points
+from embedkit.analysis.vectors import NO_LABEL, LabelledVectors
+from embedkit.errors import InvalidOptionError
+from embedkit.store import Hit, Store, using_store
+
+log = logging.getLogger(__name__)
+
+METHODS = ("pca", "tsne", "umap")
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+MIN_POINTS = 3
+TSNE_MIN_POINTS = 7
+"""t-SNE's perplexity must stay below the number of points; with fewer than 7 it would be under 2."""
+PRE_REDUCE = 50
+"""t-SNE and UMAP run on the first 50 principal components of wider vectors: much faster, the same map."""
+THUMBNAIL = 64
+THUMBNAIL_ON_PNG = 44
+"""Thumbnails on a PNG map are 44 px wide."""
+DPI = 100
+FAINT = (0.72, 0.72, 0.72)
+FAINT_GROUPS = ("noise", "(none)")
+"""Groups drawn grey and underneath: HDBSCAN's noise, and points without the value coloured by."""
+MAX_LEGEND = 20
+"""More groups than this get no legend (it would be longer than the plot), but a note."""
+
+
+@dataclass
+class VectorMap:
+    collection: str
+    vector_name: str
+    method: str
+    params: dict[str, Any]
+    colour: str
+    """The payload field the points are coloured by."""
+    ids: list[str]
+    xy: np.ndarray
+    """(n, 2) coordinates of the projection."""
+    groups: list[str]
+    """The colour groups, in legend order."""
+    group_of: np.ndarray
+    """(n,) each point's index into `groups`."""
+    labels: list[str]
+    """Each point's label name ("(none)" without one), for captions."""
+    thumbnails: dict[int, Image.Image] = field(default_factory=dict, repr=False)
+    """Small images of some points, by position, in a random order (the first N are a random N of them)."""
+    seconds: float = 0.0
+
+
+def project(vectors: np.ndarray, method: str = "pca", *, seed: int = 0, perplexity: float | None = None,
+            neighbours: int | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """(n, 2) coordinates of `vectors` by `method`, and the parameters it ran with."""
+    if method not in METHODS:
+        raise InvalidOptionError(f"unknown map method {method!r}; use one of {', '.join(METHODS)}")
+    n = len(vectors)
+    if n < MIN_POINTS:
+        raise InvalidOptionError(f"a map needs at least {MIN_POINTS} points, got {n}; check --split and --limit")
+    from sklearn.decomposition import PCA
+
+    if method == "pca":
+        pca = PCA(n_components=2, random_state=seed).fit(vectors)
+        return pca.transform(vectors), {"explained_variance": [float(v) for v in pca.explained_variance_ratio_]}
+    params: dict[str, Any] = {"seed": seed}
+    if vectors.shape[1] > PRE_REDUCE and n > PRE_REDUCE:
+        vectors = PCA(n_components=PRE_REDUCE, random_state=seed).fit_transform(vectors)
+        params["pca_first"] = PRE_REDUCE
+    if method == "tsne":
+        return _tsne(vectors, perplexity, seed, params)
+    return _umap(vectors, neighbours, seed, params)
+
+
+def _tsne(vectors: np.ndarray, perplexity: float | None, seed: int, params: dict[str, Any]) -> tuple[np.ndarray, dict]:
+    from sklearn.manifold import TSNE
+
+    n = len(vectors)
+    if n < TSNE_MIN_POINTS:
+        raise InvalidOptionError(f"t-SNE needs at least {TSNE_MIN_POINTS} points, got {n}; use --method pca")
+    chosen = perplexity if perplexity is not None else min(30.0, (n - 1) / 3)
+    if not 1 <= chosen < n:
+        raise InvalidOptionError(f"t-SNE's perplexity must be from 1 to below the number of points ({n}), got "
+                                 f"{chosen}; give a smaller one, or map more points")
+    tsne = TSNE(n_components=2, perplexity=chosen, init="pca", metric="cosine", random_state=seed)
+    return tsne.fit_transform(vectors), {**params, "perplexity": chosen, "metric": "cosine"}
+
+
+def _umap(vectors: np.ndarray, neighbours: int | None, seed: int, params: dict[str, Any]) -> tuple[np.ndarray, dict]:
+    try:
+        import umap
+    except ImportError as error:
+        raise InvalidOptionError('method umap needs umap-learn: pip install "embedkit[maps]"; or use --method '
+                                 'tsne or pca') from error
+    n = len(vectors)
+    chosen = neighbours if neighbours is not None else min(15, n - 1)
+    if not 2 <= chosen < n:
+        raise InvalidOptionError(f"UMAP's neighbours must be from 2 to below the number of points ({n}), got {chosen}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(n_jobs|random_state|spectral).*")
+        reducer = umap.UMAP(n_components=2, n_neighbors=chosen, metric="cosine", random_state=seed)
+        xy = reducer.fit_transform(vectors)
+    return np.asarray(xy), {**params, "n_neighbors": chosen, "metric": "cosine"}
+
+
+def colour_groups(store: Store, collection: str, data: LabelledVectors, colour: str) -> tuple[list[str], np.ndarray]:
+    """The groups points are coloured by (the label name, the split, or any payload field such as `cluster`), in
+    legend order, and each point's group."""
+    if colour == "label":
+        keys: list[Any] = data.labels.tolist()
+        if all(key == NO_LABEL for key in keys):
+            raise InvalidOptionError(f"the points of {collection!r} have no labels to colour by; use --colour split "
+                                     f"or --colour cluster (after `embedkit cluster -c {collection}`)")
+        names = {key: data.label_name(key) for key in set(keys)}
+    elif colour == "split":
+        keys = [split or "(none)" for split in data.splits]
+        names = {key: key for key in set(keys)}
+    else:
+        values = store.payload_values(collection, data.ids, colour)
+        keys = [values.get(sample_id) for sample_id in data.ids]
+        if all(key is None for key in keys):
+            hint = f"run `embedkit cluster -c {collection}` first, or " if colour == "cluster" else ""
+            raise InvalidOptionError(f"no point of {collection!r} has the payload field {colour!r} to colour by; "
+                                     f"{hint}use --colour label or split")
+        keys = [key if isinstance(key, (int, str)) or key is None else str(key) for key in keys]
+        names = {key: "(none)" if key is None else "noise" if key == NOISE else str(key) for key in set(keys)}
+    order = sorted(names, key=_legend_order)
+    index = {key: position for position, key in enumerate(order)}
+    return [names[key] for key in order], np.asarray([index[key] for key in keys], dtype=np.int64)
+
+
+def _legend_order(key: Any) -> tuple[bool, bool, Any]:
+    """Numbers in order, then texts; a point without a value, or noise, last."""
+    missing = key is None or key == NOISE or key == "(none)"
+    return missing, not isinstance(key, int), key if isinstance(key, int) else str(key)
+
+
+def load_thumbnails(store: Store, collection: str, data: LabelledVectors, positions: np.ndarray,
+                    side: int = THUMBNAIL) -> dict[int, Image.Image]:
+    """Small images of the points at `positions`, found as search grids find them (the payload `source`, or the
+    sample in its dataset); points whose image cannot be found are left out."""
+    from embedkit.retrieval.grid import fit, hit_images
+
+    ids = [data.ids[i] for i in positions]
+    datasets = store.payload_values(collection, ids, "dataset")
+    hits = [Hit(data.ids[i], 0.0, {"source": data.sources[i] if data.sources else "", "split": data.splits[i]
+                                   if data.splits else None, "dataset": datasets.get(data.ids[i])})
+            for i in positions]
+    found = {int(i): fit(image, side) for i, image in zip(positions, hit_images(hits)) if image is not None}
+    if len(found) < len(hits):
+        log.warning("%d of %d thumbnails not found (their source files moved, or their dataset is not on this "
+                    "machine)", len(hits) - len(found), len(hits))
+    return found
+
+
+def map_collection(
+    store: Store | str | None,
+    collection: str,
+    *,
+    vector: str | None = None,
+    method: str = "pca",
+    colour: str = "label",
+    split: str | None = None,
+    limit: int | None = None,
+    thumbnails: int = 0,
+    seed: int = 0,
+    perplexity: float | None = None,
+) -> VectorMap:
+    """A 2-D map of the stored vectors of `vector` (None: the default one) of `collection`, coloured by `colour`
+    (label, split, or a payload field such as cluster), with the images of `thumbnails` random points. No image
+    is encoded."""
+    started = time.perf_counter()
+    if method not in METHODS:
+        raise InvalidOptionError(f"unknown map method {method!r}; use one of {', '.join(METHODS)}")
+    with using_store(store) as target:
+        vector_name, data = read_points(target, collection, vector, split, limit, seed)
+        groups, group_of = colour_groups(target, collection, data, colour)
+        xy, params = project(data.vectors, method, seed=seed, perplexity=perplexity)
+        picked = np.random.default_rng(seed).permutation(len(data.ids))[: max(0, thumbnails)]
+        images = load_thumbnails(target, collection, data, picked) if len(picked) else {}
+    labels = [data.label_name(label) for label in data.labels.tolist()]
+    log.info("mapped %d points of %s/%s with %s in %.1f s", len(data.ids), collection, vector_name, method,
+             time.perf_counter() - started)
+    return VectorMap(collection, vector_name, method, params, colour, data.ids, np.asarray(xy, dtype=np.float64),
+                     groups, group_of, labels, images, time.perf_counter() - started)
+
+
+def group_colours(groups: list[str]) -> list[tuple[float, float, float]]:
+    """A distinct colour for each group (tab10, tab20, then hues of turbo spread by the golden ratio); grey for
+    noise and for points without a value."""
+    from matplotlib import colormaps
+
+    count = len(groups)
+    if count <= 10:
+        colours = [colormaps["tab10"](i)[:3] for i in range(count)]
+    elif count <= 20:
+        colours = [colormaps["tab20"](i)[:3] for i in range(count)]
+    else:
+        colours = [colormaps["turbo"]((i * 0.618034) % 1)[:3] for i in range(count)]  # neighbours far apart
+    return [FAINT if name in FAINT_GROUPS else colour for name, colour in zip(groups, colours)]
+
+
+def spread_out(xy: np.ndarray, candidates: list[int], count: int, gap: float) -> list[int]:
+    """Up to `count` of `candidates` at least `gap` apart (in xy units), taken in the order given."""
+    chosen: list[int] = []
+    for position in candidates:
+        if len(chosen) >= count:
+            break
+        if not chosen or np.min(np.linalg.norm(xy[chosen] - xy[position], axis=1)) >= gap:
+            chosen.append(position)
+    return chosen
+
+
+def save_png(vector_map: VectorMap, path: str | Path, *, width: int = 1200, height: int = 900,
+             thumbnails: int = 0) -> Path:
+    """Draw the map (see `draw_map`) into a `width` x `height` px PNG."""
+    path = Path(path)
+    draw_map(vector_map, width=width, height=height, thumbnails=thumbnails).savefig(path, dpi=DPI, format="png")
+    return path
+
+
+def draw_map(vector_map: VectorMap, *, width: int = 1200, height: int = 900, thumbnails: int = 0) -> Any:
+    """The map as a matplotlib Figure of `width` x `height` px: points coloured by group, a legend beside the plot
+    (a note instead for more than MAX_LEGEND groups), and up to `thumbnails` of its images at their points."""
+    from matplotlib.figure import Figure  # drawn without pyplot: no window, no global state
+    from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+
+    xy, groups, n = vector_map.xy, vector_map.groups, len(vector_map.ids)
+    colours = group_colours(groups)
+    legend = len(groups) <= MAX_LEGEND
+    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    axes = figure.add_axes((0.03, 0.05, 0.72 if legend else 0.94, 0.87))
+    size = float(np.clip(4000 / max(n, 1), 2, 40))
+    # one scatter in a random order, so that no group is always drawn over the others; faint groups underneath
+    order = np.random.default_rng(0).permutation(n)
+    faint = np.isin(vector_map.group_of[order], [i for i, name in enumerate(groups) if name in FAINT_GROUPS])
+    order = np.concatenate([order[faint], order[~faint]])
+    axes.scatter(xy[order, 0], xy[order, 1], s=size, c=np.asarray(colours)[vector_map.group_of[order]], alpha=0.75,
+                 linewidths=0)
+    if vector_map.method == "pca" and "explained_variance" in vector_map.params:
+        first, second = vector_map.params["explained_variance"]
+        axes.set_xlabel(f"PC1 ({first:.0%} of the variance)")
+        axes.set_ylabel(f"PC2 ({second:.0%})")
+    axes.set_xticks([])
+    axes.set_yticks([])
+    title = (f"{vector_map.collection} / {vector_map.vector_name}: {METHOD_NAMES[vector_map.method]} of {n:,} "
+             f"points, coloured by {vector_map.colour}")
+    figure.suptitle(title, fontsize=12, x=0.03, ha="left")
+    if legend:
+        from matplotlib.lines import Line2D
+
+        counts = np.bincount(vector_map.group_of, minlength=len(groups))
+        handles = [Line2D([], [], marker="o", linestyle="", color=colour, markersize=6, label=f"{name} ({count:,})")
+                   for name, colour, count in zip(groups, colours, counts)]
+        axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                    title=vector_map.colour, fontsize=9)
+    else:
+        axes.set_title(f"{len(groups)} groups: too many for a legend; the HTML map (--html) names each point",
+                       fontsize=9, loc="left")
+    if thumbnails and vector_map.thumbnails:
+        span = float(np.max(np.ptp(xy, axis=0))) or 1.0
+        for position in spread_out(xy, list(vector_map.thumbnails), thumbnails, gap=span * 0.07):
+            image = vector_map.thumbnails[position]
+            colour = colours[int(vector_map.group_of[position])]
+            zoom = THUMBNAIL_ON_PNG * 72 / DPI / max(image.size)  # OffsetImage sizes in points
+            box = OffsetImage(np.asarray(image), zoom=zoom, interpolation="nearest")
+            axes.add_artist(AnnotationBbox(box, tuple(xy[position]), frameon=True, pad=0.1, zorder=3,
+                                           bboxprops={"edgecolor": colour, "linewidth": 1.5}))
+    return figure
+

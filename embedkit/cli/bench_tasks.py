@@ -1,0 +1,48 @@
+"""The tables of the tasks `embedkit bench --tasks` scores beside retrieval: one per task and dataset, with the
+baseline chance gives as a dimmed row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+CLASSIFICATION_COLUMNS = (("accuracy", "accuracy"), ("± std", "accuracy_std"), ("macro-F1", "macro_f1"),
+                          ("train acc.", "train_accuracy"))
+CLUSTERING_COLUMNS = (("NMI", "nmi"), ("ARI", "ari"), ("silhouette", "silhouette"))
+TITLES = {"knn": "kNN classification (cosine, distance-weighted)",
+          "linear": "linear probe (logistic regression)", "clustering": "k-means, one cluster per label"}
+
+
+def render_tasks(results: list[dict[str, Any]], console: Console) -> None:
+    """A table for each task the results hold, per dataset; the errors of tasks that could not run, below."""
+    errors = []
+    for task in TITLES:
+        by_dataset: dict[str, list[dict[str, Any]]] = {}
+        for result in results:
+            if task in result.get("tasks", {}):
+                by_dataset.setdefault(result["dataset"], []).append(result)
+        for dataset, members in by_dataset.items():
+            columns = CLUSTERING_COLUMNS if task == "clustering" else CLASSIFICATION_COLUMNS
+            scored = [(r["encoder"], r["tasks"][task]) for r in members if "error" not in r["tasks"][task]]
+            errors += [f"{dataset} x {r['encoder']}, {task}: {r['tasks'][task]['error']}" for r in members
+                       if "error" in r["tasks"][task]]
+            if not scored:
+                continue
+            protocol = scored[0][1].get("protocol", f"{scored[0][1].get('points', '?')} points")
+            table = Table(title=f"{dataset}, {TITLES[task]}: {protocol}")
+            table.add_column("encoder", overflow="fold")
+            for heading, _ in columns:
+                table.add_column(heading, justify="right", no_wrap=True)
+            for encoder, scores in scored:
+                table.add_row(encoder, *(_cell(scores.get(key)) for _, key in columns))
+            baseline = scored[0][1]["baseline"]
+            table.add_row(baseline["name"], *(_cell(baseline.get(key)) for _, key in columns), style="dim")
+            console.print(table)
+    for line in errors:
+        console.print(f"[yellow]task not scored:[/] {line}", highlight=False)
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else f"{value:.4f}"

@@ -1,0 +1,103 @@
+"""`embedkit cluster`: clusters of stored vectors, scored, written back as an indexed payload field."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+from rich import box
+from rich.table import Table
+
+from embedkit.cli.options import SEED, StoreLocation, store_options
+from embedkit.cli.tables import print_json, wide_console
+from embedkit.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from embedkit.analysis.cluster import ClusterReport
+
+CLUSTER_METHODS = ("kmeans", "agglomerative", "hdbscan")
+"""`embedkit.analysis.cluster.METHODS`, written out: --help imports no scikit-learn."""
+LINKAGES = ("ward", "average")
+MAX_POINTS = 100_000_000
+SHOWN_CLUSTERS = 20
+SHOWN_PARAMS = {"n_clusters": "k {}", "linkage": "{} linkage", "min_cluster_size": "min cluster size {}",
+                "pca_first": "on {} principal components"}
+
+
+def _score(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render(report: ClusterReport) -> None:
+    console = wide_console(stderr=True)
+    params = ", ".join(SHOWN_PARAMS[key].format(value) for key, value in report.params.items() if key in SHOWN_PARAMS)
+    console.print(f"[bold]{report.collection}[/] / {report.vector_name}"
+                  + (f" (split {report.split})" if report.split else "")
+                  + f": {report.method} ({params}) of {report.points:,} points: {report.clusters} clusters"
+                  + (f", {report.noise:,} noise points" if report.method == "hdbscan" else "")
+                  + f" in {report.seconds:.1f} s", highlight=False, soft_wrap=True)
+    scores = Table("score", "clusters", "random, same sizes", "better", box=box.SIMPLE_HEAD)
+    sampled = f" (sample of {report.silhouette_sample:,})" if report.silhouette_sample else ""
+    rows = [("silhouette, cosine" + sampled, "silhouette", "higher"), ("Davies-Bouldin", "davies_bouldin", "lower")]
+    if report.scores.nmi is not None:
+        rows += [(f"NMI with labels ({report.labelled:,} labelled)", "nmi", "higher"),
+                 ("ARI with labels", "ari", "higher")]
+    for name, key, better in rows:
+        scores.add_row(name, _score(getattr(report.scores, key)), _score(getattr(report.baseline, key)), better)
+    console.print(scores)
+    clusters = Table("cluster", "points", "most common label", box=box.SIMPLE_HEAD)
+    for summary in report.summaries[:SHOWN_CLUSTERS]:
+        top = "-" if summary.top_label is None else f"{summary.top_label} ({summary.top_share:.0%})"
+        clusters.add_row("noise" if summary.cluster == -1 else str(summary.cluster), f"{summary.size:,}", top)
+    if len(report.summaries) > SHOWN_CLUSTERS:
+        clusters.caption = f"and {len(report.summaries) - SHOWN_CLUSTERS} smaller clusters (--json lists them all)"
+    console.print(clusters)
+    if report.field:
+        example = next((s.cluster for s in report.summaries if s.cluster != -1), -1)
+        console.print(f"wrote payload field '{report.field}' (indexed) of {report.written:,} points; e.g. "
+                      f"embedkit search -c {report.collection} --filter {report.field}={example} --id ID",
+                      highlight=False, soft_wrap=True)
+
+
+@click.command("cluster")
+@click.option("--collection", "-c", required=True, help="Collection whose stored vectors to cluster.")
+@click.option("--encoder", "-e", "vector", default=None,
+              help="Which stored vector (an encoder name or alias; default: the collection's default one).")
+@click.option("--method", type=click.Choice(CLUSTER_METHODS), default="kmeans", show_default=True)
+@click.option("--k", "k", type=click.IntRange(2, 100_000), default=10, show_default=True,
+              help="Clusters to find (kmeans, agglomerative).")
+@click.option("--linkage", type=click.Choice(LINKAGES), default="ward", show_default=True,
+              help="How agglomerative clustering merges clusters.")
+@click.option("--min-cluster-size", type=click.IntRange(2, MAX_POINTS), default=None,
+              help="HDBSCAN's smallest cluster (default: 1% of the points, at least 5).")
+@click.option("--split", default=None, help="Only the points of this split (default: all).")
+@click.option("--limit", type=click.IntRange(1, MAX_POINTS), default=None, help="Only a random N of the points.")
+@click.option("--field", default="cluster", show_default=True, help="Payload field each point's cluster goes to.")
+@click.option("--write/--no-write", default=True, show_default=True,
+              help="Store each point's cluster in --field (indexed, so that filters on it are fast).")
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@store_options
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+def cluster_command(collection: str, vector: str | None, method: str, k: int, linkage: str,
+                    min_cluster_size: int | None, split: str | None, limit: int | None, field: str, write: bool,
+                    seed: int, store: StoreLocation, as_json: bool) -> None:
+    """Cluster stored vectors and score the clusters.
+
+    Scores: silhouette and Davies-Bouldin, and NMI and ARI against the labels, beside a random clustering of
+    the same sizes. With --write (the default) each point's cluster is stored in --field, which any Qdrant
+    client can then filter by (`embedkit search ... --filter cluster=3`). No image is encoded."""
+    from embedkit.analysis.cluster import cluster_collection  # imports scikit-learn: only when the command runs
+
+    with store.open() as opened:
+        report = cluster_collection(opened, collection, vector=vector, method=method, k=k, linkage=linkage,
+                                    min_cluster_size=min_cluster_size, split=split, limit=limit, field=field,
+                                    write=write, seed=seed)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        render(report)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(cluster_command)
