@@ -53,7 +53,7 @@ def classification(method: str, gallery: LabelledVectors, queries: LabelledVecto
     else:
         runs = [fit_and_score(method, gallery, queries, min(KNN_K, len(gallery.ids)), seed)]
         baselines = [majority(gallery.labels, queries.labels)]
-        protocol = "gallery split -> query split"
+        protocol = f"trained on {_split_name(gallery)}, tested on {_split_name(queries)}"
         trained, tested = len(gallery.ids), len(queries.ids)
     accuracies = [run.accuracy for run in runs]
     return {
@@ -96,3 +96,8 @@ def _folds(points: LabelledVectors) -> int:
         raise InvalidOptionError("a class has a single sample in the split: classification needs at least two per "
                                  "class to cross-validate; benchmark more samples (--limit, --full)")
     return min(FOLDS, smallest)
+
+
+def _split_name(points: LabelledVectors) -> str:
+    names = sorted({str(split) for split in points.splits}) or ["?"]
+    return "+".join(names)

@@ -43,7 +43,9 @@ def test_tasks_are_parsed_in_a_fixed_order_and_an_unknown_one_is_refused():
 ])
 def test_a_classifier_trained_on_the_gallery_scores_the_queries_as_scikit_learn_does(method, estimator):
     gallery, queries = blobs(90, seed=1), blobs(60, seed=2)
+    gallery.splits, queries.splits = ["train"] * 90, ["test"] * 60
     scores = classification(method, gallery, queries, seed=0)
+    assert scores["protocol"] == "trained on train, tested on test"
     expected = accuracy_score(queries.labels, estimator.fit(gallery.vectors, gallery.labels).predict(queries.vectors))
     assert scores["accuracy"] == pytest.approx(expected)
     assert scores["accuracy"] > 0.8 and scores["baseline"]["accuracy"] == pytest.approx(1 / 3)
