@@ -4,7 +4,6 @@ SIGTERM while the commands load ends in one line and exit 130 or 143, never in a
 from __future__ import annotations
 
 import signal
-import sys
 from types import FrameType
 
 

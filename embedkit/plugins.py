@@ -46,6 +46,7 @@ BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (
     "embedkit.cli.classify",
     "embedkit.cli.cluster",
     "embedkit.cli.map",
+    "embedkit.cli.duplicates",
 )
 """Registered only when the CLI builds its group, so that the Python API never imports click commands."""
 

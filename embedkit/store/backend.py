@@ -69,6 +69,17 @@ class StoreBackend:
     ) -> list[ScoredRecord]:
         raise NotImplementedError
 
+    def _query_batch(
+        self, collection: str, vector_name: str, vectors: np.ndarray, k: int, conditions: Conditions, exact: bool,
+        score_threshold: float | None,
+    ) -> list[list[ScoredRecord]]:
+        """The hits of each row of `vectors`, in order, as one batch request (or a few)."""
+        raise NotImplementedError
+
+    def _delete_payload(self, collection: str, ids: list[str], keys: list[str]) -> None:
+        """Remove the payload `keys` of these points, all of which exist."""
+        raise NotImplementedError
+
     def _recommend(
         self,
         collection: str,

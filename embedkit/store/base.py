@@ -219,6 +219,16 @@ class Store(PayloadIndexes):
         scored = self._query(collection, vector_name, query, k, conditions, exact)
         return [_hit(r) for r in scored]
 
+    def search_batch(self, collection: str, vector_name: str, vectors: np.ndarray, k: int,
+                     filter: dict[str, Any] | None = None, score_threshold: float | None = None) -> list[list[Hit]]:
+        """`search` for each row of `vectors` as one batch, keeping hits that score `score_threshold` or more."""
+        dim = self._checked_dim(collection, vector_name)
+        queries = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1 if len(vectors) else dim)
+        schema.check_query_dim(collection, vector_name, dim, queries.shape[1])
+        conditions = Conditions(match=schema.check_filter(filter))
+        batches = self._query_batch(collection, vector_name, queries, k, conditions, False, score_threshold)
+        return [[_hit(r) for r in scored] for scored in batches]
+
     def recommend(
         self,
         collection: str,
@@ -309,6 +319,15 @@ class Store(PayloadIndexes):
             items = [(point_id, payload) for point_id, payload in chunk if point_id in present]
             if items:
                 self._set_payloads(collection, items)
+
+    def delete_payload_fields(self, collection: str, sample_ids: Sequence[str], fields: Sequence[str]) -> None:
+        """Remove payload `fields` from these stored points; absent points, and fields a point lacks, are left out."""
+        self.check_writable(f"change payloads in collection {collection!r}")
+        ids = list(dict.fromkeys(schema.point_id(s) for s in sample_ids))
+        for start in range(0, len(ids), ID_CHUNK) if fields else ():
+            present = [record.id for record in self._retrieve(collection, ids[start : start + ID_CHUNK], False, [])]
+            if present:
+                self._delete_payload(collection, present, list(fields))
 
     def count(self, collection: str, vector_name: str | None = None) -> int:
         """Points in a collection, or those that have `vector_name`. 0 when the collection does not exist."""

@@ -258,6 +258,24 @@ class ClientStore(Store):
     ) -> list[ScoredRecord]:
         return self._run_query(collection, vector_name, vector.tolist(), k, conditions, exact)
 
+    def _query_batch(
+        self, collection: str, vector_name: str, vectors: np.ndarray, k: int, conditions: Conditions, exact: bool,
+        score_threshold: float | None,
+    ) -> list[list[ScoredRecord]]:
+        params = m.SearchParams(hnsw_ef=max(self.hnsw_ef, int(k)), exact=exact)
+        found: list[list[ScoredRecord]] = []
+        for start in range(0, len(vectors), WRITE_BATCH):  # the rows of one request stay under its size limit
+            requests = [m.QueryRequest(query=row, using=vector_name, limit=int(k), filter=_filter(conditions),
+                                       with_payload=True, params=params, score_threshold=score_threshold)
+                        for row in vectors[start : start + WRITE_BATCH].tolist()]
+            with self._quiet_local_mode():
+                responses = self.client.query_batch_points(collection, requests)
+            found += [[ScoredRecord(str(p.id), float(p.score), p.payload or {}) for p in r.points] for r in responses]
+        return found
+
+    def _delete_payload(self, collection: str, ids: list[str], keys: list[str]) -> None:
+        self.client.delete_payload(collection, keys=keys, points=ids, wait=True)
+
     def _recommend(
         self,
         collection: str,

@@ -220,6 +220,20 @@ class EdgeStore(Store):
         query = qe.Query.Nearest(_floats(vector), using=vector_name)
         return self._run_query(collection, query, k, conditions, exact)
 
+    def _query_batch(
+        self, collection: str, vector_name: str, vectors: np.ndarray, k: int, conditions: Conditions, exact: bool,
+        score_threshold: float | None,
+    ) -> list[list[ScoredRecord]]:
+        filter, params = _filter(conditions), qe.SearchParams(hnsw_ef=max(self.hnsw_ef, int(k)), exact=exact)
+        requests = [qe.QueryRequest(limit=int(k), query=qe.Query.Nearest(_floats(vector), using=vector_name),
+                                    filter=filter, with_payload=True, params=params, score_threshold=score_threshold)
+                    for vector in vectors]
+        results = self._shard(collection).query_batch(qe.QueryBatchRequest(requests)) if requests else []
+        return [[ScoredRecord(str(p.id), float(p.score), p.payload or {}) for p in points] for points in results]
+
+    def _delete_payload(self, collection: str, ids: list[str], keys: list[str]) -> None:
+        self._writable(collection).update(qe.UpdateOperation.delete_payload(ids, keys))
+
     def _recommend(
         self,
         collection: str,

@@ -71,10 +71,11 @@ def benched(monkeypatch) -> list[dict]:
 
 def test_bench_passes_the_query_and_gallery_splits_only_for_the_split_protocol(run, benched, tmp_path):
     common = ("--qdrant", tmp_path / "store", "--out", tmp_path / "out")
-    assert run("bench", "-d", "a,b", "-e", "x", "--split", "test", "--weights", "random", *common).exit_code == 0
+    assert run("bench", "-d", "a,b", "-e", "mobilenet_v2", "--split", "test", "--weights", "random",
+               *common).exit_code == 0
     assert run("bench", "--protocol", "split", "--device", "cpu", *common).exit_code == 0
     leave_one_out, split = benched
-    assert leave_one_out["datasets"] == ["a", "b"] and leave_one_out["encoders"] == ["x"]
+    assert leave_one_out["datasets"] == ["a", "b"] and leave_one_out["encoders"] == ["mobilenet_v2"]
     assert (leave_one_out["split"], leave_one_out["query_split"], leave_one_out["gallery_split"]) == ("test", None, None)
     assert leave_one_out["weights"] == "random" and leave_one_out["device"] == "auto"
     assert (split["protocol"], split["query_split"], split["gallery_split"]) == ("split", "test", "train")

@@ -433,6 +433,37 @@ def test_a_failed_delete_keeps_the_cause_and_says_how_many_points_are_left(store
     assert store.count(name) == 8
 
 
+def test_search_batch_gives_each_row_the_hits_search_gives_and_drops_those_under_the_threshold(store, name):
+    ids, vectors, _ = fill(store, name, n=30)
+    queries = vectors[[0, 7, 7, 19]]
+    batches = store.search_batch(name, "enc-a", queries, k=5)
+    assert len(batches) == 4
+    for query, hits in zip(queries, batches):
+        single = store.search(name, "enc-a", query, k=5)
+        assert [h.sample_id for h in hits] == [h.sample_id for h in single]
+        np.testing.assert_allclose([h.score for h in hits], [h.score for h in single], atol=1e-5)
+        assert hits[0].payload["source"].startswith("/data/")
+    cut = (batches[1][1].score + batches[1][2].score) / 2
+    kept = store.search_batch(name, "enc-a", queries[1:2], k=5, score_threshold=cut)[0]
+    assert [h.sample_id for h in kept] == [h.sample_id for h in batches[1][:2]]
+    filtered = store.search_batch(name, "enc-a", queries, k=30, filter={"split": "train"})
+    assert all(h.payload["split"] == "train" for hits in filtered for h in hits) and len(filtered[0]) == 15
+    assert store.search_batch(name, "enc-a", np.zeros((0, 8), np.float32), k=5) == []
+    with pytest.raises(SchemaMismatchError, match="dim 8"):
+        store.search_batch(name, "enc-a", np.zeros((2, 4), np.float32), k=5)
+
+
+def test_delete_payload_fields_removes_only_those_fields_of_stored_points(store, name):
+    ids, _, _ = fill(store, name, n=6)
+    store.set_payloads(name, {i: {"mark": 1, "note": "x"} for i in ids})
+    store.delete_payload_fields(name, [ids[0], ids[1], "not-stored"], ["mark", "absent"])
+    payloads = {i: p for batch, _, ps in store.iter_points(name, ["enc-a"]) for i, p in zip(batch, ps)}
+    assert "mark" not in payloads[ids[0]] and "mark" not in payloads[ids[1]]
+    assert all(payloads[i]["mark"] == 1 for i in ids[2:])
+    assert all(payloads[i]["note"] == "x" and payloads[i]["label_name"].startswith("class") for i in ids)
+    assert store.count(name) == 6
+
+
 def test_index_field_indexes_a_payload_field_that_filters_and_remembers_it(backend, name):
     with backend.open() as store:
         ids, vectors, labels = fill(store, name, n=12)
