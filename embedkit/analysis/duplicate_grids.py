@@ -68,7 +68,7 @@ def group_grid(group: DuplicateGroup, images: list[Image.Image | None], leaking:
 
 def _caption(member: Member, kept: bool, leak: bool) -> list[str]:
     """What the kept member is, or its cosine with it; the split and label; the file name, cut to fit."""
-    first = "kept" if kept else f"cosine {member.similarity:.3f}" + (", leak" if leak else "")
+    first = ("kept" if kept else f"cosine {member.similarity:.3f}") + (", leak" if leak else "")
     where = ": ".join(str(part) for part in (member.split, member.label_text) if part is not None)
     name = member.sample_id.replace("\\", "/").rsplit("/", 1)[-1]
     return [first, where[:25], name if len(name) <= 25 else "..." + name[-22:]]

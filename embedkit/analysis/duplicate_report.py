@@ -38,7 +38,8 @@ class DuplicateGroup:
     min_similarity: float
     """The lowest cosine between two members; under the threshold when near-duplicates chain (a~b, b~c)."""
     all_pairs: bool = True
-    """Whether `min_similarity` covers every pair, or only the pairs the index found (groups over MAX_PAIRWISE)."""
+    """Whether `min_similarity` covers every pair; a group over MAX_PAIRWISE images has the lowest of the pairs
+    the index found and of its members' cosines with the kept one (the true lowest may be lower)."""
 
     @property
     def kept(self) -> Member:

@@ -197,7 +197,8 @@ def _groups(store: Store, collection: str, vector_name: str, scan: _Scan, thresh
                 position = {i: n for n, i in enumerate(ids)}
                 inside = {(min(position[a], position[b]), max(position[a], position[b])): value
                           for (a, b), value in scan.pairs.items() if a in position and b in position}
-                groups.append(DuplicateGroup(number, members, min(inside.values()), all_pairs=False))
+                lowest = min(min(inside.values()), min(member.similarity for member in members))
+                groups.append(DuplicateGroup(number, members, lowest, all_pairs=False))
                 row = functools.partial(_found_row, inside)
             leaks += _leaks(groups[-1], row, threshold, train_split, test_split)
     return groups, leaks

@@ -90,9 +90,9 @@ def render(report: DuplicateReport, console: Console) -> None:
         console.print(table)
     hidden = max(len(report.groups), len(report.leaks)) - SHOWN
     lines = [f"{report.collection} / {report.vector_name}: {report.points:,} points"
-             + (f" of split {report.split}" if report.split else "") + f", {report.pairs:,} near-duplicate pairs "
-             f"in {len(report.groups):,} groups" + (" holding a leak" if report.leaks_only else "")
-             + f"; {report.duplicates:,} images could go, keeping one per group",
+             + (f" of split {report.split}" if report.split else "") + f", {report.pairs:,} near-duplicate pairs; "
+             + (f"{len(report.groups):,} groups hold a leak" if report.leaks_only else
+                f"{len(report.groups):,} groups") + f", {report.duplicates:,} images could go (one kept per group)",
              f"leaks ({report.test_split} images with a near-duplicate in {report.train_split}): "
              f"{len(report.leaks):,}; label conflicts (groups that mix labels): {len(report.label_conflicts):,}"]
     if hidden > 0:
