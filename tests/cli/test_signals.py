@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-LOADING = ("import sys, time\n"
+LOADING = ("import signal, sys, time\n"
+           "signal.signal(signal.SIGINT, signal.default_int_handler)\n"  # as at a terminal, even when started in
+           # the background (`cmd &` in a script starts with SIGINT ignored, and Python keeps it so)
            "class Slow:\n"  # the commands take long to load: the signal lands while they do
            "    def find_spec(self, name, path=None, target=None):\n"
            "        if name == 'embedkit.cli.search':\n"
