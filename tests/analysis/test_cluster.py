@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pytest
@@ -12,27 +11,8 @@ from embedkit.analysis import cluster
 from embedkit.analysis.cluster import NOISE, cluster_collection
 from embedkit.analysis.vectors import stored_vectors
 from embedkit.errors import InvalidOptionError
-from embedkit.ingestion import ingest
 from embedkit.records import VectorRecord
 from embedkit.store import open_store
-from tests.support.manifests import CountingEncoder, make_manifest
-
-
-@pytest.fixture(scope="module")
-def ingested(tmp_path_factory):
-    """36 coloured images (red, green, blue; train and test) stored with the 6-d colour encoder, and the encoder."""
-    root = tmp_path_factory.mktemp("shapes")
-    manifest = make_manifest(root / "data", per_class=6)
-    encoder = CountingEncoder("colour")
-    ingest(f"manifest:{manifest}", encoder, store=root / "store", collection="shapes", workers=0)
-    return root / "store", encoder
-
-
-@pytest.fixture
-def location(ingested, tmp_path):
-    """A copy of the store of the coloured images, for one test to write into."""
-    shutil.copytree(ingested[0], tmp_path / "store")
-    return tmp_path / "store"
 
 
 def stored(location):

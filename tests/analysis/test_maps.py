@@ -17,26 +17,8 @@ from embedkit.analysis.cluster import cluster_collection
 from embedkit.analysis.map_page import DATA_ELEMENT, save_html
 from embedkit.analysis.maps import MAX_LEGEND, VectorMap, draw_map, map_collection, project, save_png
 from embedkit.errors import InvalidOptionError
-from embedkit.ingestion import ingest
-from tests.support.manifests import CountingEncoder, make_manifest
 
 HARNESS = Path(__file__).parents[1] / "support" / "map_page_harness.js"
-
-
-@pytest.fixture(scope="module")
-def ingested(tmp_path_factory):
-    """36 coloured images (red, green, blue; train and test) stored with the 6-d colour encoder, and the encoder."""
-    root = tmp_path_factory.mktemp("shapes")
-    manifest = make_manifest(root / "data", per_class=6)
-    encoder = CountingEncoder("colour")
-    ingest(f"manifest:{manifest}", encoder, store=root / "store", collection="shapes", workers=0)
-    return root / "store", encoder
-
-
-@pytest.fixture
-def location(ingested, tmp_path):
-    shutil.copytree(ingested[0], tmp_path / "store")
-    return tmp_path / "store"
 
 
 def separation(xy: np.ndarray, groups: np.ndarray) -> float:

@@ -13,18 +13,14 @@ from PIL import Image
 
 from embedkit.analysis import cluster
 from embedkit.cli import main
-from embedkit.ingestion import ingest
 from tests.cli.test_fuzz import assert_one_error_line
 from tests.cli.test_startup import heavy_modules_after
-from tests.support.manifests import CountingEncoder, make_manifest
+from tests.support.manifests import ingest_colours
 
 
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory):
-    root = tmp_path_factory.mktemp("shapes")
-    manifest = make_manifest(root / "data", per_class=6)
-    ingest(f"manifest:{manifest}", CountingEncoder("colour"), store=root / "store", collection="shapes", workers=0)
-    return root / "store"
+    return ingest_colours(tmp_path_factory.mktemp("shapes"))[0]
 
 
 @pytest.fixture

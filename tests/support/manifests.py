@@ -57,3 +57,14 @@ def make_manifest(root: Path, per_class: int = 6, labelled: bool = True, seed: i
         writer.writeheader()
         writer.writerows(rows)
     return manifest
+
+
+def ingest_colours(root: Path) -> tuple[Path, CountingEncoder]:
+    """36 coloured images (red, green, blue; train and test) stored under `root`/store in collection `shapes`
+    with the 6-d colour encoder; the store and the encoder."""
+    from embedkit.ingestion import ingest
+
+    manifest = make_manifest(root / "data", per_class=6)
+    encoder = CountingEncoder("colour")
+    ingest(f"manifest:{manifest}", encoder, store=root / "store", collection="shapes", workers=0)
+    return root / "store", encoder
