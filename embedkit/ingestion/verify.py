@@ -11,6 +11,7 @@ import torch
 
 from embedkit.datasets import get_dataset
 from embedkit.encoders import vector_name_candidates
+from embedkit.encoders.ensemble.combination import normalise_rows
 from embedkit.encoders.names import find_stored
 from embedkit.encoders.rebuild import encoder_from_record
 from embedkit.errors import ImageLoadError, InvalidOptionError
@@ -90,7 +91,7 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
                 continue
             now = model.embed_pixels(torch.stack(pixels))
             kept = target.get_vectors(collection, vector_name, ids)
-            now_unit, kept_unit = _unit(now), _unit(kept)
+            now_unit, kept_unit = normalise_rows(now), normalise_rows(kept)
             cosines = np.sum(now_unit * kept_unit, axis=1)
             gaps = np.abs(now_unit - kept_unit).max(axis=1)
             report.checked += len(ids)
@@ -106,7 +107,3 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
             target.flush()
         return report
 
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float64)
-    return vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)
