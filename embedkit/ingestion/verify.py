@@ -106,4 +106,3 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
         if report.repaired:
             target.flush()
         return report
-
