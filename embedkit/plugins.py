@@ -47,6 +47,7 @@ BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (
     "embedkit.cli.cluster",
     "embedkit.cli.map",
     "embedkit.cli.duplicates",
+    "embedkit.cli.serve",
 )
 """Registered only when the CLI builds its group, so that the Python API never imports click commands."""
 

@@ -55,7 +55,7 @@ def encoder_from_record(
             weights = None
         encoder = get_encoder(name, device=device, precision=precision, **given, **options,
                               **({} if weights is None else {"weights": weights}))
-        if record.preprocessing is None:
+        if record.preprocessing is None and record.modality != "text":  # a text encoder has no image preprocessing
             log.warning("the vectors of %s were recorded without their preprocessing (embedkit 0.1.0): the encoder "
                         "is created from its name, weights and options alone", record.encoder)
         elif checkpoint and isinstance(encoder, ImageModuleEncoder):

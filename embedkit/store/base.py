@@ -16,7 +16,7 @@ from embedkit.errors import (EmbedkitError, InvalidOptionError, SampleNotFoundEr
                              StoreWriteError, first_line)
 from embedkit.records import VectorRecord
 from embedkit.store import schema
-from embedkit.store.indexes import PayloadIndexes
+from embedkit.store.payloads import Payloads
 from embedkit.store.points import CollectionInfo, Conditions, Hit, ScoredRecord, VectorSummary
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 ID_CHUNK = 1024
 
 
-class Store(PayloadIndexes):
+class Store(Payloads):
     """Vectors of samples, under one named vector per encoder, in one collection per dataset."""
 
     location: str = ""

@@ -329,6 +329,10 @@ class ClientStore(Store):
     def _count(self, collection: str, conditions: Conditions) -> int:
         return int(self.client.count(collection, count_filter=_filter(conditions), exact=True).count)
 
+    def _facet(self, collection: str, field: str, limit: int, conditions: Conditions) -> list[tuple[Any, int]]:
+        response = self.client.facet(collection, field, facet_filter=_filter(conditions), limit=limit, exact=True)
+        return [(hit.value, int(hit.count)) for hit in response.hits]
+
     def _delete(self, collection: str, conditions: Conditions) -> None:
         self.client.delete(collection, points_selector=m.FilterSelector(filter=_filter(conditions)), wait=True)
 

@@ -6,6 +6,7 @@ import array
 import json
 import logging
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ class EdgeStore(Store):
         self.read_only = False
         self._copies: ShardCopies | None = None
         self._shards: dict[str, qe.EdgeShard] = {}
+        self._opening = threading.Lock()
         self._dims: dict[str, dict[str, int]] = {}
         # a folder that does not exist is a store without collections, created by its first collection, not by a read
         self._absent = not self.root.is_dir()
@@ -87,7 +89,12 @@ class EdgeStore(Store):
 
     def _shard(self, collection: str) -> qe.EdgeShard:
         shard = self._shards.get(collection)
-        if shard is None:
+        if shard is not None:
+            return shard
+        with self._opening:  # two threads of one server must not load one shard twice (its WAL lock refuses)
+            shard = self._shards.get(collection)
+            if shard is not None:
+                return shard
             if self._absent:
                 raise StoreUnavailableError(f"there is no embedded store at {self.root} (the folder does not exist); "
                                             f"check the store location (--qdrant), or ingest into it first")
@@ -95,7 +102,7 @@ class EdgeStore(Store):
             where = path if self._copies is None else self._copies.copy(collection)
             shard = self._guard_open(path, lambda: qe.EdgeShard.load(str(where)))
             self._shards[collection] = shard
-        return shard
+            return shard
 
     def _writable(self, collection: str, needed: int = 0) -> qe.EdgeShard:
         self.check_writable(f"write to collection {collection!r}")
@@ -274,6 +281,10 @@ class EdgeStore(Store):
 
     def _count(self, collection: str, conditions: Conditions) -> int:
         return int(self._shard(collection).count(qe.CountRequest(exact=True, filter=_filter(conditions))))
+
+    def _facet(self, collection: str, field: str, limit: int, conditions: Conditions) -> list[tuple[Any, int]]:
+        request = qe.FacetRequest(field, limit=limit, exact=True, filter=_filter(conditions))
+        return [(hit.value, int(hit.count)) for hit in self._shard(collection).facet(request).hits]
 
     def _delete(self, collection: str, conditions: Conditions) -> None:
         self._writable(collection).update(qe.UpdateOperation.delete_points_by_filter(_filter(conditions)))

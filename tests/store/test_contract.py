@@ -491,3 +491,20 @@ def test_index_field_indexes_a_payload_field_that_filters_and_remembers_it(backe
             assert len(reopened.stored_ids(name, "enc-a", {"cluster": 2})) == 4
             if backend.kind == "server":
                 reopened.drop(name)
+
+
+def test_facet_counts_each_value_of_an_indexed_field_and_label_names_read_one_point_each(store, name):
+    fill(store, name, n=30)  # labels 0, 1, 2 ten times each; splits train and test fifteen times each
+    assert store.facet(name, "label") == {0: 10, 1: 10, 2: 10}
+    assert store.facet(name, "split") == {"train": 15, "test": 15}
+    assert store.facet(name, "label", limit=1) in ({0: 10}, {1: 10}, {2: 10})
+    assert store.label_names(name, [0, 2, 7]) == {0: "class0", 2: "class2"}
+    with pytest.raises(InvalidOptionError, match="no payload index; index it first"):
+        store.facet(name, "source")
+
+
+def test_payloads_are_read_whole_by_sample_id_leaving_out_unknown_ids(store, name):
+    fill(store, name, n=4)
+    found = store.payloads(name, ["img-001", "nope", "img-002"])
+    assert set(found) == {"img-001", "img-002"}
+    assert found["img-001"]["source"] == "/data/1.png" and found["img-002"]["split"] == "train"

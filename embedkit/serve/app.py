@@ -1,0 +1,96 @@
+"""The FastAPI application: the API under /api, the web page at /, errors as one-line JSON details."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from embedkit._version import __version__
+from embedkit.errors import (EmbedkitError, ImageLoadError, PreprocessingError, SampleNotFoundError,
+                             StoreLockedError, StoreReadError, StoreUnavailableError, UnknownNameError,
+                             WeightsUnavailableError, first_line)
+from embedkit.serve.api import router
+from embedkit.serve.schemas import ErrorOut, HealthOut
+from embedkit.serve.settings import ServeSettings
+from embedkit.serve.state import ServerState
+from embedkit.serve.uploads import EmptyUploadError, UploadTooLargeError
+from embedkit.store import Store
+from embedkit.store.location import redacted
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+MULTIPART_SLACK = 64 * 1024
+"""A multipart body carries its boundaries and form fields besides the file."""
+STATUS = ((SampleNotFoundError, 404), (UnknownNameError, 404), (UploadTooLargeError, 413), (ImageLoadError, 415),
+          (PreprocessingError, 422), (StoreLockedError, 503), (StoreUnavailableError, 503), (StoreReadError, 503),
+          (WeightsUnavailableError, 503), (EmptyUploadError, 400), (EmbedkitError, 400))
+"""The first class an error is an instance of gives its HTTP status."""
+PAGE_POLICY = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+               "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+"""The page loads nothing from anywhere else."""
+ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 413, 415, 503)}
+
+
+def status_of(error: EmbedkitError) -> int:
+    return next(status for kind, status in STATUS if isinstance(error, kind))
+
+
+def create_app(store: Store, settings: ServeSettings | None = None) -> FastAPI:
+    """The server of `store` (opened by the caller, who closes it after the server stops)."""
+    settings = settings or ServeSettings()
+    app = FastAPI(title="embedkit", version=__version__, description="Search embedkit collections by image, "
+                  "stored id, text or examples; embed images as a collection's vectors were embedded.",
+                  responses=ERRORS)
+    app.state.server = ServerState.open(store, settings)
+
+    def check_key(request: Request) -> None:
+        if settings.api_key is None:
+            return
+        given = request.headers.get("x-api-key") or request.query_params.get("api_key") or ""
+        if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
+            raise MissingKeyError("this server needs its API key: send it as the X-API-Key header (or ?api_key=)")
+
+    app.include_router(router, dependencies=[Depends(check_key)])
+
+    @app.get("/api/health", response_model=HealthOut, summary="Whether the server is up, and what it serves")
+    def health() -> HealthOut:
+        return HealthOut(status="ok", version=__version__, store=redacted(store.location),
+                         encoders_loaded=app.state.server.encoders.names())
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # refuse a large upload before reading it
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > settings.max_upload_bytes + MULTIPART_SLACK:
+            return JSONResponse({"detail": f"the request is over the server's limit of "
+                                           f"{settings.max_upload_bytes / 2**20:g} MiB; send a smaller image"},
+                                status_code=413)
+        response = await call_next(request)
+        if not request.url.path.startswith("/api/"):
+            response.headers["Content-Security-Policy"] = PAGE_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @app.exception_handler(EmbedkitError)
+    async def embedkit_error(request: Request, error: EmbedkitError) -> JSONResponse:
+        return JSONResponse({"detail": first_line(error)}, status_code=status_of(error))
+
+    @app.exception_handler(MissingKeyError)
+    async def missing_key(request: Request, error: MissingKeyError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=401, headers={"WWW-Authenticate": "X-API-Key"})
+
+    @app.get("/", include_in_schema=False)
+    def page() -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+class MissingKeyError(Exception):
+    """A request without the server's API key (401)."""

@@ -1,0 +1,24 @@
+"""What a server is allowed to do: its API key, its upload limit, how many encoders it keeps loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_UPLOAD_BYTES = 20 * 2**20
+MAX_K = 1000
+MAP_POINTS = 3000
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    api_key: str | None = field(default=None, repr=False)
+    """When set, every /api request but /api/health needs it, as an `X-API-Key` header or `?api_key=`."""
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    max_encoders: int = 2
+    """Query encoders kept loaded, the least recently used going first."""
+    results: tuple[Path, ...] = (Path("bench-results"),)
+    """Folders of `embedkit bench` results, shown for the collections they measured."""
+    max_k: int = MAX_K
+    map_points: int = MAP_POINTS
+    """A map shows at most this many points of a collection (a random sample of larger ones)."""

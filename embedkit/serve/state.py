@@ -1,0 +1,42 @@
+"""What one server holds: the store, its settings, the loaded encoders, the images and the maps it has made."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from embedkit.errors import SampleNotFoundError
+from embedkit.retrieval.query import stored_vector_name
+from embedkit.serve.encoders import LoadedEncoders
+from embedkit.serve.images import PointImages
+from embedkit.serve.settings import ServeSettings
+from embedkit.store import Store
+
+
+class CollectionNotFoundError(SampleNotFoundError):
+    """A collection the store does not have (404, like an unknown sample)."""
+
+
+@dataclass
+class ServerState:
+    store: Store
+    settings: ServeSettings
+    encoders: LoadedEncoders
+    images: PointImages
+    maps: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+    maps_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, store: Store, settings: ServeSettings) -> ServerState:
+        return cls(store, settings, LoadedEncoders(settings.max_encoders), PointImages(store))
+
+    def require(self, collection: str) -> None:
+        """Raise CollectionNotFoundError (a 404) for a collection the store does not have."""
+        if not self.store.vector_names(collection):
+            raise CollectionNotFoundError(f"no collection {collection!r} in this store; GET /api/collections lists them")
+
+    def vector(self, collection: str, vector: str | None, embeds: str | None = None) -> str:
+        """The collection's vector that `vector` names (an encoder name or alias; the default when None)."""
+        self.require(collection)
+        return stored_vector_name(self.store, collection, vector, embeds=embeds)
