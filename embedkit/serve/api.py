@@ -18,7 +18,6 @@ from embedkit.serve.settings import MAX_K
 from embedkit.serve.state import ServerState
 from embedkit.serve.uploads import uploaded_file
 from embedkit.store import Hit
-from embedkit.store.location import redacted
 
 router = APIRouter(prefix="/api")
 FILTER = TypeAdapter(Filter)
@@ -172,13 +171,12 @@ def collection_map(request: Request, collection: str,
 
 
 @router.get("/collections/{collection}/bench", response_model=list[dict[str, Any]],
-            summary="The `embedkit bench` results of this store's collection, from the server's results folders")
+            summary="The `embedkit bench` results of a collection (by its name), from the server's results folders")
 def bench_results(request: Request, collection: str) -> list[dict[str, Any]]:
     from embedkit.bench.report import load_results
 
     server = state(request)
     server.require(collection)
-    here = redacted(server.store.location)
     found = []
     for folder in server.settings.results:
         if folder.is_dir():
@@ -186,6 +184,5 @@ def bench_results(request: Request, collection: str) -> list[dict[str, Any]]:
                 results = load_results([folder])
             except InvalidOptionError:
                 continue
-            found += [result for result in results if (result.get("provenance") or {}).get("collection") == collection
-                      and (result.get("provenance") or {}).get("store") in (here, None)]
+            found += [result for result in results if (result.get("provenance") or {}).get("collection") == collection]
     return found

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from embedkit.errors import SampleNotFoundError
+from embedkit.errors import InvalidOptionError, SampleNotFoundError
 from embedkit.retrieval.query import stored_vector_name
 from embedkit.serve.encoders import LoadedEncoders
 from embedkit.serve.images import PointImages
@@ -33,7 +33,11 @@ class ServerState:
 
     def require(self, collection: str) -> None:
         """Raise CollectionNotFoundError (a 404) for a collection the store does not have."""
-        if not self.store.vector_names(collection):
+        try:
+            found = self.store.vector_names(collection)
+        except InvalidOptionError:  # not even a valid collection name
+            found = []
+        if not found:
             raise CollectionNotFoundError(f"no collection {collection!r} in this store; GET /api/collections lists them")
 
     def vector(self, collection: str, vector: str | None, embeds: str | None = None) -> str:

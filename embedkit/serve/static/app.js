@@ -101,10 +101,17 @@ async function run(description, request) {
   }
 }
 
+function selectedEmbedsText() {
+  const info = state.collections.find((c) => c.name === collection());
+  return Boolean(info && info.vectors.some((v) => v.name === vector() && v.embeds_text));
+}
+
 function searchJson(body, description) {
+  // a text goes to the vector picked if it embeds text, else to the one the server finds that does
+  const chosen = body.text !== undefined && !selectedEmbedsText() ? null : vector();
   return run(description, () => api(`/api/collections/${encodeURIComponent(collection())}/search`, {
     method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(Object.assign({ vector: vector(), k: k(), filter: filter() }, body)),
+    body: JSON.stringify(Object.assign({ vector: chosen, k: k(), filter: filter() }, body)),
   }));
 }
 
@@ -232,7 +239,7 @@ async function loadMap() {
 
 function drawMap() {
   const canvas = $("map-canvas"), context = canvas.getContext("2d"), points = state.mapData.points;
-  const scale = window.devicePixelRatio || 1, width = canvas.clientWidth, height = Math.round(width * 0.6);
+  const scale = window.devicePixelRatio || 1, width = canvas.clientWidth, height = Math.min(560, Math.round(width * 0.6));
   canvas.width = width * scale; canvas.height = height * scale; canvas.style.height = `${height}px`;
   context.setTransform(scale, 0, 0, scale, 0, 0);
   context.clearRect(0, 0, width, height);
