@@ -44,8 +44,8 @@ class PointImages:
         if size:
             image = fit(image, size)
         buffer = io.BytesIO()
-        # small images (28 px digits upscaled) stay sharp as PNG; photos are far smaller as JPEG
-        media = "image/png" if image.width * image.height <= 256 * 256 and size else "image/jpeg"
+        # small images (28 px clothes, or upscaled thumbnails of them) stay exact as PNG; photos are far smaller as JPEG
+        media = "image/png" if image.width * image.height <= 256 * 256 else "image/jpeg"
         image.save(buffer, format="PNG" if media == "image/png" else "JPEG", quality=88)
         with self._lock:
             self._encoded[key] = (buffer.getvalue(), media)

@@ -3,8 +3,8 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { collections: [], liked: [], unliked: [], mapData: null, mapXY: [], lastQuery: null };
-const PALETTE = ["#2f5bea", "#e8590c", "#1f9d55", "#d6336c", "#7048e8", "#0c8599", "#f59f00", "#5c7cfa",
-                 "#c2255c", "#2b8a3e", "#862e9c", "#e67700", "#1864ab", "#a61e4d", "#495057"];
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                 "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#7b4173", "#3182bd", "#e6550d"];
 
 function apiKey() { return localStorage.getItem("embedkit-api-key") || ""; }
 
@@ -168,7 +168,7 @@ function card(hit, isQuery) {
   if (!isQuery) {
     const actions = document.createElement("div");
     actions.className = "actions";
-    for (const [kind, text] of [["like", "👍 like"], ["unlike", "👎 unlike"]]) {
+    for (const [kind, text] of [["like", "+ Like"], ["unlike", "− Unlike"]]) {
       const button = document.createElement("button");
       button.type = "button";
       button.textContent = text;
@@ -309,6 +309,9 @@ async function loadBench() {
 }
 
 function wire() {
+  $("query-image").addEventListener("load", (event) => {
+    event.target.classList.toggle("small", event.target.naturalWidth < 128);  // 28 px clothes: crisp squares, not blur
+  });
   const drop = $("drop"), file = $("file");
   drop.addEventListener("click", () => file.click());
   drop.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") file.click(); });
