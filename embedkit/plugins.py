@@ -30,6 +30,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "embedkit.encoders.builtin.ensemble",
     "embedkit.encoders.builtin.pixels",
     "embedkit.datasets.builtin",
+    "embedkit.training.models",
 )
 
 BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (
@@ -48,6 +49,7 @@ BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (
     "embedkit.cli.map",
     "embedkit.cli.duplicates",
     "embedkit.cli.serve",
+    "embedkit.cli.train",
 )
 """Registered only when the CLI builds its group, so that the Python API never imports click commands."""
 

@@ -69,9 +69,14 @@ class Registry(Generic[T]):
         factory: Callable[..., T],
         *,
         aliases: tuple[str, ...] | list[str] = (),
+        replace: bool = False,
         **info: Any,
     ) -> None:
-        """Add `name` (and its aliases). The first registration of a name wins; later ones are logged."""
+        """Add `name` (and its aliases). The first registration of a name wins; later ones are logged, unless
+        `replace` says that this one is newer (a model trained again under its name)."""
+        if replace and name in self._entries and not aliases:
+            self._entries[name] = Entry(name, factory, (), dict(info), self._current_plugin)
+            return
         if name in self._entries or name in self._aliases:
             log.warning("%s %r registered twice; keeping the first (%s)", self.kind, name,
                         self._entries.get(name, self._entries.get(self._aliases.get(name, ""))))
