@@ -10,18 +10,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 from embedkit.records import Preprocessing, VectorRecord
 
 IMAGE_SIZES = {0: 224, 1: 240, 2: 260}
 
 
-def record(variant: int, tag: str = "imagenet1k") -> VectorRecord:
-    """What EfficientNet-Lite`variant` with these weights makes: 1280-d pooled features of a centre crop."""
-    size = IMAGE_SIZES[variant]
+def record(variant: int, tag: str = "imagenet1k", image_size: int | None = None) -> VectorRecord:
+    """What EfficientNet-Lite`variant` with these weights makes: 1280-d pooled features of a centre crop, of its
+    own input size or of `image_size` (the network pools whatever size it is given: 112 for 28 px images)."""
+    if image_size is not None and not 32 <= image_size <= 1024:
+        raise InvalidOptionError(f"efficientnet_lite{variant} takes image sizes from 32 to 1024, got {image_size}")
+    size = image_size or IMAGE_SIZES[variant]
     return VectorRecord(
         f"efficientnet_lite{variant}.{tag}", 1280, "image", architecture=f"efficientnet_lite{variant}", weights=tag,
-        preprocessing=Preprocessing(size, size, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        image_size=image_size, preprocessing=Preprocessing(size, size, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
         source="efficientnet-lite-pytorch",
     )
 
@@ -33,10 +37,13 @@ def weights_file(variant: int) -> Path:
 
 
 def factory(variant: int) -> Callable[..., Any]:
-    def create_encoder(*, weights: str | None = None, device: str = "auto", precision: str = "fp32") -> Any:
+    def create_encoder(*, weights: str | None = None, image_size: int | None = None, device: str = "auto",
+                       precision: str = "fp32") -> Any:
         from embedkit_efficientnet_lite.model import create_encoder
 
-        return create_encoder(variant, weights_file, record, weights=weights, device=device, precision=precision)
+        record(variant, image_size=image_size)  # a size out of range fails before torch loads
+        return create_encoder(variant, weights_file, record, weights=weights, image_size=image_size, device=device,
+                              precision=precision)
 
     return create_encoder
 

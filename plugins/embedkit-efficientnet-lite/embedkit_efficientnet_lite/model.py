@@ -9,6 +9,7 @@ import torch
 from efficientnet_lite_pytorch import EfficientNet
 
 from embedkit.encoders.image_module import ImageModuleEncoder
+from embedkit.encoders.names import variant_suffix
 from embedkit.encoders.weights import fit_state_dict, load_checkpoint, resolve_weights, verify_named_hash
 from embedkit.records import VectorRecord
 
@@ -24,8 +25,9 @@ class PooledFeatures(torch.nn.Module):
         return self.network.extract_features(pixels).mean((2, 3))
 
 
-def create_encoder(variant: int, weights_file: Callable[[int], Path], record: Callable[[int, str], VectorRecord], *,
-                   weights: str | None = None, device: str = "auto", precision: str = "fp32") -> ImageModuleEncoder:
+def create_encoder(variant: int, weights_file: Callable[[int], Path], record: Callable[..., VectorRecord], *,
+                   weights: str | None = None, image_size: int | None = None, device: str = "auto",
+                   precision: str = "fp32") -> ImageModuleEncoder:
     def pretrained() -> tuple[dict[str, torch.Tensor], Path]:
         file = weights_file(variant)  # efficientnet-lite0-57934424.pth: its name carries its SHA-256's start
         verify_named_hash(file, f"efficientnet_lite{variant}.imagenet1k")
@@ -37,5 +39,5 @@ def create_encoder(variant: int, weights_file: Callable[[int], Path], record: Ca
         network = EfficientNet.from_name(f"efficientnet-lite{variant}")
     if state is not None:
         fit_state_dict(network, state, f"efficientnet_lite{variant}", f"weights {file}", unused_prefixes=("_fc.",))
-    return ImageModuleEncoder(PooledFeatures(network), record(variant, tag), weights_file=file, device=device,
-                              precision=precision)
+    return ImageModuleEncoder(PooledFeatures(network), record(variant, tag, image_size), weights_file=file,
+                              variant=variant_suffix(None, None, image_size), device=device, precision=precision)
