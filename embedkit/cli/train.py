@@ -28,7 +28,7 @@ def run_options(function: Any) -> Any:
         click.option("--name", required=True, help="The new encoder is named ARCHITECTURE.ft-NAME."),
         click.option("--split", default="train", show_default=True, help="Split to learn from."),
         click.option("--validation-split", default="test", show_default=True,
-                     help="Held-out split scored after each epoch (mAP@5 as bench scores it)."),
+                     help="Split scored after each epoch (mAP@5 as bench scores it); the training split itself takes images --limit leaves out."),
         click.option("--limit", type=click.IntRange(2, 100_000_000), default=None,
                      help="Learn from a seeded random N images."),
         click.option("--validation-limit", type=click.IntRange(2, 1_000_000), default=1000, show_default=True),

@@ -89,12 +89,15 @@ def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
     epochs = [row["epoch"] for row in history]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
     left.plot(epochs, [row["loss"] for row in history], marker="o", color="#d62728")
-    left.set(title="training loss", xlabel="epoch")
+    frozen = [row["epoch"] for row in history if row.get("frozen")]
+    left.set(title="training loss" + (" (shaded: backbone frozen)" if frozen else ""), xlabel="epoch")
     right.plot(epochs, [row["validation"]["map@5"] for row in history], marker="o", label="mAP@5")
     right.plot(epochs, [row["validation"]["accuracy"] for row in history], marker="s", label="accuracy")
     right.set(title="validation", xlabel="epoch", ylim=(0, 1))
     right.legend(loc="lower right")
     for axes in (left, right):
+        if frozen:
+            axes.axvspan(min(frozen) - 0.5, max(frozen) + 0.5, color="#1f77b4", alpha=0.08, lw=0)
         axes.grid(alpha=0.3)
         axes.set_xticks(epochs)
     figure.suptitle(title)

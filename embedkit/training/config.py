@@ -58,8 +58,9 @@ class TrainConfig:
             raise InvalidOptionError(f"batch size must be at least 4 (a metric loss needs pairs), got {self.batch_size}")
         if not 0 <= self.augmentation <= 3:
             raise InvalidOptionError(f"augmentation strength must be between 0 and 3, got {self.augmentation}")
-        if self.split is not None and self.split == self.validation_split:
-            raise InvalidOptionError(f"the validation split must differ from the training split {self.split!r}")
+        if self.split == self.validation_split and self.limit is None:
+            raise InvalidOptionError(f"validating on the training split {self.split!r} needs --limit, so that images "
+                                     f"are left out of training to validate on")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

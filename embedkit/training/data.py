@@ -43,15 +43,15 @@ class LabelledSamples:
         return digest.hexdigest()
 
 
-def choose(view: DatasetView, limit: int | None, seed: int) -> LabelledSamples:
-    """Every labelled sample of `view`, or a seeded random `limit` of them (a split's first samples may all be
-    of one class)."""
+def choose(view: DatasetView, limit: int | None, seed: int, exclude: np.ndarray | None = None) -> LabelledSamples:
+    """Every labelled sample of `view` but those at `exclude`, or a seeded random `limit` of them (a split's first
+    samples may all be of one class)."""
     labels = view.labels()
     unlabelled = sum(label is None for label in labels)
     if unlabelled:
         raise UnlabelledDataError(f"{unlabelled} samples of {view.dataset_name} split {view.split!r} have no label; "
                                   f"training learns from labels: label them, or pick another split")
-    indices = np.arange(len(labels))
+    indices = np.setdiff1d(np.arange(len(labels)), exclude) if exclude is not None else np.arange(len(labels))
     if limit is not None and limit < len(indices):
         indices = np.sort(np.random.default_rng(seed).choice(indices, limit, replace=False))
     return LabelledSamples(view, indices, np.asarray([labels[i] for i in indices], dtype=np.int64))

@@ -87,33 +87,44 @@ def tune(base: TrainConfig, *, trials: int, folder: Path, objectives: tuple[str,
 
 
 def write_trials(study: Any, rows: list[dict[str, Any]], folder: Path) -> None:
-    """trials.csv, and trials.png: each trial's validation mAP@5 by epoch, pruned ones dashed."""
+    """trials.csv, and trials.png: each trial's validation mAP@5 by epoch, pruned ones as grey crosses."""
     import csv
 
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     with open(folder / "trials.csv", "w", newline="") as stream:
         writer = csv.DictWriter(stream, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))
         writer.writeheader()
         writer.writerows(rows)
     figure, (curves, best) = plt.subplots(1, 2, figsize=(11, 3.8), dpi=100)
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
     for trial in study.trials:
         steps = sorted(trial.intermediate_values)
-        if steps:
-            curves.plot(steps, [trial.intermediate_values[s] for s in steps], marker="o", alpha=0.8,
-                        linestyle="--" if trial.state.name == "PRUNED" else "-", label=f"#{trial.number}")
-    curves.set(title="validation mAP@5 by epoch (dashed: pruned)", xlabel="epoch", ylabel="mAP@5")
-    values = [(t.number, t.value) for t in study.trials if t.value is not None]
+        if steps and trial not in pruned:
+            curves.plot(steps, [trial.intermediate_values[s] for s in steps], marker="o", alpha=0.8)
+    for trial in pruned:
+        steps = sorted(trial.intermediate_values)
+        curves.plot(steps, [trial.intermediate_values[s] for s in steps], marker="x", color="grey", linestyle=":")
+    curves.set(title="validation mAP@5 by epoch (grey x: pruned)", xlabel="epoch", ylabel="mAP@5")
+    curves.xaxis.set_major_locator(MaxNLocator(integer=True))
+    values = [(t.number, t.value, t in pruned) for t in study.trials if t.value is not None]
     if values:
-        numbers, scores = zip(*values)
-        best.scatter(numbers, scores, label="trial")
-        running = [max(scores[: i + 1]) for i in range(len(scores))]
-        best.step(numbers, running, where="post", color="#d62728", label="best so far")
-        best.legend(loc="lower right")
-    best.set(title="trials", xlabel="trial", ylabel="best validation mAP@5")
+        completed = [(n, v) for n, v, p in values if not p]
+        cut = [(n, v) for n, v, p in values if p]
+        if cut:
+            best.scatter(*zip(*cut), marker="x", color="grey", label="pruned (last epoch)")
+        if completed:
+            best.scatter(*zip(*completed), label="complete")
+            running = [max(v for _, v in completed[: i + 1]) for i in range(len(completed))]
+            best.step([n for n, _ in completed] + [values[-1][0]], running + running[-1:], where="post",
+                      color="#d62728", label="best so far")
+        best.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    best.set(title="trials", xlabel="trial", ylabel="validation mAP@5")
+    best.xaxis.set_major_locator(MaxNLocator(integer=True))
     for axes in (curves, best):
         axes.grid(alpha=0.3)
     figure.tight_layout()

@@ -107,7 +107,7 @@ def test_a_missing_metric_learning_library_names_the_extra(monkeypatch):
     ({"name": "Shoes!"}, "model name 'Shoes!' must be lower-case"),
     ({"objective": "contrastive"}, "unknown objective 'contrastive'"),
     ({"epochs": 1, "frozen_epochs": 2}, "frozen epochs between 0 and the epochs"),
-    ({"validation_split": "train"}, "must differ from the training split"),
+    ({"validation_split": "train", "split": "train"}, "validating on the training split 'train' needs --limit"),
     ({"batch_size": 2}, "batch size must be at least 4"),
 ])
 def test_settings_that_cannot_train_are_refused_before_anything_loads(changes, message):
@@ -128,3 +128,22 @@ def test_the_validation_scores_are_the_bench_metrics():
     unit = features / np.linalg.norm(features, axis=1, keepdims=True)
     ranking = exact_ranking(unit, labels, unit, labels, query_positions=np.arange(24))
     assert scores["map@5"] == pytest.approx(mean_metrics([query_metrics(r) for r in ranking.ranks])["map@5"])
+
+
+def test_validating_on_the_training_split_holds_out_images_training_never_sees(models, tiny):
+    result = train(tiny(validation_split="train", limit=16, validation_limit=None, epochs=1))
+    card = json.loads((result.folder / "card.json").read_text())
+    assert card["data"]["training"]["samples"] == 16
+    assert card["data"]["validation"]["split"] == "train"
+    assert card["data"]["validation"]["samples"] == 24 - 16
+
+
+def test_the_held_out_choice_excludes_the_training_indices(colours):
+    from embedkit.datasets import get_dataset
+    from embedkit.training.data import choose
+
+    view = get_dataset(colours).view("train")
+    training = choose(view, 10, seed=0)
+    held_out = choose(view, None, seed=0, exclude=training.indices)
+    assert not set(training.indices) & set(held_out.indices)
+    assert sorted([*training.indices, *held_out.indices]) == list(range(len(view)))
