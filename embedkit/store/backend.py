@@ -19,7 +19,8 @@ class StoreBackend:
     read_only: bool = False
     """True for a store this process may not write (an embedded store on a read-only mount): reads work."""
     builds_index_itself: bool = False
-    """True for a server, which indexes what is written in the background: no build is ever unfinished."""
+    """True for a server, which indexes what is written in the background: its index is unfinished only while
+    a bulk load (`begin_bulk_load`) keeps indexing off."""
 
     def check_writable(self, action: str) -> None:
         """Raise StoreReadOnlyError, naming `action` ("drop collection 'x'"), when this store cannot be written;

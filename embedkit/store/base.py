@@ -16,6 +16,8 @@ from embedkit.errors import (EmbedkitError, InvalidOptionError, SampleNotFoundEr
                              StoreWriteError, first_line)
 from embedkit.records import VectorRecord
 from embedkit.store import schema
+from embedkit.store.bulk_load import BulkLoad
+from embedkit.store.collection_options import CollectionOptions
 from embedkit.store.payloads import Payloads
 from embedkit.store.points import CollectionInfo, Conditions, Hit, ScoredRecord, VectorSummary
 
@@ -24,11 +26,13 @@ log = logging.getLogger(__name__)
 ID_CHUNK = 1024
 
 
-class Store(Payloads):
+class Store(Payloads, BulkLoad):
     """Vectors of samples, under one named vector per encoder, in one collection per dataset."""
 
     location: str = ""
     embedkit_version: str = "0"
+    collection_options: CollectionOptions | None = None
+    """The layout of the collections this store creates (`open_store(..., collection_options=...)`)."""
 
     # ---- schema ----------------------------------------------------------------------------
     def ensure_vector(self, collection: str, vector_name: str, record: VectorRecord) -> None:
@@ -49,6 +53,8 @@ class Store(Payloads):
                                               "vectors": {vector_name: schema.record_document(record)}})
             log.info("created collection %s with vector %s (dim %d)", collection, vector_name, dim)
             return
+        if self.collection_options is not None:
+            log.info("collection %s exists: it keeps its layout, the collection options are not applied", collection)
         for problem in self.count_problems(collection):
             log.warning(problem)
         metadata = self._read_metadata(collection)
@@ -229,15 +235,8 @@ class Store(Payloads):
         batches = self._query_batch(collection, vector_name, queries, k, conditions, False, score_threshold)
         return [[_hit(r) for r in scored] for scored in batches]
 
-    def recommend(
-        self,
-        collection: str,
-        vector_name: str,
-        positive: Sequence[str],
-        negative: Sequence[str] = (),
-        k: int = 10,
-        filter: dict[str, Any] | None = None,
-    ) -> list[Hit]:
+    def recommend(self, collection: str, vector_name: str, positive: Sequence[str], negative: Sequence[str] = (),
+                  k: int = 10, filter: dict[str, Any] | None = None) -> list[Hit]:
         """Qdrant's recommend query (best-score strategy) with examples given by sample id; the examples are excluded."""
         if not positive:
             raise InvalidOptionError("recommend needs at least one positive example (--like ID)")

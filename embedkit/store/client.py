@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import shutil
 import time
@@ -20,8 +19,10 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 from embedkit.errors import InvalidOptionError, StoreLockedError, StoreUnavailableError, StoreWriteError
 from embedkit.store import schema
 from embedkit.store.base import Store
+from embedkit.store.collection_options import CollectionOptions
 from embedkit.store.location import parse_server_url
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
+from embedkit.store.server_answers import error_line, log_version, refusal, unsupported
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ CONNECT_ATTEMPTS = 3
 CONNECT_BACKOFF_S = (0.25, 1.0)
 TIMEOUT_S = 10
 BACKUP_SUFFIX = ".embedkit-backup"
+DEFAULT_INDEXING_THRESHOLD_KB = 10_000  # what Qdrant's documentation sets to switch indexing back on
 
 _PAYLOAD_TYPES = {"keyword": m.PayloadSchemaType.KEYWORD, "integer": m.PayloadSchemaType.INTEGER}
 
@@ -72,21 +74,21 @@ class ClientStore(Store):
             client = QdrantClient(url=server.url, api_key=key, prefer_grpc=grpc, timeout=timeout,
                                   check_compatibility=False, headers=server.headers() or None)
         except Exception as error:
-            raise InvalidOptionError(f"the Qdrant URL {shown!r} cannot be used ({server.scrub(_reason(error), key)}); "
-                                     f"write http(s)://HOST:PORT") from error
+            raise InvalidOptionError(f"the Qdrant URL {shown!r} cannot be used "
+                                     f"({server.scrub(error_line(error), key)}); write http(s)://HOST:PORT") from error
         protocol = "gRPC" if grpc else "REST"
         for attempt in range(attempts):
             try:
                 client.get_collections()
-                _log_version(client, shown)
+                log_version(client, shown)
                 return cls(client, shown, embedkit_version=embedkit_version)
             except UnexpectedResponse as error:
                 if error.status_code in (401, 403):
                     client.close()
-                    raise StoreUnavailableError(_refused(shown, error.status_code, key, server.basic_auth)) from error
+                    raise StoreUnavailableError(refusal(shown, error.status_code, key, server.basic_auth)) from error
                 reason = f"HTTP {error.status_code}"
             except Exception as error:  # connection refused, DNS, TLS, timeouts, gRPC errors
-                reason = server.scrub(_reason(error), key)
+                reason = server.scrub(error_line(error), key)
             if attempt + 1 < attempts:
                 delay = CONNECT_BACKOFF_S[min(attempt, len(CONNECT_BACKOFF_S) - 1)]
                 log.warning("Qdrant server %s not reachable (%s); retrying in %.2fs", shown, reason, delay)
@@ -121,17 +123,18 @@ class ClientStore(Store):
         return collection in self._dims or self.client.collection_exists(collection)
 
     def _create_collection(self, collection: str, vector_name: str, dim: int) -> None:
-        self._create(collection, {vector_name: dim})
+        options = self.collection_options or CollectionOptions()
+        if options.distributed and self.is_local:
+            log.info("qdrant-client local mode keeps one shard: the shards and replication factor are not applied")
+        self._create(collection, options.client_arguments({vector_name: dim}))
 
-    def _create(self, collection: str, dims: dict[str, int]) -> None:
-        self.client.create_collection(
-            collection,
-            vectors_config={name: m.VectorParams(size=d, distance=m.Distance.COSINE) for name, d in dims.items()},
-        )
+    def _create(self, collection: str, layout: dict[str, Any]) -> None:
+        """Create a collection from arguments of qdrant-client's `create_collection` (`vectors_config` among them)."""
+        self.client.create_collection(collection, **layout)
         with self._quiet_local_mode():
             for field, kind in schema.INDEXED_FIELDS.items():
                 self.client.create_payload_index(collection, field, _PAYLOAD_TYPES[kind], wait=True)
-        self._dims[collection] = dict(dims)
+        self._dims[collection] = {name: params.size for name, params in layout["vectors_config"].items()}
 
     def _vector_dims(self, collection: str) -> dict[str, int]:
         dims = self._dims.get(collection)
@@ -150,9 +153,9 @@ class ClientStore(Store):
         try:
             self.client.create_vector_name(collection, vector_name, config, wait=True)
         except Exception as error:
-            if not _unsupported(error):
+            if not unsupported(error):
                 raise
-            log.info("server cannot add a named vector in place (%s); recreating %s", _reason(error), collection)
+            log.info("server cannot add a named vector in place (%s); recreating %s", error_line(error), collection)
             self._recreate_with_vector(collection, vector_name, dim)
         self._dims.setdefault(collection, {})[vector_name] = dim
 
@@ -165,20 +168,21 @@ class ClientStore(Store):
         backup = collection + BACKUP_SUFFIX
         self._refuse_interrupted(collection)
         old_dims = self._vector_dims(collection)
+        config = self.client.get_collection(collection).config
         expected = self.client.count(collection, exact=True).count
-        self._create(backup, old_dims)
+        self._create(backup, _layout_like(config, old_dims))
         self._copy(collection, backup, expected)
         self.client.delete_collection(collection)
         self._dims.pop(collection, None)
         try:
-            self._create(collection, {**old_dims, vector_name: dim})
+            self._create(collection, _layout_like(config, {**old_dims, vector_name: dim}))
             self._copy(backup, collection, expected)
             for field, kind in (self._read_metadata(collection).get("indexed_fields") or {}).items():
                 self._create_field_index(collection, field, kind)  # the ones index_field added
         except Exception as error:
             self._dims.pop(collection, None)
             raise StoreWriteError(
-                f"recreating {collection!r} with vector {vector_name!r} failed ({_reason(error)}); every point is "
+                f"recreating {collection!r} with vector {vector_name!r} failed ({error_line(error)}); every point is "
                 f"safe in {backup!r}; copy them back into {collection!r} and delete {backup!r}"
             ) from error
         self.client.delete_collection(backup)
@@ -336,6 +340,20 @@ class ClientStore(Store):
     def _delete(self, collection: str, conditions: Conditions) -> None:
         self.client.delete(collection, points_selector=m.FilterSelector(filter=_filter(conditions)), wait=True)
 
+    # ---- indexing ----------------------------------------------------------------------------
+    def _indexing_threshold(self, collection: str) -> int | None:
+        threshold = self.client.get_collection(collection).config.optimizer_config.indexing_threshold
+        return DEFAULT_INDEXING_THRESHOLD_KB if threshold is None else int(threshold)
+
+    def _set_indexing_threshold(self, collection: str, kilobytes: int) -> None:
+        # qdrant-client's local mode never indexes: it takes the setting and ignores it
+        optimizers = m.OptimizersConfigDiff(indexing_threshold=kilobytes)
+        self.client.update_collection(collection, optimizers_config=optimizers)
+
+    def _build_index(self, collection: str) -> None:
+        """A server indexes in the background; after a bulk load (`begin_bulk_load`) it starts once this returns."""
+        self._end_bulk_load(collection)
+
     def close(self) -> None:
         self.client.close()
         if self.created_folder is not None and not self._collection_names_on_disk():
@@ -361,6 +379,21 @@ def _record(record: Any) -> PointRecord:
     return PointRecord(str(record.id), vectors, record.payload or {})
 
 
+def _layout_like(config: m.CollectionConfig, dims: dict[str, int]) -> dict[str, Any]:
+    """`create_collection` arguments for a copy of a collection of this config with vectors of `dims`: its shards,
+    replicas, quantization and vector storage kept, a vector it lacks stored as its others are."""
+    vectors = config.params.vectors
+    params = {"": vectors} if isinstance(vectors, m.VectorParams) else dict(vectors or {})
+    on_disk = True if params and all(p.on_disk for p in params.values()) else None
+    new = {name: m.VectorParams(size=dim, distance=m.Distance.COSINE, on_disk=on_disk) for name, dim in dims.items()}
+    return {
+        "vectors_config": {name: params.get(name) or new[name] for name in dims},
+        "shard_number": config.params.shard_number, "replication_factor": config.params.replication_factor,
+        "write_consistency_factor": config.params.write_consistency_factor,
+        "on_disk_payload": config.params.on_disk_payload, "quantization_config": config.quantization_config,
+    }
+
+
 def _filter(conditions: Conditions) -> m.Filter:
     must: list[Any] = []
     for key, value in conditions.match.items():
@@ -373,44 +406,3 @@ def _filter(conditions: Conditions) -> m.Filter:
         must.append(m.HasIdCondition(has_id=list(conditions.ids)))
     excluded = [schema.METADATA_POINT_ID, *conditions.exclude_ids]
     return m.Filter(must=must or None, must_not=[m.HasIdCondition(has_id=excluded)])
-
-
-def _log_version(client: QdrantClient, url: str) -> None:
-    try:
-        server = client.info().version
-    except Exception:  # an old server without the endpoint: the calls themselves will tell
-        return
-    ours = importlib.metadata.version("qdrant-client")
-    try:
-        (s_major, s_minor), (o_major, o_minor) = (tuple(int(p) for p in v.split(".")[:2]) for v in (server, ours))
-    except ValueError:
-        return
-    if s_major != o_major or abs(s_minor - o_minor) > 1:
-        log.warning("Qdrant server %s runs %s; qdrant-client %s may not speak all of its API", url, server, ours)
-    else:
-        log.info("Qdrant server %s runs %s", url, server)
-
-
-def _refused(shown: str, status: int, key: str | None, basic_auth: tuple[str, str] | None) -> str:
-    """The one line for a server that answered 401/403: what was sent, and how to send the right thing."""
-    if key is None and basic_auth is None:
-        return (f"the Qdrant server at {shown} asks for an API key (HTTP {status}); pass --api-key KEY or set "
-                f"QDRANT_API_KEY")
-    if key is None:
-        return (f"the Qdrant server at {shown} refused the user name and password in the URL (HTTP {status}); "
-                f"check them, or pass an API key with --api-key KEY or QDRANT_API_KEY")
-    return (f"the Qdrant server at {shown} refused the API key (HTTP {status}); check the key given with --api-key, "
-            f"QDRANT_API_KEY or the URL's ?api_key=")
-
-
-def _unsupported(error: Exception) -> bool:
-    """Whether the server is too old for an API (it answers 404/405, or gRPC UNIMPLEMENTED)."""
-    if isinstance(error, UnexpectedResponse):
-        return error.status_code in (404, 405)
-    code = getattr(error, "code", None)
-    return callable(code) and getattr(code(), "name", "") == "UNIMPLEMENTED"
-
-
-def _reason(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

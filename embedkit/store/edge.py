@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
-from embedkit.errors import StoreLockedError, StoreReadOnlyError, StoreUnavailableError
+from embedkit.errors import InvalidOptionError, StoreLockedError, StoreReadOnlyError, StoreUnavailableError
 from embedkit.store import schema
 from embedkit.store.base import Store
+from embedkit.store.collection_options import CollectionOptions
 from embedkit.store.lock import DirectoryLock
 from embedkit.store.space import MIN_FREE_ENV, check_space, shortage
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
@@ -42,7 +43,10 @@ class EdgeStore(Store):
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 128,
         hnsw_ef: int = 128,
+        collection_options: CollectionOptions | None = None,
     ):
+        _refuse_distributed(collection_options)
+        self.collection_options = collection_options
         self.root = Path(root).expanduser().resolve()
         self.location = str(self.root)
         self.embedkit_version = embedkit_version
@@ -146,14 +150,18 @@ class EdgeStore(Store):
         return collection in self._shards or (self._path(collection) / CONFIG_FILE).is_file()
 
     def _create_collection(self, collection: str, vector_name: str, dim: int) -> None:
+        options = self.collection_options or CollectionOptions()
+        _refuse_distributed(options)
         if self._absent:
             self._create_store()
         self.check_writable(f"create collection {collection!r}")
         check_space(self.root)
         path = self._path(collection)
+        on_disk = True if options.on_disk else None
         config = qe.EdgeConfig(
-            vectors={vector_name: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+            vectors={vector_name: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, on_disk=on_disk)},
             hnsw_config=qe.HnswIndexConfig(m=self.hnsw_m, ef_construct=self.hnsw_ef_construct, full_scan_threshold=10_000),
+            quantization_config=_quantization(options.quantization),
         )
         shard = self._guard_open(path, lambda: qe.EdgeShard.create(str(path), config))
         self._shards[collection] = shard
@@ -323,6 +331,20 @@ class EdgeStore(Store):
 
 
 _PAYLOAD_TYPES = {"keyword": qe.PayloadSchemaType.Keyword, "integer": qe.PayloadSchemaType.Integer}
+
+
+def _quantization(kind: str | None) -> Any:
+    if kind == "scalar":
+        return qe.ScalarQuantizationConfig(qe.ScalarType.Int8, always_ram=True)
+    if kind == "binary":
+        return qe.BinaryQuantizationConfig(always_ram=True)
+    return None
+
+
+def _refuse_distributed(options: CollectionOptions | None) -> None:
+    if options is not None and options.distributed:
+        raise InvalidOptionError("shards and replication are for a Qdrant server: pass --qdrant http://HOST:6333 "
+                                 "(the embedded store keeps each collection in one shard)")
 
 
 def _floats(vector: np.ndarray) -> array.array:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from embedkit._version import __version__
 from embedkit.errors import InvalidOptionError
 from embedkit.store.base import Store
+from embedkit.store.collection_options import CollectionOptions
 
 MEMORY = ":memory:"
 CLIENT_LOCAL_PREFIX = "local:"
@@ -156,8 +157,10 @@ def check_location(text: str) -> str:
     return "folder"
 
 
-def open_store(location: str | Path | None = None, *, grpc: bool = False, api_key: str | None = None) -> Store:
-    """Open a store.
+def open_store(location: str | Path | None = None, *, grpc: bool = False, api_key: str | None = None,
+               collection_options: CollectionOptions | None = None) -> Store:
+    """Open a store; the collections it creates are laid out as `collection_options` says (shards and replicas
+    only on a server: the embedded store refuses them here).
 
     - None: the embedded Qdrant Edge store in `default_store_path()`;
     - a directory path: an embedded Qdrant Edge store there (created by the first write, not by a read);
@@ -175,24 +178,35 @@ def open_store(location: str | Path | None = None, *, grpc: bool = False, api_ke
         from embedkit.store.client import ClientStore
 
         key = api_key if api_key is not None else os.environ.get("QDRANT_API_KEY") or None
-        return ClientStore.connect(text, grpc=grpc, api_key=key, embedkit_version=__version__)
-    if kind in ("memory", "local"):
+        client_store = ClientStore.connect(text, grpc=grpc, api_key=key, embedkit_version=__version__)
+    elif kind in ("memory", "local"):
         from embedkit.store.client import ClientStore
 
         path = None if kind == "memory" else text[len(CLIENT_LOCAL_PREFIX):]
-        return ClientStore.local(path, embedkit_version=__version__)
-    from embedkit.store.edge import EdgeStore
+        client_store = ClientStore.local(path, embedkit_version=__version__)
+    else:
+        from embedkit.store.edge import EdgeStore
 
-    return EdgeStore(location, embedkit_version=__version__)
+        return EdgeStore(location, embedkit_version=__version__, collection_options=collection_options)
+    if collection_options is not None:
+        client_store.collection_options = collection_options
+    return client_store
 
 
 @contextmanager
-def using_store(store: Store | str | Path | None) -> Iterator[Store]:
-    """An open Store as it is (its owner closes it), or a location opened here and closed afterwards."""
+def using_store(store: Store | str | Path | None, *,
+                collection_options: CollectionOptions | None = None) -> Iterator[Store]:
+    """An open Store as it is (its owner closes it), or a location opened here and closed afterwards; with
+    `collection_options`, the collections created meanwhile are laid out so."""
     if isinstance(store, Store):
-        yield store
+        before = store.collection_options
+        store.collection_options = collection_options or before
+        try:
+            yield store
+        finally:
+            store.collection_options = before
         return
-    opened = open_store(store)
+    opened = open_store(store, collection_options=collection_options)
     try:
         yield opened
     finally:

@@ -61,9 +61,12 @@ class CollectionMetadata(StoreBackend):
         return self._has_collection(collection) and bool(self._read_metadata(collection).get("index_unfinished"))
 
     def _note_index(self, collection: str, unfinished: bool) -> None:
-        """Record that the index lags the points (before a write), or caught up (after a build); once per run."""
+        """Record that the index lags the points (before a write), or caught up (after a build); once per run.
+
+        A server indexes what is written by itself: only a bulk load (embedkit/store/bulk_load.py) leaves its
+        index unfinished, and the build clears that here too."""
         noted: set[str] = self.__dict__.setdefault("_index_noted_unfinished", set())
-        if self.builds_index_itself or (unfinished and collection in noted):
+        if unfinished and (self.builds_index_itself or collection in noted):
             return
         metadata = self._read_metadata(collection)
         if bool(metadata.get("index_unfinished")) != unfinished:
