@@ -87,6 +87,10 @@ class StoreUnavailableError(EmbedkitError):
     """The vector store cannot be reached or opened."""
 
 
+class ClusterUnavailableError(EmbedkitError):
+    """The Ray cluster named by an address cannot be reached or joined."""
+
+
 class StoreLockedError(EmbedkitError):
     """An embedded store is already open in another process."""
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from PIL import Image
@@ -23,6 +23,10 @@ from embedkit.ingestion.workers import die_with_parent
 from embedkit.errors import (ImageLoadError, InvalidOptionError, PreprocessingError, TextNotSupportedError,
                              first_line)
 from embedkit.store import Store, using_store
+
+if TYPE_CHECKING:
+    from embedkit.ingestion.ray import RayIngest
+    from embedkit.store import CollectionOptions
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +206,8 @@ def ingest(
     reduced_decoding: bool = True,
     add_dataset: bool = False,
     prune_missing: bool = False,
+    ray: RayIngest | None = None,
+    collection_options: CollectionOptions | None = None,
     **encoder_options: Any,
 ) -> IngestReport:
     """Embed the samples of `dataset` that the collection lacks and store them under the encoder's vector.
@@ -218,8 +224,17 @@ def ingest(
     A sample whose file changed since it was embedded is embedded again (its other vectors, stale too, are
     removed). A collection holds one dataset (by `Dataset.identity`: a folder's absolute path) unless
     `add_dataset`; `prune_missing` deletes the points of samples the dataset no longer has.
+
+    With `ray` (`embedkit.ingestion.ray.RayIngest`), the images are decoded and embedded on a Ray cluster and
+    written here (the optional `ray` extra); what is chosen, recorded and indexed stays as it is.
+    `collection_options` lay out a collection this run creates (shards, replicas, on-disk vectors, quantization).
+    While points stream in, a server builds no index (a bulk load); the index is built once at the end.
     """
     started = time.perf_counter()
+    if ray is not None:
+        from embedkit.ingestion.ray import prepare_ray
+
+        prepare_ray(ray)  # a missing extra or an unreachable cluster is refused before any work
     data = get_dataset(dataset, data_dir=data_dir) if isinstance(dataset, str) else dataset
     view = data.view(split, limit)
     model = get_encoder(encoder, **encoder_options) if isinstance(encoder, str) else encoder
@@ -243,7 +258,7 @@ def ingest(
         record = record.replace(text_field=text_field, modality="text", reading=None)
     if prune_missing and limit is not None:
         raise InvalidOptionError("--prune compares the whole dataset with the collection; leave out --limit")
-    with using_store(store) as target:
+    with using_store(store, collection_options=collection_options) as target:
         check_dataset(target, collection, data, view, add_dataset)
         vector_name = find_stored([vector_name], target.vector_names(collection)) or vector_name
         target.ensure_vector(collection, vector_name, record)  # fails before any write
@@ -258,6 +273,8 @@ def ingest(
         if todo.restamped:  # touched or copied, same content: nothing to embed again
             target.set_payloads(collection, {sample_id: {CONTENT_FIELD: stamp}
                                              for sample_id, stamp in todo.restamped.items()})
+        if todo.indices:
+            target.begin_bulk_load(collection)
         state = IngestProgress(total=len(view), to_encode=len(todo.indices))
         run = IngestRun(view, todo.indices, model, target, collection, vector_name, batch_size, strict, state,
                         progress, reading)
@@ -265,6 +282,10 @@ def ingest(
         index_seconds = 0.0
         if todo.indices and text_field is not None:
             interrupted = _encode_texts(run, text_field)
+        elif todo.indices and ray is not None:
+            from embedkit.ingestion.ray import encode_on_ray, encoder_maker
+
+            interrupted = encode_on_ray(run, ray, encoder_maker(model, built_by_name=isinstance(encoder, str)))
         elif todo.indices:
             interrupted = _encode_images(run, workers)
         state, failures = run.state, run.failures

@@ -65,3 +65,33 @@ def test_the_index_command_builds_it_and_the_listing_says_when_it_is_unfinished(
     assert "index was built" not in runner.invoke(main, ["collections", "--qdrant", str(store)]).output
     missing = runner.invoke(main, ["collections", "index", "nope", "--qdrant", str(store)])
     assert missing.exit_code != 0 and "collection 'nope' does not exist" in missing.output
+
+
+def test_an_ingest_into_a_server_loads_without_indexing_and_an_interrupted_one_turns_indexing_on_next_time(
+        tmp_path, photos, monkeypatch):
+    from embedkit.store.bulk_load import PAUSED_INDEXING_KEY
+    from embedkit.store.client import ClientStore
+
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    location = f"local:{tmp_path / 'server'}"
+    thresholds: list[int] = []  # qdrant-client's local mode takes a server's indexing settings and ignores them
+    real = ClientStore._set_indexing_threshold
+    monkeypatch.setattr(ClientStore, "_set_indexing_threshold",
+                        lambda self, name, kilobytes: thresholds.append(kilobytes) or real(self, name, kilobytes))
+
+    def stop(state):
+        if state.encoded:
+            raise KeyboardInterrupt
+
+    first = ingest(f"folder:{folder}", "mobilenet_v2.random", store=location, image_size=32, batch_size=4,
+                   workers=0, progress=stop)
+    assert first.interrupted and thresholds == [0]
+    with open_store(location) as store:
+        paused = store._read_metadata(first.collection)[PAUSED_INDEXING_KEY]
+        assert paused > 0 and store.index_unfinished(first.collection)
+    rest = ingest(f"folder:{folder}", "mobilenet_v2.random", store=location, image_size=32, workers=0)
+    assert rest.stored + first.stored == 2 * PER_CLASS
+    assert thresholds == [0, paused]  # the paused load's value back, not switched off again
+    with open_store(location) as store:
+        assert PAUSED_INDEXING_KEY not in store._read_metadata(rest.collection)
+        assert not store.index_unfinished(rest.collection)
