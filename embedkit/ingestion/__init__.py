@@ -7,5 +7,6 @@ from embedkit.ingestion.pipeline import (
     default_collection_name,
     ingest,
 )
+from embedkit.ingestion.ray import RayIngest
 
-__all__ = ["Failure", "IngestProgress", "IngestReport", "default_collection_name", "ingest"]
+__all__ = ["Failure", "IngestProgress", "IngestReport", "RayIngest", "default_collection_name", "ingest"]
