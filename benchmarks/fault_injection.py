@@ -8,7 +8,7 @@ Each kill round starts from an empty store and runs `embedkit ingest` again and 
 command alone: its decoding workers must die with it) at a random moment, until a run finishes by itself. Then,
 against a reference store a clean run made: every sample stored once (count exact, no duplicates), every vector
 equal to the reference (to 1e-5), and no Python traceback and no refused re-run in any output. A full disk needs
-root (a 20 MB tmpfs in a private mount namespace); the corruptions work on copies of a finished store and are
+root (a 90 MB tmpfs by default in a private mount namespace); the corruptions work on copies of a finished store and are
 detected by `embedkit verify --all` or the check a writer runs, then repaired.
 """
 
@@ -45,11 +45,15 @@ class Row:
     vectors_equal: bool = True
     tracebacks: int = 0
     refused: int = 0
+    faulted: bool = False
+    """Whether the fault happened (a kill landed mid-run, the disk filled, the damage was detected): a row whose
+    fault never happened proves nothing and is not clean."""
     notes: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return self.count_exact and not self.duplicates and self.vectors_equal and not self.tracebacks and not self.refused
+        return (self.faulted and self.count_exact and not self.duplicates and self.vectors_equal
+                and not self.tracebacks and not self.refused)
 
 
 @dataclass
@@ -135,6 +139,7 @@ def kill_rounds(runner: Runner, reference: dict[str, np.ndarray], kills: int) ->
             judge_output(row, outcome)
             if outcome.code == -signal.SIGKILL:
                 done += 1
+                row.faulted = True
                 continue
             if outcome.code != 0:
                 row.notes.append(f"a re-run failed: {outcome.stderr.strip().splitlines()[-1:]}")
@@ -159,6 +164,7 @@ def sigterm(runner: Runner, reference: dict[str, np.ndarray], times: int) -> Row
             row.notes.append(f"exit {outcome.code} after SIGTERM")
         elif outcome.code == 143:
             summaries += "interrupted; run again to finish" in outcome.stdout
+            row.faulted = True
         finish = runner.ingest(store)
         judge_output(row, finish)
         compare(row, store, reference)
@@ -191,6 +197,7 @@ cp -r {mount}/st {moved}
         code = int((runner.work / f"disk-{step}.code").read_text() or -1)
         judge_output(row, Outcome(code, text, 0))
         last = text.strip().splitlines()[-1] if text.strip() else ""
+        row.faulted = row.faulted or (step == "ingest" and code == 1 and "disk" in last)
         row.notes.append(f"{step}: exit {code}" + (f", {last[:110]!r}" if code else ""))
     finish = runner.ingest(moved)
     judge_output(row, finish)
@@ -245,6 +252,7 @@ def corrupted_copies(runner: Runner, reference_store: Path, reference: dict[str,
         finish = runner.ingest(copy)
         judge_output(row, finish)
         detected = detected or LOST in finish.stderr
+        row.faulted = detected or damage is lose_wal  # a finished ingest's log holds nothing the segments lack
         row.notes.append(f"{'detected' if detected else 'nothing to detect'}: {differing} vectors differ"
                          f"{', points reported lost' if LOST in check.stderr + finish.stderr else ''}; "
                          f"verify exit {check.code}, repair exit {repair.code}, re-ingest exit {finish.code}")
@@ -258,9 +266,10 @@ def corrupted_copies(runner: Runner, reference_store: Path, reference: dict[str,
 
 
 def print_rows(rows: list[Row]) -> None:
-    print(f"{'scenario':56} {'runs':>4}  count  dup  vectors  tracebacks  refused")
+    print(f"{'scenario':56} {'runs':>4}  fault  count  dup  vectors  tracebacks  refused")
     for row in rows:
-        print(f"{row.scenario:56} {row.runs:4}  {'exact' if row.count_exact else 'WRONG':5} {row.duplicates:4}  "
+        print(f"{row.scenario:56} {row.runs:4}  {'yes' if row.faulted else 'NONE':5}  "
+              f"{'exact' if row.count_exact else 'WRONG':5} {row.duplicates:4}  "
               f"{'equal' if row.vectors_equal else 'DIFFER':7}  {row.tracebacks:10}  {row.refused:7}")
         for note in row.notes:
             print(f"    {note}")

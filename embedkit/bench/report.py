@@ -11,6 +11,8 @@ from typing import Any
 from embedkit.errors import InvalidOptionError, first_line
 
 COLUMNS = (("map@5", "mAP@5"), ("p@10", "P@10"), ("ap", "AP"), ("map@r", "MAP@R"), ("recall@10", "R@10"))
+OPTIONAL_COLUMNS = (("hit@10", "hit@10"),)
+"""Metrics results written before they existed lack: shown as "-" there."""
 RESULT_KEYS = ("dataset", "encoder", "protocol", "metrics", "query_split", "gallery_split", "dim", "queries",
                "gallery", "random_expected")
 
@@ -114,6 +116,7 @@ def rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                "encoder": result["encoder"], "dim": result["dim"], "queries": result["queries"],
                "gallery": result["gallery"], "images_per_second": result.get("images_per_second")}
         row.update({label: result["metrics"][key] for key, label in COLUMNS})
+        row.update({label: result["metrics"].get(key) for key, label in OPTIONAL_COLUMNS})
         store = result.get("store")
         row["store_recall@10"] = store["recall@10_vs_exact"] if store else None
         row["store_p50_ms"] = store["latency_p50_ms"] if store else None
@@ -122,6 +125,7 @@ def rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         baselines.setdefault(key, {**{k: v for k, v in row.items() if k in ("dataset", "protocol", "queries", "gallery")},
                                    "encoder": "random (expected)", "dim": None, "images_per_second": None,
                                    **{label: result["random_expected"][k] for k, label in COLUMNS},
+                                   **{label: result["random_expected"].get(k) for k, label in OPTIONAL_COLUMNS},
                                    "store_recall@10": None, "store_p50_ms": None})
     return out + list(baselines.values())
 

@@ -144,19 +144,23 @@ def evaluate_store(store: Store, collection: str, vector_name: str, task: Task, 
     gallery_ids = np.asarray(task.gallery.ids)
     label_of = dict(zip(task.gallery.ids, task.gallery.labels.tolist()))
     counts = label_counts(task)
-    recalls, p10, map5 = [], [], []
+    recalls, p10, map5, hit10 = [], [], [], []
     for i, found in enumerate(ranking.top_ids):
         exact_ids = set(gallery_ids[exact_top[i]].tolist())
         recalls.append(len(exact_ids & set(found)) / len(exact_ids))
         label = task.queries.labels[i]
-        ranks = np.flatnonzero([label_of.get(s) == label for s in found]) + 1
         r = int(counts[label]) - (1 if task.query_positions is not None else 0)
+        if r == 0:  # skipped, as the exact metrics skip it: no gallery item could be relevant
+            continue
+        ranks = np.flatnonzero([label_of.get(s) == label for s in found]) + 1
         p10.append(metrics.precision_at_k(ranks, K))
-        map5.append(metrics.ap_at_k(ranks, 5, relevant=r) if r else 0.0)
+        map5.append(metrics.ap_at_k(ranks, 5, relevant=r))
+        hit10.append(metrics.hit_at_k(ranks, K))
     return {
         "recall@10_vs_exact": float(np.mean(recalls)),
         "p@10": float(np.mean(p10)),
         "map@5": float(np.mean(map5)),
+        "hit@10": float(np.mean(hit10)),
         "latency_p50_ms": float(np.percentile(ranking.latencies, 50) * 1000),
         "latency_p95_ms": float(np.percentile(ranking.latencies, 95) * 1000),
     }

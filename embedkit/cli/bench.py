@@ -29,10 +29,10 @@ QUICK_LIMIT = 1000
 """Samples of each split a bare `embedkit bench` uses: a minute or two on a CPU; --full uses every sample."""
 
 COLUMNS = (  # (title, row key, digits); the metrics a row has
-    ("dim", "dim", None), ("mAP@5", "mAP@5", 4), ("P@10", "P@10", 4), ("AP", "AP", 4), ("MAP@R", "MAP@R", 4),
+    ("dim", "dim", None), ("mAP@5", "mAP@5", 4), ("P@10", "P@10", 4), ("hit@10", "hit@10", 4), ("AP", "AP", 4), ("MAP@R", "MAP@R", 4),
     ("img/s", "images_per_second", 1), ("store\nR@10", "store_recall@10", 3), ("store\np50 ms", "store_p50_ms", 2),
 )
-NARROW_DROPS = ("img/s", "dim", "MAP@R", "store\np50 ms", "store\nR@10")
+NARROW_DROPS = ("img/s", "dim", "hit@10", "MAP@R", "store\np50 ms", "store\nR@10")
 """The columns left out, in this order, while a table is wider than the console: the encoder's name and
 mAP@5, P@10 and AP always stay."""
 

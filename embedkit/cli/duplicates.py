@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from embedkit.cli.options import StoreLocation, store_options
+from embedkit.cli.options import NumberRange, StoreLocation, store_options
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -30,7 +30,7 @@ CHAIN_GAP = 0.05
 @click.option("--collection", "-c", required=True, help="Collection to search for near-duplicates.")
 @click.option("--encoder", "-e", "vector", default=None,
               help="Which stored vector (an encoder name or alias; default: the collection's default one).")
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=0.95, show_default=True,
+@click.option("--threshold", type=NumberRange(0, 1, min_open=True), default=0.95, show_default=True,
               help="Cosine similarity from which two images count as near-duplicates (docs/duplicates.md).")
 @click.option("-k", "--k", "k", type=click.IntRange(1, MAX_K), default=10, show_default=True,
               help="Nearest neighbours each image asks the index for.")

@@ -32,6 +32,18 @@ SEED = click.IntRange(0, 2**32 - 1)
 """Seeds as numpy and torch take them all."""
 DIMENSION = click.IntRange(1, 8192)
 """An output dimension (a PCA's, a stacker's): four 2048-d members side by side."""
+class NumberRange(click.FloatRange):
+    """A click.FloatRange that refuses NaN, which passes every comparison of a bare range."""
+
+    name = "number range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number; give one in {self._describe_range()}", param, ctx)
+        return number
+
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 

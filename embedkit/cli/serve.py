@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from embedkit.cli.options import StoreLocation, store_options
+from embedkit.cli.options import NumberRange, StoreLocation, store_options
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 
@@ -40,7 +40,7 @@ def exposed(host: str) -> bool:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--access-key", envvar="EMBEDKIT_ACCESS_KEY", default=None,
               help="Clients must send this key (X-API-Key header or ?api_key=); also read from $EMBEDKIT_ACCESS_KEY.")
-@click.option("--max-upload-mb", type=click.FloatRange(0.01, 1024), default=20, show_default=True,
+@click.option("--max-upload-mb", type=NumberRange(0.01, 1024), default=20, show_default=True,
               help="Largest image a client may upload.")
 @click.option("--encoders", "max_encoders", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Query encoders kept loaded (least recently used goes first).")

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from embedkit.cli.options import PRECISIONS, SEED
+from embedkit.cli.options import NumberRange, PRECISIONS, SEED
 from embedkit.cli.tables import print_json
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
@@ -60,10 +60,10 @@ def base_config(dataset: str, base: str, name: str, **settings: Any) -> Any:
               help="classification: a linear head and cross-entropy; the others: pytorch-metric-learning losses.")
 @click.option("--frozen-epochs", type=click.IntRange(0, 1000), default=1, show_default=True,
               help="First epochs with the backbone frozen (only the head learns).")
-@click.option("--lr", "learning_rate", type=click.FloatRange(0, 10, min_open=True), default=1e-3, show_default=True)
-@click.option("--lr-unfrozen", "unfrozen_learning_rate", type=click.FloatRange(0, 10, min_open=True), default=1e-4,
+@click.option("--lr", "learning_rate", type=NumberRange(0, 10, min_open=True), default=1e-3, show_default=True)
+@click.option("--lr-unfrozen", "unfrozen_learning_rate", type=NumberRange(0, 10, min_open=True), default=1e-4,
               show_default=True, help="Learning rate once the backbone is unfrozen.")
-@click.option("--augmentation", type=click.FloatRange(0, 3), default=1.0, show_default=True,
+@click.option("--augmentation", type=NumberRange(0, 3), default=1.0, show_default=True,
               help="Strength of rotation, zoom, shifts, shear and flips (0: none).")
 @click.option("--patience", type=click.IntRange(1, 1000), default=2, show_default=True,
               help="Stop after this many epochs without a better validation mAP@5.")

@@ -7,7 +7,7 @@ import sys
 import click
 from rich.console import Console
 
-from embedkit.cli.options import StoreLocation, store_options
+from embedkit.cli.options import NumberRange, StoreLocation, store_options
 from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
 
@@ -20,7 +20,7 @@ from embedkit.hookspecs import hookimpl
 @click.option("--all", "every_point", is_flag=True, help="Embed every stored point again (slower; finds every damaged one).")
 @click.option("--repair", is_flag=True, help="Store what the differing points embed to now in place of their vectors.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
-@click.option("--tolerance", type=click.FloatRange(0, 2), default=1e-5, show_default=True,
+@click.option("--tolerance", type=NumberRange(0, 2), default=1e-5, show_default=True,
               help="Largest difference of one component of the unit vectors that still counts as equal "
                    "(loosen it to compare vectors made on a GPU or in bf16 with a CPU's).")
 @click.option("--device", default="auto", show_default=True, help="Where the sample is embedded again.")
@@ -31,7 +31,8 @@ def verify_command(collection: str, encoder: str | None, sample: int, every_poin
     """Check stored vectors against their sources.
 
     Embeds a random sample of stored points again and compares; counts the dataset's samples without a vector.
-    Exits 1 when a stored vector differs (unless --repair replaced it)."""
+    Exits 1 when a stored vector differs (unless --repair replaced it), or when the collection lost points or its
+    metadata point since its last writer recorded their counts."""
     from embedkit.ingestion.verify import verify  # imports torch: only when the command runs
 
     with store.open() as opened:
@@ -41,21 +42,26 @@ def verify_command(collection: str, encoder: str | None, sample: int, every_poin
         print_json({"collection": report.collection, "vector": report.vector_name, "checked": report.checked,
                     "differing": [{"sample_id": i, "cosine": c} for i, c in report.differing],
                     "unreadable": report.unreadable, "repaired": report.repaired, "missing": report.missing,
-                    "largest_difference_of_equal_points": report.largest_difference, "ok": report.ok})
+                    "largest_difference_of_equal_points": report.largest_difference, "problems": report.problems,
+                    "ok": report.ok})
     else:
         console = Console(stderr=True)
+        for problem in report.problems:
+            console.print(f"  {problem}", highlight=False, soft_wrap=True)
         for sample_id, cosine in report.differing[:20]:
             console.print(f"  differs: {sample_id} (cosine {cosine:.4f} with what its source embeds to now)",
                           highlight=False)
-        console.print(f"{report.collection} / {report.vector_name}: {report.checked} points embedded again, "
-                      f"{len(report.differing)} differ (the others by {report.largest_difference:.1e} at most), "
-                      f"{len(report.unreadable)} unreadable now; {report.missing} "
-                      f"samples of its datasets have no vector (lost, or left out by --split or --limit)"
-                      + ("" if report.ok or report.repaired else "; `--repair` stores them right"), highlight=False)
+        if report.vector_name:  # empty when the metadata point is lost: nothing was embedded again
+            console.print(f"{report.collection} / {report.vector_name}: {report.checked} points embedded again, "
+                          f"{len(report.differing)} differ (the others by {report.largest_difference:.1e} at most), "
+                          f"{len(report.unreadable)} unreadable now; {report.missing} samples of its datasets have "
+                          f"no vector (lost, or left out by --split or --limit)"
+                          + ("" if not report.differing or report.repaired else "; `--repair` stores them right"),
+                          highlight=False)
         if report.repaired:
             console.print(f"repaired {report.repaired} points: their vectors are now what their sources embed to",
                           highlight=False)
-    if not report.ok and not report.repaired:
+    if report.problems or (report.differing and not report.repaired):
         sys.exit(1)
 
 

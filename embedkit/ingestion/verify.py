@@ -35,10 +35,13 @@ class VerifyReport:
     missing: int = 0
     """Samples of the collection's datasets without this vector: lost points, or samples an ingest with --split or
     --limit left out (the store does not say which)."""
+    problems: list[str] = field(default_factory=list)
+    """One line per loss the store's own counts show: a lost metadata point, fewer points than the last writer
+    recorded (`Store.count_problems`)."""
 
     @property
     def ok(self) -> bool:
-        return not self.differing
+        return not self.differing and not self.problems
 
 
 def verify(collection: str, *, encoder: str | None = None, sample: int | None = 100, seed: int = 0,
@@ -46,15 +49,21 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
            batch_size: int = 32, repair: bool = False) -> VerifyReport:
     """Re-embed `sample` stored points (chosen with `seed`; None: every one) by the encoder their record names and
     compare them with what is stored (a component of the unit vectors more than `tolerance` apart differs: a
-    damaged byte can leave the cosine at 0.99999); count the samples without a vector.
+    damaged byte can leave the cosine at 0.99999); count the samples without a vector, and compare the points
+    stored with the counts the last writer recorded.
     `repair` stores what the differing points' sources embed to now in place of their damaged vectors."""
     if sample is not None and sample < 1:
         raise InvalidOptionError(f"the sample must hold at least 1 point, got {sample}")
+    if not 0 <= tolerance <= 2:  # also refuses NaN, which every comparison would pass
+        raise InvalidOptionError(f"the tolerance must be between 0 and 2, got {tolerance}")
     with using_store(store) as target:
         stored_names = target.vector_names(collection)
         if not stored_names:
             raise InvalidOptionError(f"collection {collection!r} does not exist in {target.location} or has no "
                                      f"vectors; `embedkit collections` lists what there is")
+        problems = target.count_problems(collection)
+        if problems and not target.datasets(collection):  # the metadata point is lost: nothing says what to re-embed
+            return VerifyReport(collection, "", problems=problems)
         wanted = vector_name_candidates(encoder) if encoder else [target.default_vector(collection) or ""]
         vector_name = find_stored(wanted, stored_names)
         if vector_name is None:
@@ -73,7 +82,7 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
             view = get_dataset(identity).view()
             samples.update({view[i].id: view[i] for i in range(len(view))})
         stored = target.stored_ids(collection, vector_name)
-        report = VerifyReport(collection, vector_name, missing=len(set(samples) - set(stored)))
+        report = VerifyReport(collection, vector_name, missing=len(set(samples) - set(stored)), problems=problems)
         population = sorted(set(stored) & set(samples))
         chosen = random.Random(seed).sample(population, len(population) if sample is None else
                                             min(sample, len(population)))

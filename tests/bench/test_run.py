@@ -226,3 +226,20 @@ def test_an_interrupted_bench_writes_nothing_for_the_pair_and_exits_130(folder, 
                                        "32", "--qdrant", str(tmp_path / "store"), "--out", str(out), "--workers", "0"])
     assert result.exit_code == 130 and "interrupted" in result.stderr and "mAP@5" not in result.output
     assert list(out.glob("*")) == []
+
+
+def test_store_figures_skip_queries_whose_class_the_gallery_lacks_as_the_exact_ones_do():
+    from embedkit.bench.run import evaluate, evaluate_store
+
+    store = open_store(":memory:")
+    vectors, labels = clustered(n=60, classes=3)
+    splits = ["test" if i % 5 == 0 or label == 2 else "train" for i, label in enumerate(labels)]
+    fill(store, vectors, labels, splits=splits)
+    task = make_task(store, "c", "v", "split", query_split="test", gallery_split="train")
+    assert 2 in task.queries.labels and 2 not in task.gallery.labels
+    exact, _, _, _, top, skipped = evaluate(task, seed=0)
+    assert skipped == int(np.sum(task.queries.labels == 2)) > 0
+    through = evaluate_store(store, "c", "v", task, top, "train")
+    assert through["recall@10_vs_exact"] == pytest.approx(1.0)
+    for key in ("p@10", "map@5", "hit@10"):
+        assert through[key] == pytest.approx(exact[key], abs=1e-9)

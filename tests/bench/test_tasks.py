@@ -82,7 +82,8 @@ def test_bench_with_tasks_writes_them_beside_retrieval_and_shows_a_table_per_tas
     assert result.tasks["clustering"]["clusters"] == 2
     (saved,) = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.json")]
     assert saved["tasks"]["linear"]["accuracy"] == result.tasks["linear"]["accuracy"]
-    shown = CliRunner().invoke(main, ["bench", "report", str(tmp_path / "out")], terminal_width=150)
+    # wide enough that no title wraps: the dataset's name holds pytest's temporary path, of any length
+    shown = CliRunner().invoke(main, ["bench", "report", str(tmp_path / "out")], env={"COLUMNS": "1000"})
     assert shown.exit_code == 0, shown.output
     for title in ("kNN classification", "linear probe", "k-means, one cluster per label", "majority class",
                   "random clustering"):

@@ -19,6 +19,7 @@ from PIL import Image
 
 from embedkit.cli import main
 from embedkit.cli.group import one_line
+from embedkit.cli.options import NumberRange
 from embedkit.datasets.download import check_mirror
 from embedkit.errors import InvalidOptionError, PreprocessingError
 from embedkit.records import VectorRecord
@@ -181,6 +182,24 @@ def test_a_bad_number_for_any_integer_option_of_any_command_fails_before_the_com
         assert "Invalid value for" in error and any(opt in error for opt in param.opts), error
         checked += 1
     assert checked >= 15
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "abc", HUGE])
+def test_a_bad_number_for_any_float_option_of_any_command_fails_before_the_command_runs(value):
+    checked = 0
+    for path, command in commands(main):
+        for param in command.params:
+            if not isinstance(param, click.Option) or not isinstance(param.type, click.types.FloatParamType):
+                continue
+            assert isinstance(param.type, NumberRange), f"{' '.join(path)} {param.opts[0]} takes any float, NaN too"
+            required = []
+            for other in command.params:
+                if other.required and other is not param:
+                    required += ["x.npz"] if isinstance(other, click.Argument) else [other.opts[0], "x.npz"]
+            error = assert_one_error_line(invoke(*path, param.opts[0], value, *required), 2)
+            assert "Invalid value for" in error and any(opt in error for opt in param.opts), error
+            checked += 1
+    assert checked >= 6
 
 
 def test_a_group_without_its_subcommand_shows_its_help(world):

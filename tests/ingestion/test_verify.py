@@ -78,3 +78,37 @@ def test_a_writer_opening_a_collection_that_lost_points_or_its_metadata_warns_in
         opened._writable("c").update(qe.UpdateOperation.delete_points([schema.METADATA_POINT_ID]))
         problems = opened.count_problems("c")
     assert len(problems) == 1 and "lost its metadata point" in problems[0] and "embedkit verify -c c" in problems[0]
+
+
+def test_verify_fails_on_points_lost_unrecorded_and_on_a_lost_metadata_point(tmp_path, photos):
+    import qdrant_edge as qe
+
+    from embedkit.store import schema
+    from embedkit.store.points import Conditions
+
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=32, device="cpu", store=store, workers=0)
+    command = ["verify", "-c", "folder-photos", "--qdrant", str(store), "--device", "cpu"]
+    assert CliRunner().invoke(main, command).exit_code == 0
+    with open_store(store) as opened:  # what a damaged store does: points gone, the recorded counts unchanged
+        opened._delete("folder-photos", Conditions(match={"label": 0}))
+    lost = verify("folder-photos", store=store, device="cpu")
+    assert not lost.ok and not lost.differing and len(lost.problems) == 1
+    assert f"but {2 * PER_CLASS} were recorded" in lost.problems[0] and lost.missing == PER_CLASS
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1 and "lost (a damaged store?)" in result.stderr
+    document = json.loads(CliRunner().invoke(main, [*command, "--json"]).stdout)
+    assert document["ok"] is False and document["problems"] == lost.problems
+
+    with open_store(store) as opened:
+        opened._writable("folder-photos").update(qe.UpdateOperation.delete_points([schema.METADATA_POINT_ID]))
+    orphaned = verify("folder-photos", store=store, device="cpu")
+    assert not orphaned.ok and orphaned.checked == 0 and "lost its metadata point" in orphaned.problems[0]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1 and "lost its metadata point" in result.stderr and "Traceback" not in result.output
+
+
+def test_verify_refuses_a_tolerance_that_is_not_a_number(tmp_path):
+    result = CliRunner().invoke(main, ["verify", "-c", "x", "--qdrant", str(tmp_path / "store"), "--tolerance", "nan"])
+    assert result.exit_code == 2 and "tolerance" in result.output and not (tmp_path / "store").exists()
