@@ -113,6 +113,11 @@ class StoreWriteError(EmbedkitError):
     """A write to the store failed part-way; what was committed stays, and a re-run completes it."""
 
 
+class OutputWriteError(EmbedkitError):
+    """A file a command writes (an export, a report) could not be written: a full disk, no permission. Nothing of
+    it is left behind, and a file of that name from before is kept."""
+
+
 class SampleNotFoundError(EmbedkitError, KeyError):
     """Sample ids were asked for that a collection does not hold (with the vector asked for)."""
 

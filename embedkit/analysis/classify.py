@@ -54,7 +54,8 @@ class ClassifyReport:
     accuracy: float
     macro_f1: float
     train_accuracy: float
-    """Accuracy on the training points themselves (knn with distance weights gets 1.0 by construction)."""
+    """Accuracy on the training points themselves (at most 10,000 of them, drawn with the seed; knn with distance
+    weights gets 1.0 by construction)."""
     accuracy_std: float | None = None
     """Over seeds (k-shot) or folds (cv)."""
     macro_f1_std: float | None = None

@@ -44,7 +44,7 @@ def exposed(host: str) -> bool:
               help="Largest image a client may upload.")
 @click.option("--encoders", "max_encoders", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Query encoders kept loaded (least recently used goes first).")
-@click.option("--results", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--results", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of `embedkit bench` results to show (repeatable; default: bench-results).")
 def serve_command(store: StoreLocation, host: str, port: int, access_key: str | None, max_upload_mb: float,
                   max_encoders: int, results: tuple[Path, ...]) -> None:

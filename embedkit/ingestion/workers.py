@@ -11,11 +11,15 @@ import os
 import signal
 import sys
 
+from embedkit.store.lock import drop_inherited_locks
+
 PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent(worker_id: int) -> None:
-    """`worker_init_fn` for a DataLoader: the kernel kills this worker when its parent dies (Linux)."""
+    """`worker_init_fn` for a DataLoader: the worker lets go of the store locks it inherited, and the kernel kills it
+    when its parent dies (Linux)."""
+    drop_inherited_locks()
     if not sys.platform.startswith("linux"):
         return
     parent = os.getppid()

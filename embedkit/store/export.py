@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from embedkit.errors import InvalidOptionError
+from embedkit.errors import InvalidOptionError, OutputWriteError, first_line
 from embedkit.store import Store
 
 FORMATS = (".parquet", ".csv", ".npy")
@@ -46,12 +47,31 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
     table = {column: [p.get(column) for p in payloads] for column in columns}
     table["sample_id"] = ids
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".npy":
-        np.save(path, vectors[vector_names[0]])
-        with open(f"{path}.payload.jsonl", "w") as handle:
+    targets = [path, Path(f"{path}.payload.jsonl")] if path.suffix == ".npy" else [path]
+    partial = [target.with_name(f".{target.name}.partial") for target in targets]
+    try:
+        _write(partial, path.suffix, ids, columns, table, vectors, payloads)
+        for written, target in zip(partial, targets):
+            os.replace(written, target)
+    except OSError as error:
+        for written in partial:
+            written.unlink(missing_ok=True)
+        raise OutputWriteError(f"cannot write {path} ({error.strerror or first_line(error)}); nothing was written: "
+                               f"free some space there, or export elsewhere (-o)") from error
+    return len(ids)
+
+
+def _write(paths: list[Path], suffix: str, ids: list[str], columns: list[str], table: dict[str, list],
+           vectors: dict[str, np.ndarray], payloads: list[dict]) -> None:
+    """The export in format `suffix` at `paths[0]` (.npy: its payloads at `paths[1]`)."""
+    path = paths[0]
+    if suffix == ".npy":
+        with open(path, "wb") as handle:
+            np.save(handle, next(iter(vectors.values())))
+        with open(paths[1], "w") as handle:
             for payload in payloads:
                 handle.write(json.dumps(payload) + "\n")
-    elif path.suffix == ".parquet":
+    elif suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -73,4 +93,3 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
                 for array in vectors.values():
                     values += [f"{x:.7g}" for x in array[row]]
                 writer.writerow(values)
-    return len(ids)

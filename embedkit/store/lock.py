@@ -26,6 +26,25 @@ try:
 except ImportError:  # Windows: Qdrant Edge's own WAL lock still refuses a second process
     fcntl = None  # type: ignore[assignment]
 
+_held: set[int] = set()
+"""The descriptors of the locks this process holds: a forked child inherits them, and with them the lock."""
+
+
+def drop_inherited_locks() -> None:
+    """In a forked child (a decoding worker): stop sharing the parent's locks, so that they end with the parent,
+    however long the child outlives it. Each descriptor is pointed at /dev/null rather than closed, since the
+    child's copies of the parent's file objects still close them on exit; the lock itself is not touched (an
+    unlock here would unlock the parent)."""
+    if not _held:
+        return
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        for descriptor in _held:
+            os.dup2(null, descriptor)
+    finally:
+        os.close(null)
+    _held.clear()
+
 
 class DirectoryLock:
     def __init__(self, directory: Path):
@@ -74,6 +93,7 @@ class DirectoryLock:
             handle.write(str(os.getpid()))
             handle.flush()
         self._file = handle
+        _held.add(handle.fileno())
         return None
 
     @contextmanager
@@ -106,6 +126,7 @@ class DirectoryLock:
 
     def release(self) -> None:
         if self._file is not None:
+            _held.discard(self._file.fileno())
             if fcntl is not None:
                 fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()

@@ -16,20 +16,27 @@ from embedkit.store import lock, open_store
 from embedkit.store.lock import DirectoryLock
 
 
-def hold_after_death(directory, seconds: float) -> None:
-    """A process takes the lock, forks a child that keeps it `seconds`, and dies at once (as kill -9 would)."""
+def hold_after_death(directory, seconds: float, drop: bool = False) -> int:
+    """A process takes the lock, forks a child that lives `seconds` (letting go of the lock first with `drop`, as
+    a decoding worker does), and dies at once (as kill -9 would). Returns the child's process id."""
     script = textwrap.dedent(f"""
         import os, time
         from pathlib import Path
-        from embedkit.store.lock import DirectoryLock
+        from embedkit.store.lock import DirectoryLock, drop_inherited_locks
         held = DirectoryLock(Path({str(directory)!r}))
         held.acquire()
-        if os.fork() == 0:
+        child = os.fork()
+        if child == 0:
+            if {drop}:
+                drop_inherited_locks()
             time.sleep({seconds})
             os._exit(0)
+        Path({str(directory / "child")!r}).write_text(str(child))
         os._exit(0)
     """)
+    # no pipes: the child would hold them open, and reading them to their end would wait for it
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    return int((directory / "child").read_text())
 
 
 def test_a_lock_whose_holder_is_gone_is_taken_over_with_a_note(tmp_path, caplog):
@@ -80,3 +87,19 @@ def test_a_rerun_right_after_a_kill_9_with_decoding_workers_opens_the_store(tmp_
         assert opened.count("folder-photos") >= 2
     rest = ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=32, device="cpu", store=store, workers=0)
     assert rest.stored + rest.already_stored == 40
+
+
+def test_a_child_that_dropped_its_inherited_lock_does_not_keep_the_store_after_its_parent_died(tmp_path,
+                                                                                             monkeypatch):
+    import os
+    import signal
+
+    monkeypatch.setattr(lock, "LEFTOVER_WAIT", 0.0)  # no waiting for leftovers: the lock must be free at once
+    child = hold_after_death(tmp_path, 30.0, drop=True)
+    try:
+        os.kill(child, 0)  # the child still lives
+        taken = DirectoryLock(tmp_path)
+        assert taken.acquire() is None
+        taken.release()
+    finally:
+        os.kill(child, signal.SIGKILL)
