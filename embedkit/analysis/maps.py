@@ -24,6 +24,9 @@ METHODS = ("pca", "tsne", "umap")
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 MIN_POINTS = 3
 TSNE_MIN_POINTS = 7
+TSNE_SLOW_POINTS = 20_000
+"""From this many points on, t-SNE takes many minutes on a CPU (70,000 points: over 6 minutes on 2 cores,
+benchmarks/README.md): a warning names the faster ways."""
 """t-SNE's perplexity must stay below the number of points; with fewer than 7 it would be under 2."""
 PRE_REDUCE = 50
 """t-SNE and UMAP run on the first 50 principal components of wider vectors: much faster, the same map."""
@@ -92,6 +95,9 @@ def _tsne(vectors: np.ndarray, perplexity: float | None, seed: int, params: dict
     if not 1 <= chosen < n:
         raise InvalidOptionError(f"t-SNE's perplexity must be from 1 to below the number of points ({n}), got "
                                  f"{chosen}; give a smaller one, or map more points")
+    if n >= TSNE_SLOW_POINTS:
+        log.warning("t-SNE of %d points takes many minutes on a CPU; --method umap, or --limit %d, is faster", n,
+                    TSNE_SLOW_POINTS // 2)
     tsne = TSNE(n_components=2, perplexity=chosen, init="pca", metric="cosine", random_state=seed)
     return tsne.fit_transform(vectors), {**params, "perplexity": chosen, "metric": "cosine"}
 
