@@ -52,8 +52,7 @@ def make_task(
     if protocol == LEAVE_ONE_OUT:
         gallery = stored_vectors(store, collection, vector_name, split, only)
         chosen = sample_queries(len(gallery.ids), queries, seed)
-        query_set = LabelledVectors([gallery.ids[i] for i in chosen], gallery.vectors[chosen],
-                                    gallery.labels[chosen], gallery.label_names)
+        query_set = gallery.subset(chosen)
         positions: np.ndarray | None = chosen
         gallery_size = len(gallery.ids) - 1
     else:
@@ -62,8 +61,7 @@ def make_task(
         gallery = stored_vectors(store, collection, vector_name, gallery_split, only)
         everything = stored_vectors(store, collection, vector_name, query_split, only)
         chosen = sample_queries(len(everything.ids), queries, seed)
-        query_set = LabelledVectors([everything.ids[i] for i in chosen], everything.vectors[chosen],
-                                    everything.labels[chosen], everything.label_names)
+        query_set = everything.subset(chosen)
         positions = None
         gallery_size = len(gallery.ids)
     if len(np.unique(gallery.labels)) < 2:

@@ -102,6 +102,7 @@ def test_queries_are_sampled_reproducibly_and_splits_query_each_other():
     task = make_task(store, "c", "v", "split", query_split="test", gallery_split="train")
     assert len(task.queries.ids) == 10 and len(task.gallery.ids) == 30 and task.query_positions is None
     assert set(task.queries.ids).isdisjoint(task.gallery.ids)
+    assert set(task.queries.splits) == {"test"} and set(first.queries.splits) == {"train"}  # the tasks name them
 
 
 @pytest.fixture(scope="module")
