@@ -35,7 +35,7 @@ DIMENSION = click.IntRange(1, 8192)
 class NumberRange(click.FloatRange):
     """A click.FloatRange that refuses NaN, which passes every comparison of a bare range."""
 
-    name = "number range"
+    name = "number"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)

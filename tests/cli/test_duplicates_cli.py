@@ -110,7 +110,7 @@ def test_mark_writes_payload_fields_and_a_stricter_rerun_removes_them(store_path
     (["-c", "shots", "-e", "resnet50"], "has no vector 'resnet50' (it has: colour.v1, thumb.v1)"),
     (["-c", "shots", "--threshold", "0"], "is not in the range 0<x<=1"),
     (["-c", "shots", "--threshold", "1.5"], "is not in the range 0<x<=1"),
-    (["-c", "shots", "--threshold", "high"], "is not a valid float"),
+    (["-c", "shots", "--threshold", "high"], "is not a valid number"),
     (["-c", "shots", "-k", "0"], "is not in the range 1<=x<=1000"),
     (["-c", "shots", "--grids", "99999999999"], "is not in the range 0<=x<=10000"),
     (["-c", "shots", "-e", "thumb.v1", "--split", "test", "--leaks"], "leave out the split"),

@@ -184,6 +184,18 @@ def test_every_integer_option_has_a_largest_value_unless_any_count_means_all():
     assert unbounded == UNBOUNDED
 
 
+def assert_refused_before_running(path: tuple[str, ...], command: click.Command, param: click.Parameter,
+                                  value: str) -> None:
+    """`embedkit PATH OPTION VALUE` with placeholders for the other required parameters (the option comes first,
+    and click checks what comes first first) is one error line naming the option, exit code 2."""
+    required = []
+    for other in command.params:
+        if other.required and other is not param:
+            required += ["x.npz"] if isinstance(other, click.Argument) else [other.opts[0], "x.npz"]
+    error = assert_one_error_line(invoke(*path, param.opts[0], value, *required), 2)
+    assert "Invalid value for" in error and any(opt in error for opt in param.opts), error
+
+
 @pytest.mark.parametrize("value", [HUGE, f"-{HUGE}", "abc", "1.5", ""])
 def test_a_bad_number_for_any_integer_option_of_any_command_fails_before_the_command_runs(value):
     checked = 0
@@ -191,12 +203,7 @@ def test_a_bad_number_for_any_integer_option_of_any_command_fails_before_the_com
         bounded = isinstance(param.type, click.IntRange) and param.type.max is not None
         if value == HUGE and not bounded:
             continue
-        required = []  # placeholders: the option comes first, and click checks what comes first first
-        for other in command.params:
-            if other.required and other is not param:
-                required += ["x.npz"] if isinstance(other, click.Argument) else [other.opts[0], "x.npz"]
-        error = assert_one_error_line(invoke(*path, param.opts[0], value, *required), 2)
-        assert "Invalid value for" in error and any(opt in error for opt in param.opts), error
+        assert_refused_before_running(path, command, param, value)
         checked += 1
     assert checked >= 15
 
@@ -209,12 +216,7 @@ def test_a_bad_number_for_any_float_option_of_any_command_fails_before_the_comma
             if not isinstance(param, click.Option) or not isinstance(param.type, click.types.FloatParamType):
                 continue
             assert isinstance(param.type, NumberRange), f"{' '.join(path)} {param.opts[0]} takes any float, NaN too"
-            required = []
-            for other in command.params:
-                if other.required and other is not param:
-                    required += ["x.npz"] if isinstance(other, click.Argument) else [other.opts[0], "x.npz"]
-            error = assert_one_error_line(invoke(*path, param.opts[0], value, *required), 2)
-            assert "Invalid value for" in error and any(opt in error for opt in param.opts), error
+            assert_refused_before_running(path, command, param, value)
             checked += 1
     assert checked >= 6
 
