@@ -28,7 +28,8 @@ METRICS = ("map@5", "p@10", "ap", "r_precision", "map@r", "recall@1", "recall@5"
 
 def descending_keys(scores: np.ndarray) -> np.ndarray:
     """uint32 keys of float32 scores whose ascending order is the scores' descending order (-0.0 as 0.0):
-    the IEEE-754 bits, made monotone and inverted."""
+    the IEEE-754 bits, made monotone and inverted. Scores of another type are ranked as float32 (the exact
+    ranking's scores are float32 products); NaN would rank first, and the tasks refuse NaN vectors before."""
     bits = (np.asarray(scores, dtype=np.float32) + np.float32(0)).view(np.uint32)  # + 0 turns -0.0 into 0.0
     ascending = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x8000_0000))
     return ~ascending

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 from collections.abc import Sequence
@@ -46,18 +48,21 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
     columns = [*PAYLOAD_COLUMNS, *extra]
     table = {column: [p.get(column) for p in payloads] for column in columns}
     table["sample_id"] = ids
-    path.parent.mkdir(parents=True, exist_ok=True)
     targets = [path, Path(f"{path}.payload.jsonl")] if path.suffix == ".npy" else [path]
     partial = [target.with_name(f".{target.name}.partial") for target in targets]
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         _write(partial, path.suffix, ids, columns, table, vectors, payloads)
         for written, target in zip(partial, targets):
             os.replace(written, target)
     except OSError as error:
         for written in partial:
-            written.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # never written, or its folder is not one
+                written.unlink()
+        remedy = "free some space there, or export elsewhere (-o)" if error.errno in (errno.ENOSPC, errno.EDQUOT) \
+            else "export elsewhere (-o)"
         raise OutputWriteError(f"cannot write {path} ({error.strerror or first_line(error)}); nothing was written: "
-                               f"free some space there, or export elsewhere (-o)") from error
+                               f"{remedy}") from error
     return len(ids)
 
 

@@ -121,6 +121,7 @@ MALFORMED = [  # (arguments, exit code, what the error line says); {store}, {ima
     (f"stack train a+b -c toy -o {{root}}/stack.npz --qdrant {{store}} --seed {HUGE}", 2, "0<=x<=4294967295"),
     (f"ensemble build a+b -c toy --qdrant {{store}} --pca-dim {HUGE}", 2, "1<=x<=8192"),
     ("export -c toy -o {root}/vectors.xyz --qdrant {store}", 2, "name a .parquet, .csv or .npy file"),
+    ("export -c toy -o {root}/passwd/vectors.csv --qdrant {store}", 1, "nothing was written: export elsewhere"),
     ("verify -c nope --qdrant {store}", 2, "collection 'nope' does not exist"),
     ("verify -c toy --qdrant {store} --sample 0", 2, "1<=x<=100000"),
     ("verify -c toy --qdrant {store} --tolerance nan", 2, "is not a number"),
