@@ -22,9 +22,6 @@ mode=${1:-auto}
 limit=${2:-1000}
 store=${EMBEDKIT_SEEDS_STORE:-/tmp/embedkit-seeds-store}
 out=${EMBEDKIT_SEEDS_OUT:-benchmarks/results/seeds}
-mkdir -p "$out"
-rm -f "$out/seed_metrics.jsonl"
-
 say() { printf '\n== %s\n' "$*"; }
 
 reachable() {  # the seeds' datasets and one of their weights can be fetched
@@ -53,6 +50,9 @@ else
     exit 2
 fi
 members="$densenet+$resnet+$vgg"
+rm -rf "$store"  # a store from an earlier run (another N) would be scored whole
+mkdir -p "$out"
+rm -f "$out/seed_metrics.jsonl"
 json() { "${embedkit[@]}" "$@" --json; }
 
 say "1. $cifar: $densenet, $resnet, $vgg; retrieval, kNN and linear probe (test queries against the train gallery)"

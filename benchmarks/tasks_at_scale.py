@@ -51,9 +51,10 @@ def make_data(points: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray,
     centres = rng.standard_normal((CLASSES, dim)).astype(np.float32)
     vectors = centres[labels] + 3.0 * rng.standard_normal((points, dim)).astype(np.float32)
     copies = 0
-    for original in rng.choice(points // 2, 300, replace=False):
+    targets = iter(rng.choice(np.arange(points // 2, points), 600, replace=False))  # each overwritten once
+    for original in rng.choice(points // 2, 300, replace=False):  # at least 1,200 points
         for _ in range(int(rng.integers(1, 3))):
-            target = int(rng.integers(points // 2, points))
+            target = int(next(targets))
             noise = rng.standard_normal(dim).astype(np.float32)
             unit = vectors[original] / np.linalg.norm(vectors[original])
             vectors[target] = unit + 0.14 * noise / np.linalg.norm(noise)  # cosine about 0.99
@@ -90,14 +91,15 @@ def run_task(arguments: list[str], store: Path, work: Path, timeout: float) -> d
     log = work / "task.log"
     started = time.perf_counter()
     with open(log, "w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"})
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                                   env={**os.environ, "COLUMNS": "200"})
         deadline = started + timeout
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             if time.perf_counter() > deadline:
-                process.send_signal(signal.SIGKILL)
+                os.killpg(process.pid, signal.SIGKILL)  # its worker processes too
                 pid, status, usage = os.wait4(process.pid, 0)
                 break
             time.sleep(0.2)

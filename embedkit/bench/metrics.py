@@ -28,8 +28,8 @@ METRICS = ("map@5", "p@10", "ap", "r_precision", "map@r", "recall@1", "recall@5"
 
 def descending_keys(scores: np.ndarray) -> np.ndarray:
     """uint32 keys of float32 scores whose ascending order is the scores' descending order (-0.0 as 0.0):
-    the IEEE-754 bits, made monotone and inverted. Scores of another type are ranked as float32 (the exact
-    ranking's scores are float32 products); NaN would rank first, and the tasks refuse NaN vectors before."""
+    the IEEE-754 bits, made monotone and inverted. A NaN ranks first or last by its sign bit; the tasks refuse
+    NaN vectors before ranking."""
     bits = (np.asarray(scores, dtype=np.float32) + np.float32(0)).view(np.uint32)  # + 0 turns -0.0 into 0.0
     ascending = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x8000_0000))
     return ~ascending
@@ -46,6 +46,10 @@ def relevant_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     sort of 16-bit integers is a radix sort): stable, so equal scores keep their index order, and 2 to 3
     times as fast as a comparison sort of 70,000 float32 scores.
     """
+    scores = np.asarray(scores)
+    if scores.dtype != np.float32:  # the keys are float32's bits: rank other types by a comparison sort
+        order = np.lexsort((np.arange(len(scores)), -(scores + 0.0)))
+        return np.flatnonzero(np.asarray(relevant, dtype=bool)[order]) + 1
     keys = descending_keys(scores)
     by_low = np.argsort((keys & np.uint32(0xFFFF)).astype(np.uint16), kind="stable")
     order = by_low[np.argsort((keys[by_low] >> np.uint32(16)).astype(np.uint16), kind="stable")]

@@ -55,10 +55,12 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
         _write(partial, path.suffix, ids, columns, table, vectors, payloads)
         for written, target in zip(partial, targets):
             os.replace(written, target)
-    except OSError as error:
+    except BaseException as error:  # a full disk, or Ctrl-C during a long write: no partial file stays
         for written in partial:
             with contextlib.suppress(OSError):  # never written, or its folder is not one
                 written.unlink()
+        if not isinstance(error, OSError):
+            raise
         remedy = "free some space there, or export elsewhere (-o)" if error.errno in (errno.ENOSPC, errno.EDQUOT) \
             else "export elsewhere (-o)"
         raise OutputWriteError(f"cannot write {path} ({error.strerror or first_line(error)}); nothing was written: "

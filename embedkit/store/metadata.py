@@ -93,8 +93,8 @@ class CollectionMetadata(StoreBackend):
         if not self._has_collection(collection):
             return []
         if not self._retrieve(collection, [schema.METADATA_POINT_ID], False, []):
-            return [f"collection {collection!r} has lost its metadata point (what made its vectors is unknown); "
-                    f"`embedkit verify -c {collection}` checks its vectors against their sources"]
+            return [f"collection {collection!r} has lost its metadata point (what made its vectors is unknown, so "
+                    f"nothing can check them); ingest its datasets again into a new collection (-c NAME)"]
         recorded = self._read_metadata(collection).get("counts") or {}
         problems = []
         for name, expected in sorted(recorded.items()):

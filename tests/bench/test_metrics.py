@@ -177,3 +177,9 @@ def test_the_pr_curve_counts_recall_levels_reached_exactly():
     ranks = np.array([1, 2, 3, 20, 21, 22, 23, 24, 25, 26])  # R = 10, the first three at the top
     curve = metrics.interpolated_precision(ranks)
     assert curve[3] == 1.0  # recall 0.3 is reached at rank 3 with precision 1
+
+
+def test_scores_that_are_not_float32_are_ranked_exactly_too():
+    scores = np.array([1.0, 1.0 + 1e-12, 0.5, 1.0 + 1e-12, -np.inf])  # ties in float32, not in float64
+    relevant = np.array([True, False, True, True, False])
+    assert relevant_ranks(scores, relevant).tolist() == [2, 3, 4]

@@ -77,7 +77,7 @@ def test_a_writer_opening_a_collection_that_lost_points_or_its_metadata_warns_in
         assert opened.count_problems("c") == [] and opened.count("c") == 18
         opened._writable("c").update(qe.UpdateOperation.delete_points([schema.METADATA_POINT_ID]))
         problems = opened.count_problems("c")
-    assert len(problems) == 1 and "lost its metadata point" in problems[0] and "embedkit verify -c c" in problems[0]
+    assert len(problems) == 1 and "lost its metadata point" in problems[0] and "ingest its datasets again into a new collection" in problems[0]
 
 
 def test_verify_fails_on_points_lost_unrecorded_and_on_a_lost_metadata_point(tmp_path, photos):
