@@ -49,11 +49,11 @@ def relevant_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores)
     if scores.dtype != np.float32:  # the keys are float32's bits: rank other types by a comparison sort
         order = np.lexsort((np.arange(len(scores)), -(scores + 0.0)))
-        return np.flatnonzero(np.asarray(relevant, dtype=bool)[order]) + 1
-    keys = descending_keys(scores)
-    by_low = np.argsort((keys & np.uint32(0xFFFF)).astype(np.uint16), kind="stable")
-    order = by_low[np.argsort((keys[by_low] >> np.uint32(16)).astype(np.uint16), kind="stable")]
-    return np.flatnonzero(np.asarray(relevant, dtype=bool)[order]) + 1
+    else:
+        keys = descending_keys(scores)
+        by_low = np.argsort((keys & np.uint32(0xFFFF)).astype(np.uint16), kind="stable")
+        order = by_low[np.argsort((keys[by_low] >> np.uint32(16)).astype(np.uint16), kind="stable")]
+    return ranks_from_relevance(np.asarray(relevant, dtype=bool)[order])
 
 
 def relevant_ranks_batch(scores: np.ndarray, relevant: np.ndarray, threads: int = 2) -> list[np.ndarray]:

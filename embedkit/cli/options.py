@@ -32,6 +32,8 @@ SEED = click.IntRange(0, 2**32 - 1)
 """Seeds as numpy and torch take them all."""
 DIMENSION = click.IntRange(1, 8192)
 """An output dimension (a PCA's, a stacker's): four 2048-d members side by side."""
+
+
 class NumberRange(click.FloatRange):
     """A click.FloatRange that refuses NaN, which passes every comparison of a bare range."""
 
