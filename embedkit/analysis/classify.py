@@ -28,7 +28,6 @@ from embedkit.analysis.trained_classifier import (LabelsWritten, Prediction, Tra
 from embedkit.analysis.vectors import NO_LABEL, LabelledVectors, stored_vectors
 from embedkit.errors import InvalidOptionError
 from embedkit.records import VectorRecord
-from embedkit.retrieval.query import stored_vector_name
 from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
@@ -118,7 +117,7 @@ def classify(
     if save is not None:
         check_classifier_file(save)
     with using_store(store) as target:
-        vector_name = stored_vector_name(target, collection, vector)
+        vector_name = target.vector(collection, vector).name
         record = stored_record(target, collection, vector_name)
         points = stored_vectors(target, collection, vector_name, None, require_labels=False)
     where = f"{collection!r}/{vector_name!r}"

@@ -14,7 +14,6 @@ import numpy as np
 
 from embedkit.analysis.vectors import NO_LABEL, LabelledVectors, stored_vectors
 from embedkit.errors import InvalidOptionError
-from embedkit.retrieval import stored_vector_name
 from embedkit.store import Store, schema, using_store
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ def read_points(store: Store, collection: str, vector: str | None, split: str | 
                 seed: int) -> tuple[str, LabelledVectors]:
     """The stored vector name `vector` means (None: the collection's default), and its points of `split`; with
     `limit`, a random `limit` of them (seeded), kept in sample-id order."""
-    vector_name = stored_vector_name(store, collection, vector)
+    vector_name = store.vector(collection, vector).name
     data = stored_vectors(store, collection, vector_name, split, require_labels=False)
     if limit is not None and limit < len(data.ids):
         if limit < 1:

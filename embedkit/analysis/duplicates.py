@@ -16,13 +16,10 @@ from typing import Any
 import numpy as np
 
 from embedkit.analysis.duplicate_report import DuplicateGroup, DuplicateReport, Leak, Member
-from embedkit.encoders import vector_name_candidates
-from embedkit.encoders.names import find_stored
 from embedkit.errors import InvalidOptionError
 from embedkit.store import Store, using_store
 
-__all__ = ["DuplicateGroup", "DuplicateReport", "Leak", "Member", "components", "find_duplicates", "resolve_vector",
-           "write_marks"]
+__all__ = ["DuplicateGroup", "DuplicateReport", "Leak", "Member", "components", "find_duplicates", "write_marks"]
 
 DEFAULT_THRESHOLD = 0.95
 DEFAULT_K = 10
@@ -77,7 +74,7 @@ def find_duplicates(
         raise InvalidOptionError(f"leaks are near-duplicates across {train_split!r} and {test_split!r}; "
                                  f"leave out the split ({split!r}) to find them")
     with using_store(store) as target:
-        vector_name = resolve_vector(target, collection, encoder)
+        vector_name = target.vector(collection, encoder).name
         if mark:
             target.check_writable(f"mark duplicates in collection {collection!r}")
         scan = _scan(target, collection, vector_name, threshold, k, split, batch_size)
@@ -96,25 +93,6 @@ def find_duplicates(
         if mark:
             report.marked, report.cleared = write_marks(target, collection, groups, scan.marked_before)
     return report
-
-
-def resolve_vector(store: Store, collection: str, encoder: str | None) -> str:
-    """The stored vector `encoder` names (any spelling or alias), or the collection's default one."""
-    stored = store.vector_names(collection)
-    if not stored:
-        raise InvalidOptionError(f"collection {collection!r} does not exist in {store.location} or has no vectors; "
-                                 f"`embedkit collections` lists what there is")
-    if encoder is None:
-        default = stored[0] if len(stored) == 1 else store.default_vector(collection)
-        if default not in stored:
-            raise InvalidOptionError(f"collection {collection!r} has several vectors ({', '.join(stored)}); "
-                                     f"pick one with --encoder")
-        return str(default)
-    found = find_stored(vector_name_candidates(encoder), stored)
-    if found is None:
-        raise InvalidOptionError(f"collection {collection!r} has no vector {encoder!r} (it has: {', '.join(stored)}); "
-                                 f"pick one of those with --encoder")
-    return found
 
 
 def _scan(store: Store, collection: str, vector_name: str, threshold: float, k: int, split: str | None,

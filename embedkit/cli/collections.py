@@ -89,10 +89,8 @@ def default_command(ctx: click.Context, collection: str, vector: str, store: Sto
     """Set the vector queries use when they name none.
 
     VECTOR becomes COLLECTION's default (until then, the first one ingested)."""
-    from embedkit.retrieval import stored_vector_name  # imports torch: only when the command runs
-
     with chosen_store(ctx, store).open() as opened:
-        name = stored_vector_name(opened, collection, vector)
+        name = opened.vector(collection, vector).name
         opened.set_default_vector(collection, name)
     click.echo(f"{collection}: default vector {name}", err=True)
 
@@ -132,11 +130,8 @@ def index_command(ctx: click.Context, collection: str, store: StoreLocation, as_
 def export_command(collection: str, encoders: tuple[str, ...], output: Path, store: StoreLocation,
                    as_json: bool) -> None:
     """Write vectors and payloads to Parquet, CSV or .npy."""
-    from embedkit.retrieval import stored_vector_name  # imports torch: only when the command runs
-
     with store.open() as opened:
-        names = [stored_vector_name(opened, collection, e) for e in encoders] or \
-                [stored_vector_name(opened, collection, None)]
+        names = [opened.vector(collection, e).name for e in encoders or (None,)]
         count = export(opened, collection, names, output)
         left_out = opened.count(collection) - count
     if as_json:

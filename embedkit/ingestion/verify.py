@@ -10,10 +10,7 @@ import numpy as np
 import torch
 
 from embedkit.datasets import get_dataset
-from embedkit.encoders import vector_name_candidates
 from embedkit.encoders.ensemble.combination import normalise_rows
-from embedkit.encoders.names import find_stored
-from embedkit.encoders.rebuild import encoder_from_record
 from embedkit.errors import ImageLoadError, InvalidOptionError
 from embedkit.images import ReadOptions
 from embedkit.store import Store, using_store
@@ -64,12 +61,8 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
         problems = target.count_problems(collection)
         if problems and not target.datasets(collection):  # the metadata point is lost: nothing says what to re-embed
             return VerifyReport(collection, "", problems=problems)
-        wanted = vector_name_candidates(encoder) if encoder else [target.default_vector(collection) or ""]
-        vector_name = find_stored(wanted, stored_names)
-        if vector_name is None:
-            raise InvalidOptionError(f"collection {collection!r} has no vector of {encoder or 'its own'}; it holds "
-                                     f"{', '.join(stored_names)}")
-        record = target.vector_record(collection, vector_name)
+        vector = target.vector(collection, encoder)
+        vector_name, record = vector.name, vector.record
         if record is None or not record.encoder or record.modality == "text" or record.members:
             raise InvalidOptionError(f"vector {vector_name!r} cannot be verified: verify re-embeds images with the "
                                      f"encoder a vector records (not texts or ensembles)")
@@ -86,7 +79,7 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
         population = sorted(set(stored) & set(samples))
         chosen = random.Random(seed).sample(population, len(population) if sample is None else
                                             min(sample, len(population)))
-        model = encoder_from_record(record, device=device)
+        model = vector.encoder(device=device)
         reading = ReadOptions.for_reading(record.reading, model.input_size)
         for start in range(0, len(chosen), batch_size):
             ids, pixels = [], []

@@ -1,5 +1,5 @@
 """Search: queries against a collection, and pictures of their results."""
 
-from embedkit.retrieval.query import SearchResult, search, stored_vector_name
+from embedkit.retrieval.query import SearchResult, search
 
-__all__ = ["SearchResult", "search", "stored_vector_name"]
+__all__ = ["SearchResult", "search"]

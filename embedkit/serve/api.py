@@ -84,13 +84,13 @@ def search_json(request: Request, collection: str, body: SearchRequest) -> Searc
                                  f'image, POST it to /api/collections/{collection}/search/image')
     if body.text is not None:
         vector = server.vector(collection, body.vector, embeds="text")
-        with server.encoders.using(server.store, collection, vector) as encoder:
+        with server.encoders.using(vector) as encoder:
             result = search(collection, encoder=encoder, text=body.text, k=body.k, filter=body.filter,
-                            store=server.store, exact=body.exact)
+                            store=server.store, exact=body.exact, vector=vector)
         return respond(result, started)
     vector = server.vector(collection, body.vector)
-    result = search(collection, encoder=vector, sample_id=body.id, like=body.like, unlike=body.unlike, k=body.k,
-                    filter=body.filter, store=server.store, exact=body.exact)
+    result = search(collection, sample_id=body.id, like=body.like, unlike=body.unlike, k=body.k,
+                    filter=body.filter, store=server.store, exact=body.exact, vector=vector)
     return respond(result, started)
 
 
@@ -118,11 +118,10 @@ def search_image(
     server = state(request)
     started = time.perf_counter()
     conditions = parse_filter(filter)
-    name = server.vector(collection, vector, embeds="image")
-    with uploaded_file(image, server.settings.max_upload_bytes) as path, \
-            server.encoders.using(server.store, collection, name) as encoder:
+    chosen = server.vector(collection, vector, embeds="image")
+    with uploaded_file(image, server.settings.max_upload_bytes) as path, server.encoders.using(chosen) as encoder:
         result = search(collection, encoder=encoder, image=path, k=k, filter=conditions, store=server.store,
-                        exact=exact)
+                        exact=exact, vector=chosen)
     result.query["image"] = image.filename or "upload"
     return respond(result, started)
 
@@ -135,16 +134,11 @@ def embed_image(
     image: Annotated[UploadFile, File(description="The image to embed.")],
     vector: VectorField = None,
 ) -> EmbedResponse:
-    from embedkit.images import ReadOptions, load_image
-
     server = state(request)
-    name = server.vector(collection, vector, embeds="image")
-    record = server.store.vector_record(collection, name)
-    with uploaded_file(image, server.settings.max_upload_bytes) as path, \
-            server.encoders.using(server.store, collection, name) as encoder:
-        reading = ReadOptions.for_reading(record.reading if record else None, encoder.input_size)
-        embedding = encoder.encode_images([load_image(path, reading)])[0]
-    return EmbedResponse(collection=collection, vector=name, encoder=encoder.name, dim=len(embedding),
+    chosen = server.vector(collection, vector, embeds="image")
+    with uploaded_file(image, server.settings.max_upload_bytes) as path, server.encoders.using(chosen) as encoder:
+        embedding = chosen.embed_images([path], encoder)[0]
+    return EmbedResponse(collection=collection, vector=chosen.name, encoder=encoder.name, dim=len(embedding),
                          embedding=[float(value) for value in embedding])
 
 
@@ -167,7 +161,7 @@ def collection_map(request: Request, collection: str,
     from embedkit.serve.maps import pca_map
 
     server = state(request)
-    return pca_map(server, collection, server.vector(collection, vector))
+    return pca_map(server, collection, server.vector(collection, vector).name)
 
 
 @router.get("/collections/{collection}/bench", response_model=list[dict[str, Any]],

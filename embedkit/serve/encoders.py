@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from embedkit.encoders import Encoder
-from embedkit.retrieval.query import query_encoder
-from embedkit.store import Store
+from embedkit.store import CollectionVector
 
 
 class LoadedEncoders:
@@ -21,16 +20,15 @@ class LoadedEncoders:
         self._loading = threading.Lock()
 
     @contextmanager
-    def using(self, store: Store, collection: str, vector_name: str) -> Iterator[Encoder]:
-        """The encoder that made `vector_name` of `collection`, held for this thread until the block ends."""
-        key = repr(store.vector_record(collection, vector_name))
+    def using(self, vector: CollectionVector) -> Iterator[Encoder]:
+        """The encoder that made `vector`, held for this thread until the block ends."""
         with self._loading:  # one load at a time: two requests must not load the same model twice
-            if key not in self._loaded:
-                self._loaded[key] = (query_encoder(store, collection, vector_name, None, {}), threading.Lock())
+            if vector.key not in self._loaded:
+                self._loaded[vector.key] = (vector.encoder(), threading.Lock())
                 while len(self._loaded) > self.limit:
                     self._loaded.popitem(last=False)
-            self._loaded.move_to_end(key)
-            encoder, busy = self._loaded[key]
+            self._loaded.move_to_end(vector.key)
+            encoder, busy = self._loaded[vector.key]
         with busy:
             yield encoder
 

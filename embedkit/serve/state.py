@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from embedkit.errors import InvalidOptionError, SampleNotFoundError
-from embedkit.retrieval.query import stored_vector_name
 from embedkit.serve.encoders import LoadedEncoders
 from embedkit.serve.images import PointImages
 from embedkit.serve.settings import ServeSettings
-from embedkit.store import Store
+from embedkit.store import CollectionVector, Store
 
 
 class CollectionNotFoundError(SampleNotFoundError):
@@ -40,7 +39,7 @@ class ServerState:
         if not found:
             raise CollectionNotFoundError(f"no collection {collection!r} in this store; GET /api/collections lists them")
 
-    def vector(self, collection: str, vector: str | None, embeds: str | None = None) -> str:
+    def vector(self, collection: str, vector: str | None, embeds: str | None = None) -> CollectionVector:
         """The collection's vector that `vector` names (an encoder name or alias; the default when None)."""
         self.require(collection)
-        return stored_vector_name(self.store, collection, vector, embeds=embeds)
+        return self.store.vector(collection, vector, embeds=embeds)

@@ -2,6 +2,7 @@
 
 from embedkit.store.base import CollectionInfo, Hit, Store, VectorSummary
 from embedkit.store.collection_options import CollectionOptions
+from embedkit.store.collection_vector import CollectionVector
 from embedkit.store.location import default_store_path, open_store, using_store
 from embedkit.store.schema import METADATA_POINT_ID, SAMPLE_NAMESPACE, point_id
 
@@ -10,6 +11,7 @@ __all__ = [
     "SAMPLE_NAMESPACE",
     "CollectionInfo",
     "CollectionOptions",
+    "CollectionVector",
     "Hit",
     "Store",
     "VectorSummary",

@@ -17,6 +17,7 @@ from embedkit.errors import (EmbedkitError, InvalidOptionError, SampleNotFoundEr
 from embedkit.records import VectorRecord
 from embedkit.store import schema
 from embedkit.store.bulk_load import BulkLoad
+from embedkit.store.collection_vector import CollectionVector, find_vector
 from embedkit.store.collection_options import CollectionOptions
 from embedkit.store.payloads import Payloads
 from embedkit.store.points import CollectionInfo, Conditions, Hit, ScoredRecord, VectorSummary
@@ -81,6 +82,11 @@ class Store(Payloads, BulkLoad):
     def vector_names(self, collection: str) -> list[str]:
         """The named vectors of a collection, sorted; empty when the collection does not exist."""
         return sorted(self._vector_dims(collection)) if self._has_collection(collection) else []
+
+    def vector(self, collection: str, encoder: str | None = None, *, embeds: str | None = None) -> CollectionVector:
+        """The vector of `collection` that `encoder` names (a vector or encoder name, an alias; None: the only or
+        default one, among those whose encoder embeds `embeds`), with the record of what made it."""
+        return find_vector(self, collection, encoder, embeds=embeds)
 
     # ---- writing ---------------------------------------------------------------------------
     def missing_ids(self, collection: str, vector_name: str, sample_ids: Sequence[str]) -> list[str]:

@@ -226,7 +226,7 @@ def awkward(shapes):
 
 REFUSALS = [  # (collection, keywords, error, what the message says)
     ("nothing", {}, InvalidOptionError, "does not exist"),
-    ("shapes", {"vector": "vgg16"}, InvalidOptionError, "has no vectors from 'vgg16"),
+    ("shapes", {"vector": "vgg16"}, InvalidOptionError, "has no vector 'vgg16'"),
     ("shapes", {"train_split": "validation"}, InvalidOptionError, "split 'validation' of 'shapes'/'colour.v1' has no "
                                                                   "points (its splits: test, train)"),
     ("shapes", {"test_split": "dev"}, InvalidOptionError, "the test split 'dev'"),

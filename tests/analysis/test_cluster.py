@@ -160,7 +160,7 @@ def test_a_clustering_with_only_noise_has_no_scores_but_is_written(blobs):
     ({"field": "my cluster"}, "invalid cluster field 'my cluster'"),
     ({"field": "caption"}, "already holds other values (e.g. 'a "),
     ({"split": "validation"}, "no stored vectors in 'shapes'/'colour.v1' split 'validation'"),
-    ({"vector": "resnet50"}, "has no vectors from"),
+    ({"vector": "resnet50"}, "has no vector 'resnet50'"),
 ])
 def test_a_clustering_that_cannot_run_is_refused_in_one_line_that_says_what_to_do(location, arguments, says):
     with pytest.raises(InvalidOptionError) as refused:

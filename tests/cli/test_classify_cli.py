@@ -118,7 +118,7 @@ def test_write_labels_stores_the_predictions_in_the_payloads(world, tmp_path):
 MALFORMED = [  # (arguments, exit code, what the error line says); {store}, {model}, {image}, {orphan}, {root}
     ("classify", 2, "--collection (-c) is required to train"),
     ("classify -c nothing", 2, "collection 'nothing' does not exist"),
-    ("classify -c shapes -e vgg16", 2, "has no vectors from 'vgg16"),
+    ("classify -c shapes -e vgg16", 2, "has no vector 'vgg16'"),
     ("classify -c unlabelled", 2, "no point of 'unlabelled'/'enc' split 'train' has a label"),
     ("classify -c one-class", 2, "have a single class ('4'); a classifier needs at least two"),
     ("classify -c shapes --train-split validation", 2, "the train split 'validation' of 'shapes'/'colour.v1' has no"),

@@ -73,7 +73,7 @@ def test_bad_queries_are_clear_errors(photo_store):
         search("folder-photos", sample_id="folder/cat/0.jpg", text="a cat", store=store)
     with pytest.raises(SampleNotFoundError, match="folder/cat/99.jpg"):
         search("folder-photos", sample_id="folder/cat/99.jpg", store=store)
-    with pytest.raises(InvalidOptionError, match="no vectors from 'resnet50.imagenet1k_v2'"):
+    with pytest.raises(InvalidOptionError, match="has no vector 'resnet50' \\(it has: efficientnet_lite0"):
         search("folder-photos", encoder="resnet50", sample_id="folder/cat/0.jpg", store=store)
     with pytest.raises(InvalidOptionError, match="does not exist"):
         search("no-such-collection", sample_id="x", store=store)
