@@ -8,7 +8,7 @@ until a query must be embedded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -17,14 +17,26 @@ from embedkit.encoders.names import find_stored
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
 from embedkit.images import ImageInput, ReadOptions, load_image
 from embedkit.records import VectorRecord
+from embedkit.store.schema import mismatch_error
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from embedkit.encoders import Encoder
-    from embedkit.store.base import Store
 
 MODALITIES = ("image", "text")
+
+
+class Catalogue(Protocol):
+    """What finding a vector asks of a store."""
+
+    location: str
+
+    def vector_names(self, collection: str) -> list[str]: ...
+
+    def vector_record(self, collection: str, vector_name: str) -> VectorRecord | None: ...
+
+    def default_vector(self, collection: str) -> str | None: ...
 
 
 @dataclass
@@ -66,11 +78,9 @@ class CollectionVector:
 
     def check(self, encoder: Encoder) -> Encoder:
         """`encoder`, when it makes these vectors; SchemaMismatchError names the field that differs."""
-        from embedkit.store import schema
-
         given = encoder.record.replace(text_field=self.record.text_field if self.record else None)
         if self.record is not None and self.record.differences(given):
-            raise schema.mismatch_error(self.collection, self.name, self.record, given)
+            raise mismatch_error(self.collection, self.name, self.record, given)
         return encoder
 
     def read_image(self, image: ImageInput, encoder: Encoder) -> Image.Image:
@@ -92,7 +102,7 @@ class CollectionVector:
         return model.encode_texts(texts)
 
 
-def find_vector(store: Store, collection: str, encoder: str | None = None, *,
+def find_vector(store: Catalogue, collection: str, encoder: str | None = None, *,
                 embeds: str | None = None) -> CollectionVector:
     """The vector of `collection` that `encoder` (a vector name, an encoder name or alias) names.
 
@@ -110,7 +120,7 @@ def find_vector(store: Store, collection: str, encoder: str | None = None, *,
     return vectors[_chosen(store, collection, encoder, vectors, embeds)]
 
 
-def _chosen(store: Store, collection: str, encoder: str | None, vectors: dict[str, CollectionVector],
+def _chosen(store: Catalogue, collection: str, encoder: str | None, vectors: dict[str, CollectionVector],
             embeds: str | None) -> str:
     stored = list(vectors)
     if encoder is None:
