@@ -9,6 +9,7 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
+    from fastapi import APIRouter
 
 hookspec = pluggy.HookspecMarker("embedkit")
 hookimpl = pluggy.HookimplMarker("embedkit")
@@ -36,4 +37,15 @@ def register_commands(cli: click.Group) -> None:
 
     `cli` is the root `embedkit` group. The built-in commands are added first; a command whose
     name is taken already is logged and left out.
+    """
+
+
+@hookspec
+def register_routes(router: APIRouter) -> None:
+    """Add HTTP routes to `embedkit serve` with `router.add_api_route(...)` or `router.include_router(...)`.
+
+    `router` is a FastAPI APIRouter that the server mounts behind its access key; the built-in API is added
+    first, through this same hook. A route handler reaches the server's store, settings and loaded encoders as
+    `request.app.state.server` (an `embedkit.serve.state.ServerState`). A path and method that are taken
+    already keep their first route; the plugin's is logged and left out.
     """

@@ -17,6 +17,7 @@ from embedkit.registry import Registry
 
 if TYPE_CHECKING:
     import click
+    from fastapi import APIRouter
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (
     "embedkit.cli.train",
 )
 """Registered only when the CLI builds its group, so that the Python API never imports click commands."""
+
+BUILTIN_ROUTE_PLUGINS: tuple[str, ...] = ("embedkit.serve.api",)
+"""Registered only when a server builds its routes, so that nothing else imports FastAPI."""
 
 
 def allowed_plugins() -> frozenset[str] | None:
@@ -116,10 +120,7 @@ def load_commands(cli: click.Group) -> None:
     A plugin whose hook raises adds nothing, and a command name that is taken already keeps its first
     command; both are logged, and the other plugins' commands are added all the same.
     """
-    manager = register_builtins(BUILTIN_COMMAND_PLUGINS)
-    implementations = sorted(manager.hook.register_commands.get_hookimpls(),
-                             key=lambda implementation: implementation.plugin_name not in BUILTIN_COMMAND_PLUGINS)
-    for implementation in implementations:
+    for implementation in _builtins_first("register_commands", BUILTIN_COMMAND_PLUGINS):
         before = dict(cli.commands)
         try:
             implementation.function(cli=cli)
@@ -133,6 +134,45 @@ def load_commands(cli: click.Group) -> None:
                 log.warning("plugin %r replaced command %r; keeping the first registration",
                             implementation.plugin_name, name)
                 cli.commands[name] = command
+
+
+def load_routes(router: APIRouter) -> None:
+    """Add the routes of every plugin that implements `register_routes` to `router`, built-ins first.
+
+    Each plugin fills a router of its own. One whose hook raises, or that offers a path and method taken
+    already, adds no route; both are logged, and the other plugins' routes are added all the same.
+    """
+    from fastapi import APIRouter
+
+    for implementation in _builtins_first("register_routes", BUILTIN_ROUTE_PLUGINS):
+        offered = APIRouter()
+        try:
+            implementation.function(router=offered)
+        except Exception as error:  # one faulty plugin must not take the server's other routes with it
+            log.warning("plugin %r failed in register_routes: %s", implementation.plugin_name, error)
+            continue
+        taken = sorted(_operations(router) & _operations(offered))
+        if taken:
+            log.warning("plugin %r offers routes that are taken already (%s); its routes are left out",
+                        implementation.plugin_name, ", ".join(f"{method} {path}" for path, method in taken))
+            continue
+        router.include_router(offered)
+
+
+def _operations(router: APIRouter) -> set[tuple[str, str]]:
+    """The (path, method) pairs that `router` answers, as its OpenAPI schema lists them."""
+    from fastapi import FastAPI
+
+    probe = FastAPI()
+    probe.include_router(router)
+    return {(path, method.upper()) for path, methods in probe.openapi().get("paths", {}).items() for method in methods}
+
+
+def _builtins_first(hook_name: str, builtins: tuple[str, ...]) -> list[pluggy.HookImpl]:
+    """The implementations of `hook_name`, these built-in modules' (registered now, once) before the plugins'."""
+    manager = register_builtins(builtins)
+    return sorted(getattr(manager.hook, hook_name).get_hookimpls(),
+                  key=lambda implementation: implementation.plugin_name not in builtins)
 
 
 def plugin_names() -> list[str]:

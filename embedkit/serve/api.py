@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
 from embedkit.errors import InvalidOptionError
+from embedkit.hookspecs import hookimpl
 from embedkit.retrieval.query import search
 from embedkit.serve.schemas import (CollectionOut, EmbedResponse, FacetsOut, Filter, HitOut, LabelCount, MapOut,
                                     SearchRequest, SearchResponse, SplitCount, VectorOut)
@@ -19,7 +20,7 @@ from embedkit.serve.state import ServerState
 from embedkit.serve.uploads import uploaded_file
 from embedkit.store import Hit
 
-router = APIRouter(prefix="/api")
+api = APIRouter(prefix="/api")
 FILTER = TypeAdapter(Filter)
 VectorField = Annotated[str | None, Form(max_length=256, description="The vector to search; the default if left out.")]
 
@@ -44,7 +45,7 @@ def respond(result: Any, started: float) -> SearchResponse:
                           seconds=round(time.perf_counter() - started, 6))
 
 
-@router.get("/collections", response_model=list[CollectionOut], summary="Every collection and its vectors")
+@api.get("/collections", response_model=list[CollectionOut], summary="Every collection and its vectors")
 def list_collections(request: Request) -> list[CollectionOut]:
     out = []
     for info in state(request).store.collections():
@@ -61,7 +62,7 @@ def list_collections(request: Request) -> list[CollectionOut]:
     return out
 
 
-@router.get("/collections/{collection}/facets", response_model=FacetsOut,
+@api.get("/collections/{collection}/facets", response_model=FacetsOut,
             summary="The labels and splits of a collection, and how many points have each")
 def facets(request: Request, collection: str) -> FacetsOut:
     server = state(request)
@@ -74,7 +75,7 @@ def facets(request: Request, collection: str) -> FacetsOut:
         splits=[SplitCount(split=str(split), count=count) for split, count in store.facet(collection, "split").items()])
 
 
-@router.post("/collections/{collection}/search", response_model=SearchResponse,
+@api.post("/collections/{collection}/search", response_model=SearchResponse,
              summary="Search by a stored sample's id, by text, or by liked and disliked examples")
 def search_json(request: Request, collection: str, body: SearchRequest) -> SearchResponse:
     server = state(request)
@@ -104,7 +105,7 @@ def parse_filter(text: str | None) -> dict[str, Any]:
                                  f'({str(error).splitlines()[0]})') from error
 
 
-@router.post("/collections/{collection}/search/image", response_model=SearchResponse,
+@api.post("/collections/{collection}/search/image", response_model=SearchResponse,
              summary="Search by an uploaded image, embedded by the encoder that made the collection's vectors")
 def search_image(
     request: Request,
@@ -126,7 +127,7 @@ def search_image(
     return respond(result, started)
 
 
-@router.post("/collections/{collection}/embed", response_model=EmbedResponse,
+@api.post("/collections/{collection}/embed", response_model=EmbedResponse,
              summary="Embed an uploaded image as the collection's vectors were embedded")
 def embed_image(
     request: Request,
@@ -142,7 +143,7 @@ def embed_image(
                          embedding=[float(value) for value in embedding])
 
 
-@router.get("/collections/{collection}/image", summary="The image of a stored sample (only samples the collection "
+@api.get("/collections/{collection}/image", summary="The image of a stored sample (only samples the collection "
             "references), whole or as a thumbnail", responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
 def point_image(request: Request, collection: str,
                 id: Annotated[str, Query(min_length=1, max_length=1024, description="The sample id.")],
@@ -154,7 +155,7 @@ def point_image(request: Request, collection: str,
     return Response(content, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.get("/collections/{collection}/map", response_model=MapOut,
+@api.get("/collections/{collection}/map", response_model=MapOut,
             summary="A 2-D PCA map of a collection's vectors (a random sample of large collections)")
 def collection_map(request: Request, collection: str,
                    vector: Annotated[str | None, Query(max_length=256)] = None) -> MapOut:
@@ -164,7 +165,7 @@ def collection_map(request: Request, collection: str,
     return pca_map(server, collection, server.vector(collection, vector).name)
 
 
-@router.get("/collections/{collection}/bench", response_model=list[dict[str, Any]],
+@api.get("/collections/{collection}/bench", response_model=list[dict[str, Any]],
             summary="The `embedkit bench` results of a collection (by its name), from the server's results folders")
 def bench_results(request: Request, collection: str) -> list[dict[str, Any]]:
     from embedkit.bench.report import load_results
@@ -180,3 +181,9 @@ def bench_results(request: Request, collection: str) -> list[dict[str, Any]]:
                 continue
             found += [result for result in results if (result.get("provenance") or {}).get("collection") == collection]
     return found
+
+
+@hookimpl
+def register_routes(router: APIRouter) -> None:
+    """The built-in API, added through the hook that plugins use."""
+    router.include_router(api)

@@ -6,7 +6,7 @@ import hmac
 import logging
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -14,7 +14,7 @@ from embedkit._version import __version__
 from embedkit.errors import (EmbedkitError, ImageLoadError, PreprocessingError, SampleNotFoundError,
                              StoreLockedError, StoreReadError, StoreUnavailableError, UnknownNameError,
                              WeightsUnavailableError, first_line)
-from embedkit.serve.api import router
+from embedkit.plugins import load_routes
 from embedkit.serve.schemas import ErrorOut, HealthOut
 from embedkit.serve.settings import ServeSettings
 from embedkit.serve.state import ServerState
@@ -56,8 +56,6 @@ def create_app(store: Store, settings: ServeSettings | None = None) -> FastAPI:
         if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
             raise MissingKeyError("this server needs its API key: send it as the X-API-Key header (or ?api_key=)")
 
-    app.include_router(router, dependencies=[Depends(check_key)])
-
     @app.get("/api/health", response_model=HealthOut, summary="Whether the server is up, and what it serves")
     def health() -> HealthOut:
         return HealthOut(status="ok", version=__version__, store=redacted(store.location),
@@ -89,6 +87,9 @@ def create_app(store: Store, settings: ServeSettings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    routes = APIRouter()  # after the server's own routes, which no plugin may shadow
+    load_routes(routes)
+    app.include_router(routes, dependencies=[Depends(check_key)])
     return app
 
 
