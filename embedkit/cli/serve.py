@@ -44,10 +44,14 @@ def exposed(host: str) -> bool:
               help="Largest image a client may upload.")
 @click.option("--encoders", "max_encoders", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Query encoders kept loaded (least recently used goes first).")
+@click.option("--query-batch", type=click.IntRange(1, 256), default=32, show_default=True,
+              help="Concurrent searches by image or text an encoder embeds in one forward pass, at most.")
+@click.option("--query-wait-ms", type=NumberRange(0, 1000), default=5, show_default=True,
+              help="How long a batch waits for searches on their way (a lone search never waits).")
 @click.option("--results", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of `embedkit bench` results to show (repeatable; default: bench-results).")
 def serve_command(store: StoreLocation, host: str, port: int, access_key: str | None, max_upload_mb: float,
-                  max_encoders: int, results: tuple[Path, ...]) -> None:
+                  max_encoders: int, query_batch: int, query_wait_ms: float, results: tuple[Path, ...]) -> None:
     """Serve the search page and the HTTP API of a store.
 
     Open http://127.0.0.1:8000 for the page, /docs for the API. The server holds an embedded store while it
@@ -65,7 +69,8 @@ def serve_command(store: StoreLocation, host: str, port: int, access_key: str | 
                    f"the store and read its images", err=True)
     check_port(host, port)
     settings = ServeSettings(api_key=access_key or None, max_upload_bytes=int(max_upload_mb * 2**20),
-                             max_encoders=max_encoders, results=results or (Path("bench-results"),))
+                             max_encoders=max_encoders, results=results or (Path("bench-results"),),
+                             query_batch=query_batch, query_wait_ms=query_wait_ms)
     with store.open() as opened:
         opened.collections()  # an embedded store held by another process refuses here, in one line
         app = create_app(opened, settings)

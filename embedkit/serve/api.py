@@ -120,7 +120,7 @@ def search_image(
     started = time.perf_counter()
     conditions = parse_filter(filter)
     chosen = server.vector(collection, vector, embeds="image")
-    with uploaded_file(image, server.settings.max_upload_bytes) as path, server.encoders.using(chosen) as encoder:
+    with server.encoders.using(chosen) as encoder, uploaded_file(image, server.settings.max_upload_bytes) as path:
         result = search(collection, encoder=encoder, image=path, k=k, filter=conditions, store=server.store,
                         exact=exact, vector=chosen)
     result.query["image"] = image.filename or "upload"
@@ -137,7 +137,7 @@ def embed_image(
 ) -> EmbedResponse:
     server = state(request)
     chosen = server.vector(collection, vector, embeds="image")
-    with uploaded_file(image, server.settings.max_upload_bytes) as path, server.encoders.using(chosen) as encoder:
+    with server.encoders.using(chosen) as encoder, uploaded_file(image, server.settings.max_upload_bytes) as path:
         embedding = chosen.embed_images([path], encoder)[0]
     return EmbedResponse(collection=collection, vector=chosen.name, encoder=encoder.name, dim=len(embedding),
                          embedding=[float(value) for value in embedding])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from embedkit.serve.batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT_MS
+
 MAX_UPLOAD_BYTES = 20 * 2**20
 MAX_K = 1000
 MAP_POINTS = 3000
@@ -22,3 +24,7 @@ class ServeSettings:
     max_k: int = MAX_K
     map_points: int = MAP_POINTS
     """A map shows at most this many points of a collection (a random sample of larger ones)."""
+    query_batch: int = DEFAULT_MAX_BATCH
+    """Concurrent queries (uploaded images, texts) an encoder embeds in one forward pass, at most."""
+    query_wait_ms: float = DEFAULT_MAX_WAIT_MS
+    """How long a batch waits for queries that are on their way; a lone query never waits."""

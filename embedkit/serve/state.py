@@ -28,7 +28,9 @@ class ServerState:
 
     @classmethod
     def open(cls, store: Store, settings: ServeSettings) -> ServerState:
-        return cls(store, settings, LoadedEncoders(settings.max_encoders), PointImages(store))
+        encoders = LoadedEncoders(settings.max_encoders, max_batch=settings.query_batch,
+                                  max_wait_ms=settings.query_wait_ms)
+        return cls(store, settings, encoders, PointImages(store))
 
     def require(self, collection: str) -> None:
         """Raise CollectionNotFoundError (a 404) for a collection the store does not have."""
