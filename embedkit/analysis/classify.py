@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from embedkit._version import __version__
-from embedkit.analysis.classifiers import ClassScores, Method, Run, class_scores, fit, fit_and_score, plot_confusion
+from embedkit.analysis.classifiers import ClassScores, Method, Run, class_scores, fit, fit_and_score
 from embedkit.analysis.ensembles import stored_record
 from embedkit.analysis.trained_classifier import (LabelsWritten, Prediction, TrainedClassifier, check_classifier_file,
                                                   load_classifier, predict_images, write_labels)
@@ -296,6 +296,8 @@ def _provenance(report: ClassifyReport, record: VectorRecord, kept: Method, trai
 
 def _write_picture(report: ClassifyReport, folder: Path) -> None:
     """The confusion matrix as a PNG in `folder`; the report's JSON is written beside it once it is complete."""
+    from embedkit.drawing.confusion import plot_confusion  # imports matplotlib: only when a picture is drawn
+
     folder.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{report.collection}-{report.vector_name}-{report.method}")
     title = (f"{report.collection} / {report.vector_name}\n{report.method} ({report.protocol}): accuracy "

@@ -59,9 +59,9 @@ def duplicates_command(collection: str, vector: str | None, threshold: float, k:
         report = find_duplicates(collection, vector, threshold=threshold, k=k, split=split, leaks_only=leaks,
                                  train_split=train_split, test_split=test_split, mark=mark, store=opened)
     if out is not None and grids:
-        from embedkit.analysis.duplicate_grids import write_group_grids  # imports the datasets: only for grids
+        from embedkit.drawing.duplicate_grids import write_group_grids  # imports the datasets: only for grids
 
-        report.grids = write_group_grids(report, out, grids)
+        report.grids = write_group_grids(report.groups, out, grids, leaking={leak.test_id for leak in report.leaks})
     if as_json:
         print_json(report.to_json())
     else:

@@ -64,7 +64,8 @@ def map_command(collection: str, vector: str | None, method: str, colour: str, s
 
     Projects the vectors with PCA, t-SNE or UMAP and colours them by label, split or cluster. No image is
     encoded; --thumbnails and --html show the points' images, found from their payload `source`."""
-    from embedkit.analysis.maps import map_collection, save_png  # imports scikit-learn: only when it runs
+    from embedkit.analysis.maps import map_collection  # imports scikit-learn: only when it runs
+    from embedkit.drawing.maps import save_png
 
     wanted = max(PNG_THUMBNAILS * 3 if thumbnails else 0, hover_images if html is not None else 0)
     with store.open() as opened:
@@ -72,7 +73,7 @@ def map_command(collection: str, vector: str | None, method: str, colour: str, s
                                     limit=limit, thumbnails=wanted, seed=seed)
     save_png(vector_map, out, width=width, height=height, thumbnails=PNG_THUMBNAILS if thumbnails else 0)
     if html is not None:
-        from embedkit.analysis.map_page import save_html
+        from embedkit.drawing.map_page import save_html
 
         save_html(vector_map, html, images=hover_images)
     if as_json:
