@@ -8,21 +8,19 @@ never with N x N: no similarity matrix of the whole collection is built.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from embedkit.analysis._vector import vector_name as which_vector
 from embedkit.analysis.duplicate_report import DuplicateGroup, DuplicateReport, Leak, Member
-from embedkit.encoders import vector_name_candidates
-from embedkit.encoders.names import find_stored
 from embedkit.errors import InvalidOptionError
 from embedkit.store import Store, using_store
 
-__all__ = ["DuplicateGroup", "DuplicateReport", "Leak", "Member", "components", "find_duplicates", "resolve_vector",
-           "write_marks"]
+__all__ = ["DuplicateGroup", "DuplicateReport", "Leak", "Member", "components", "find_duplicates", "write_marks"]
 
 DEFAULT_THRESHOLD = 0.95
 DEFAULT_K = 10
@@ -48,9 +46,10 @@ class _Scan:
 
 
 def find_duplicates(
+    store: Store | str | os.PathLike[str] | None,
     collection: str,
-    encoder: str | None = None,
     *,
+    vector: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     k: int = DEFAULT_K,
     split: str | None = None,
@@ -58,16 +57,17 @@ def find_duplicates(
     train_split: str = "train",
     test_split: str = "test",
     mark: bool = False,
-    store: Store | str | Path | None = None,
     batch_size: int = QUERY_BATCH,
 ) -> DuplicateReport:
-    """Groups of stored points whose vectors (`encoder`: the vector name; default: the collection's) have cosine
-    `threshold` or more, linked through each point's `k` nearest neighbours; no image is encoded.
+    """Groups of stored points of `collection` whose vectors (`vector`: the vector's name; None: the collection's
+    default one) have cosine `threshold` or more, linked through each point's `k` nearest neighbours; no image is
+    encoded.
 
     `split` searches one split only; `leaks_only` keeps the groups that hold a `test_split` point and a
     `train_split` one. `mark` writes `duplicate_group` (the group's number) into the payload of every member and
     `duplicate_of` (the kept member's sample id: the shortest, then the first in order) into the others', and
-    removes the marks of an earlier run from every point no longer in a group.
+    removes the marks of an earlier run from every point no longer in a group. `store` is a Store, or where one
+    is (None: the default store). `report.save(folder)` draws the groups.
     """
     if not 0 < threshold <= 1:
         raise InvalidOptionError(f"the threshold is a cosine similarity in (0, 1], not {threshold}; e.g. 0.95")
@@ -77,7 +77,7 @@ def find_duplicates(
         raise InvalidOptionError(f"leaks are near-duplicates across {train_split!r} and {test_split!r}; "
                                  f"leave out the split ({split!r}) to find them")
     with using_store(store) as target:
-        vector_name = resolve_vector(target, collection, encoder)
+        vector_name = which_vector(target, collection, vector, names_only=True)
         if mark:
             target.check_writable(f"mark duplicates in collection {collection!r}")
         scan = _scan(target, collection, vector_name, threshold, k, split, batch_size)
@@ -90,31 +90,13 @@ def find_duplicates(
                 g.number = numbers[g.number]
             for leak in leaks:
                 leak.group = numbers[leak.group]
-        report = DuplicateReport(collection, vector_name, threshold, k, split, train_split, test_split, scan.points,
-                                 len(scan.pairs), groups, leaks, leaks_only, scan.saturated,
-                                 target.index_unfinished(collection))
+        report = DuplicateReport(collection=collection, vector_name=vector_name, threshold=threshold, k=k, split=split,
+                                 train_split=train_split, test_split=test_split, points=scan.points,
+                                 pairs=len(scan.pairs), groups=groups, leaks=leaks, leaks_only=leaks_only,
+                                 saturated=scan.saturated, index_unfinished=target.index_unfinished(collection))
         if mark:
             report.marked, report.cleared = write_marks(target, collection, groups, scan.marked_before)
     return report
-
-
-def resolve_vector(store: Store, collection: str, encoder: str | None) -> str:
-    """The stored vector `encoder` names (any spelling or alias), or the collection's default one."""
-    stored = store.vector_names(collection)
-    if not stored:
-        raise InvalidOptionError(f"collection {collection!r} does not exist in {store.location} or has no vectors; "
-                                 f"`embedkit collections` lists what there is")
-    if encoder is None:
-        default = stored[0] if len(stored) == 1 else store.default_vector(collection)
-        if default not in stored:
-            raise InvalidOptionError(f"collection {collection!r} has several vectors ({', '.join(stored)}); "
-                                     f"pick one with --encoder")
-        return str(default)
-    found = find_stored(vector_name_candidates(encoder), stored)
-    if found is None:
-        raise InvalidOptionError(f"collection {collection!r} has no vector {encoder!r} (it has: {', '.join(stored)}); "
-                                 f"pick one of those with --encoder")
-    return found
 
 
 def _scan(store: Store, collection: str, vector_name: str, threshold: float, k: int, split: str | None,

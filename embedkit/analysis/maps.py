@@ -4,9 +4,11 @@ points' images; `embedkit.drawing.maps` draws them as a PNG, `embedkit.drawing.m
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,7 +33,7 @@ PRE_REDUCE = 50
 THUMBNAIL = 64
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VectorMap:
     collection: str
     vector_name: str
@@ -51,6 +53,18 @@ class VectorMap:
     thumbnails: dict[int, Image.Image] = field(default_factory=dict, repr=False)
     """Small images of some points, by position, in a random order (the first N are a random N of them)."""
     seconds: float = 0.0
+
+    def save(self, path: str | os.PathLike[str], *, width: int = 1200, height: int = 900, thumbnails: int = 0) -> Path:
+        """Draw the map into a `width` x `height` px PNG, with up to `thumbnails` of its images at their points."""
+        from embedkit.drawing.maps import save_png  # imports matplotlib: only when a map is drawn
+
+        return save_png(self, path, width=width, height=height, thumbnails=thumbnails)
+
+    def save_html(self, path: str | os.PathLike[str], *, images: int | None = None) -> Path:
+        """Write the map as one self-contained HTML page, with its first `images` thumbnails (None: all)."""
+        from embedkit.drawing.map_page import save_html
+
+        return save_html(self, path, images=images)
 
 
 def project(vectors: np.ndarray, method: str = "pca", *, seed: int = 0, perplexity: float | None = None,
@@ -160,7 +174,7 @@ def load_thumbnails(store: Store, collection: str, data: LabelledVectors, positi
 
 
 def map_collection(
-    store: Store | str | None,
+    store: Store | str | os.PathLike[str] | None,
     collection: str,
     *,
     vector: str | None = None,
@@ -173,8 +187,8 @@ def map_collection(
     perplexity: float | None = None,
 ) -> VectorMap:
     """A 2-D map of the stored vectors of `vector` (None: the default one) of `collection`, coloured by `colour`
-    (label, split, or a payload field such as cluster), with the images of `thumbnails` random points. No image
-    is encoded."""
+    (label, split, or a payload field such as cluster), with the images of `thumbnails` random points. `store` is a
+    Store, or where one is (None: the default store). No image is encoded; `save` and `save_html` draw the map."""
     started = time.perf_counter()
     if method not in METHODS:
         raise InvalidOptionError(f"unknown map method {method!r}; use one of {', '.join(METHODS)}")
@@ -187,5 +201,6 @@ def map_collection(
     labels = [data.label_name(label) for label in data.labels.tolist()]
     log.info("mapped %d points of %s/%s with %s in %.1f s", len(data.ids), collection, vector_name, method,
              time.perf_counter() - started)
-    return VectorMap(collection, vector_name, method, params, colour, data.ids, np.asarray(xy, dtype=np.float64),
-                     groups, group_of, labels, images, time.perf_counter() - started)
+    return VectorMap(collection=collection, vector_name=vector_name, method=method, params=params, colour=colour,
+                     ids=data.ids, xy=np.asarray(xy, dtype=np.float64), groups=groups, group_of=group_of,
+                     labels=labels, thumbnails=images, seconds=time.perf_counter() - started)

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from embedkit.analysis.cluster import cluster_collection
 from embedkit.analysis.maps import map_collection, project
@@ -67,3 +68,13 @@ def test_a_map_that_cannot_be_drawn_is_refused_in_one_line_that_says_what_to_do(
     with pytest.raises(InvalidOptionError) as refused:
         map_collection(ingested[0], "shapes", **arguments)
     assert says in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_map_is_drawn_only_when_saved_as_a_png_or_an_html_page(ingested, tmp_path):
+    vector_map = map_collection(ingested[0], "shapes", thumbnails=4)
+    assert list(tmp_path.iterdir()) == []
+    png = vector_map.save(tmp_path / "map.png", width=640, height=480, thumbnails=2)
+    page = vector_map.save_html(tmp_path / "map.html", images=3)
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.size == (640, 480)
+    assert page.read_text().count("data:image/jpeg;base64,") == 3

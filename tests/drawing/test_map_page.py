@@ -73,8 +73,9 @@ def test_hovering_a_point_on_the_html_page_shows_its_image_id_and_label(ingested
 
 def test_names_that_look_like_markup_stay_data_on_the_html_page(tmp_path):
     names = ["</script><script>alert(1)</script>", "<!-- a & b -->"]
-    vector_map = VectorMap("odd", "enc", "pca", {}, "label", ["a", "b", "c"], np.eye(3)[:, :2], names,
-                           np.array([0, 1, 1]), [names[0], names[1], names[1]])
+    vector_map = VectorMap(collection="odd", vector_name="enc", method="pca", params={}, colour="label",
+                           ids=["a", "b", "c"], xy=np.eye(3)[:, :2], groups=names, group_of=np.array([0, 1, 1]),
+                           labels=[names[0], names[1], names[1]])
     text = save_html(vector_map, tmp_path / "odd.html").read_text()
     page = Elements()
     page.feed(text)

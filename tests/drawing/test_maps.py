@@ -31,8 +31,10 @@ def test_thumbnails_are_found_from_the_payload_source_and_drawn_on_the_png(inges
 def test_more_groups_than_a_legend_holds_get_a_note_instead(tmp_path):
     count = MAX_LEGEND + 5
     rng = np.random.default_rng(0)
-    vector_map = VectorMap("many", "enc", "pca", {}, "label", [f"s{i}" for i in range(100)], rng.normal(size=(100, 2)),
-                           [f"class {g}" for g in range(count)], np.arange(100) % count, ["x"] * 100)
+    vector_map = VectorMap(collection="many", vector_name="enc", method="pca", params={}, colour="label",
+                           ids=[f"s{i}" for i in range(100)], xy=rng.normal(size=(100, 2)),
+                           groups=[f"class {g}" for g in range(count)], group_of=np.arange(100) % count,
+                           labels=["x"] * 100)
     figure = draw_map(vector_map, width=800, height=600)
     assert figure.axes[0].get_legend() is None
     assert "too many for a legend" in figure.axes[0].get_title(loc="left")
