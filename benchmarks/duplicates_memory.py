@@ -102,7 +102,7 @@ def find(location: str, threshold: float, k: int) -> None:
         opened = memory()
         tracemalloc.start()
         started = time.perf_counter()
-        report = find_duplicates(COLLECTION, VECTOR, threshold=threshold, k=k, store=store)
+        report = find_duplicates(store, COLLECTION, vector=VECTOR, threshold=threshold, k=k)
         seconds = time.perf_counter() - started
         python_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()

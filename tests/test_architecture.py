@@ -44,7 +44,8 @@ def test_the_contract_catches_a_store_that_imports_a_reader(tmp_path):
 def test_importing_the_package_loads_no_stage():
     code = ("import sys, embedkit; "
             "stages = [m for m in sys.modules if m.startswith(('embedkit.store', 'embedkit.encoders', "
-            "'embedkit.ingestion', 'embedkit.retrieval', 'embedkit.bench', 'embedkit.analysis', 'torch'))]; "
+            "'embedkit.ingestion', 'embedkit.retrieval', 'embedkit.bench', 'embedkit.analysis', 'embedkit.drawing', "
+            "'torch'))]; "
             "print(stages); assert not stages; assert callable(embedkit.ingest) and callable(embedkit.search)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,4 +1,4 @@
-"""The classifiers `classify` fits on stored vectors, the per-class scores it reports, and its confusion-matrix picture.
+"""The classifiers `classify` fits on stored vectors, and the per-class scores it reports.
 
 Every classifier is a scikit-learn estimator: one of METHODS, or any estimator given, cloned for each fit.
 """
@@ -9,7 +9,6 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -187,40 +186,3 @@ def class_scores(truth: np.ndarray, predicted: np.ndarray, labels: Sequence[int]
                                                                      zero_division=0)
     return [ClassScores(int(label), names.get(int(label), str(label)), float(p), float(r), float(f), int(s))
             for label, p, r, f, s in zip(labels, precision, recall, f1, support)]
-
-
-def plot_confusion(matrix: np.ndarray, names: Sequence[str], path: str | Path, title: str) -> Path:
-    """Save the confusion matrix (rows: true label, columns: predicted) as an image: cells coloured by the share of
-    their row (on a square-root scale above 20 classes), with the counts written in them up to 20 classes."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import Normalize, PowerNorm
-    from matplotlib.figure import Figure
-
-    count = len(names)
-    cell = 0.6 if count <= 20 else 0.3 if count <= 50 else 0.17
-    side = max(count * cell, 3.0)
-    figure = Figure(figsize=(side + 1.5, side + 0.8), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    totals = matrix.sum(axis=1, keepdims=True)
-    shares = np.divide(matrix, totals, out=np.zeros(matrix.shape, dtype=float), where=totals > 0)
-    # with many classes the confusions are small shares: a square-root scale shows them
-    norm = Normalize(0, 1) if count <= 20 else PowerNorm(0.5, 0, 1)
-    image = axes.imshow(shares, cmap="Blues", norm=norm, interpolation="nearest")
-    font = 9 if count <= 20 else 7 if count <= 50 else 6
-    axes.set_xticks(range(count), labels=names, fontsize=font, rotation=45 if count <= 20 else 90,
-                    ha="right" if count <= 20 else "center", rotation_mode="anchor" if count <= 20 else "default")
-    axes.set_yticks(range(count), labels=names, fontsize=font)
-    axes.set_xlabel("predicted label")
-    axes.set_ylabel("true label")
-    axes.set_title(title, fontsize=10 if count <= 50 else 14)
-    if count <= 20:
-        for row in range(count):
-            for column in range(count):
-                if matrix[row, column]:
-                    axes.text(column, row, str(int(matrix[row, column])), ha="center", va="center", fontsize=8,
-                              color="white" if shares[row, column] > 0.5 else "black")
-    colour_bar = figure.colorbar(image, ax=axes, shrink=0.6 if count > 20 else 0.8)
-    colour_bar.set_label("share of the true label's points")
-    figure.savefig(path, dpi=110)
-    return Path(path)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from embedkit._version import __version__
-from embedkit.analysis.classifiers import ClassScores, Method, Run, class_scores, fit, fit_and_score, plot_confusion
+from embedkit.analysis.classifiers import ClassScores, Method, Run, class_scores, fit, fit_and_score
 from embedkit.analysis.ensembles import stored_record
 from embedkit.analysis.trained_classifier import (LabelsWritten, Prediction, TrainedClassifier, check_classifier_file,
                                                   load_classifier, predict_images, write_labels)
@@ -36,7 +36,7 @@ __all__ = ["ClassifyReport", "ClassScores", "LabelsWritten", "Prediction", "Trai
            "content_sha256", "load_classifier", "predict_images", "sample_shots", "write_labels"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ClassifyReport:
     collection: str
     vector_name: str
@@ -66,11 +66,28 @@ class ClassifyReport:
     """Rows: true label, columns: predicted, in the order of `confusion_labels` (summed over k-shot seeds)."""
     notes: list[str] = field(default_factory=list)
     confusion_png: str | None = None
+    """The files `save` wrote: the confusion matrix, the report, the classifier."""
     report_json: str | None = None
     saved: str | None = None
     seconds: float = 0.0
     classifier: TrainedClassifier | None = field(default=None, repr=False)
     """The fitted classifier (k-shot: the first seed's; cv: refit on every point)."""
+
+    def save(self, folder: str | os.PathLike[str], *,
+             classifier: str | os.PathLike[str] | None = None) -> list[Path]:
+        """Write the confusion matrix (PNG) into `folder`, the fitted classifier to `classifier` (FILE.joblib, with
+        its provenance in FILE.json) when given, and last the report (JSON, in `folder`), which names them all;
+        returns the files written."""
+        if classifier is not None:
+            if self.classifier is None:
+                raise InvalidOptionError("this report holds no fitted classifier to save; leave out classifier=")
+            check_classifier_file(classifier)  # before anything is written
+        picture = _write_picture(self, Path(folder))
+        if classifier is not None and self.classifier is not None:
+            self.saved = str(self.classifier.save(classifier))
+        document = Path(str(self.report_json))
+        document.write_text(json.dumps(self.to_json(), indent=2, default=str))
+        return [picture, *([Path(self.saved)] if classifier is not None and self.saved else []), document]
 
     def to_json(self) -> dict[str, Any]:
         """Every field but the classifier, as JSON holds it."""
@@ -79,9 +96,9 @@ class ClassifyReport:
 
 
 def classify(
+    store: Store | str | os.PathLike[str] | None,
     collection: str,
     *,
-    store: Store | str | os.PathLike[str] | None = None,
     vector: str | None = None,
     method: str | Any = "knn",
     k: int = 10,
@@ -91,8 +108,6 @@ def classify(
     train_split: str | None = "train",
     test_split: str | None = "test",
     cv: int | None = None,
-    out: str | os.PathLike[str] | None = None,
-    save: str | os.PathLike[str] | None = None,
 ) -> ClassifyReport:
     """Train a classifier on the stored vectors of `collection` (`vector`: a vector or encoder name; None: the
     collection's default vector) and score it. No image is encoded.
@@ -103,8 +118,8 @@ def classify(
     cross-validated in `cv` stratified folds over the points of `train_split` (None: every point) and
     `test_split` is not used. With `shots`, each of `seeds` runs trains on `shots` examples of each class,
     sampled with its own seed (seed, seed + 1, ...), and the report gives the mean and standard deviation over
-    the runs. `out` (a folder) receives the confusion matrix as a PNG and the report as JSON; `save`
-    (FILE.joblib) the fitted classifier, with its provenance in FILE.json.
+    the runs. `store` is a Store, or where one is (None: the default store). `report.save(folder)` writes the
+    confusion matrix and the report, and the fitted classifier where asked.
     """
     started = time.perf_counter()
     _check_counts(k=k, shots=shots, seeds=seeds, cv=cv)
@@ -114,8 +129,6 @@ def classify(
         raise InvalidOptionError(f"testing on {'every point' if test_split is None else f'split {test_split!r}'} "
                                  f"would score points the classifier learnt from; name another test split, or "
                                  f"cross-validate one split (--cv 5)")
-    if save is not None:
-        check_classifier_file(save)
     with using_store(store) as target:
         vector_name = target.vector(collection, vector).name
         record = stored_record(target, collection, vector_name)
@@ -154,23 +167,20 @@ def classify(
     accuracies, f1s = [run.accuracy for run in runs], [run.macro_f1 for run in runs]
     several = len(runs) > 1
     report = ClassifyReport(
-        collection, vector_name, kept.name, kept.params, protocol, train_split, None if cv else test_split,
-        fit_size, len(train.ids) if cv else len(test.ids) if test is not None else 0,
-        float(np.mean(accuracies)), float(np.mean(f1s)), float(np.mean([run.train_accuracy for run in runs])),
-        float(np.std(accuracies)) if several else None, float(np.std(f1s)) if several else None,
-        _run_rows(runs, protocol, seed) if several else [],
-        class_scores(truth, predicted, labels, names), [names.get(label, str(label)) for label in labels],
-        confusion_matrix(truth, predicted, labels=labels).tolist(), notes,
+        collection=collection, vector_name=vector_name, method=kept.name, params=kept.params, protocol=protocol,
+        train_split=train_split, test_split=None if cv else test_split, train_count=fit_size,
+        test_count=len(train.ids) if cv else len(test.ids) if test is not None else 0,
+        accuracy=float(np.mean(accuracies)), macro_f1=float(np.mean(f1s)),
+        train_accuracy=float(np.mean([run.train_accuracy for run in runs])),
+        accuracy_std=float(np.std(accuracies)) if several else None,
+        macro_f1_std=float(np.std(f1s)) if several else None, runs=_run_rows(runs, protocol, seed) if several else [],
+        per_class=class_scores(truth, predicted, labels, names),
+        confusion_labels=[names.get(label, str(label)) for label in labels],
+        confusion=confusion_matrix(truth, predicted, labels=labels).tolist(), notes=notes,
     )
     report.classifier = TrainedClassifier(kept.estimator, vector_name, record, names, _provenance(
         report, record, kept, trained_on, classes, names, seed=seed, shots=shots, folds=cv))
-    if out is not None:
-        _write_picture(report, Path(out))
-    if save is not None:
-        report.saved = str(report.classifier.save(save))
     report.seconds = time.perf_counter() - started
-    if report.report_json is not None:
-        Path(report.report_json).write_text(json.dumps(report.to_json(), indent=2, default=str))
     log.info("%s classifier on %s: accuracy %.4f in %.1f s", kept.name, where, report.accuracy, report.seconds)
     return report
 
@@ -293,16 +303,18 @@ def _provenance(report: ClassifyReport, record: VectorRecord, kept: Method, trai
     }
 
 
-def _write_picture(report: ClassifyReport, folder: Path) -> None:
-    """The confusion matrix as a PNG in `folder`; the report's JSON is written beside it once it is complete."""
+def _write_picture(report: ClassifyReport, folder: Path) -> Path:
+    """The confusion matrix as a PNG in `folder`; the report's JSON is named beside it, to be written once complete."""
+    from embedkit.drawing.confusion import plot_confusion  # imports matplotlib: only when a picture is drawn
+
     folder.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{report.collection}-{report.vector_name}-{report.method}")
     title = (f"{report.collection} / {report.vector_name}\n{report.method} ({report.protocol}): accuracy "
              f"{report.accuracy:.3f}, macro-F1 {report.macro_f1:.3f}")
     matrix = np.asarray(report.confusion, dtype=np.int64)
-    report.confusion_png = str(plot_confusion(matrix, report.confusion_labels, folder / f"{stem}-confusion.png",
-                                              title))
-    report.report_json = str(folder / f"{stem}.json")
+    picture = plot_confusion(matrix, report.confusion_labels, folder / f"{stem}-confusion.png", title)
+    report.confusion_png, report.report_json = str(picture), str(folder / f"{stem}.json")
+    return picture
 
 
 def _sklearn_version() -> str:

@@ -4,6 +4,7 @@ scored against a random clustering of the same sizes, and written back as an ind
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections import Counter
@@ -56,7 +57,7 @@ class ClusterSummary:
     top_share: float
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ClusterReport:
     collection: str
     vector_name: str
@@ -212,7 +213,7 @@ def fit_clusters(clusterer: Any, vectors: np.ndarray) -> np.ndarray:
 
 
 def cluster_collection(
-    store: Store | str | None,
+    store: Store | str | os.PathLike[str] | None,
     collection: str,
     *,
     vector: str | None = None,
@@ -229,7 +230,8 @@ def cluster_collection(
     """Cluster the stored vectors of `vector` (None: the default one) of `collection`, score the clusters, and with
     `write` store each point's cluster in payload `field`, indexed so that any Qdrant client can filter by it.
 
-    `method` is kmeans, agglomerative or hdbscan, or any scikit-learn clusterer object. No image is encoded.
+    `method` is kmeans, agglomerative or hdbscan, or any scikit-learn clusterer object. `store` is a Store, or where
+    one is (None: the default store). No image is encoded.
     """
     started = time.perf_counter()
     with using_store(store) as target:
@@ -262,10 +264,12 @@ def cluster_collection(
         log.info("clustered %d points of %s/%s with %s in %.1f s", n, collection, vector_name, name,
                  time.perf_counter() - started)
         return ClusterReport(
-            collection, vector_name, split, name, params, n, len(set(assignments.tolist()) - {NOISE}),
-            n - clustered, int((data.labels != NO_LABEL).sum()), scores, baseline,
-            SILHOUETTE_SAMPLE if clustered > SILHOUETTE_SAMPLE else None, summaries(assignments, data),
-            field if write else None, written, time.perf_counter() - started, data.ids, assignments)
+            collection=collection, vector_name=vector_name, split=split, method=name, params=params, points=n,
+            clusters=len(set(assignments.tolist()) - {NOISE}), noise=n - clustered,
+            labelled=int((data.labels != NO_LABEL).sum()), scores=scores, baseline=baseline,
+            silhouette_sample=SILHOUETTE_SAMPLE if clustered > SILHOUETTE_SAMPLE else None,
+            summaries=summaries(assignments, data), field=field if write else None, written=written,
+            seconds=time.perf_counter() - started, ids=data.ids, assignments=assignments)
 
 
 def principal_components(vectors: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:

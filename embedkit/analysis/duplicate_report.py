@@ -1,7 +1,9 @@
-"""What `find_duplicates` reports: groups of near-duplicates, leaks across splits, label conflicts."""
+"""What `find_duplicates` reports: groups of near-duplicates, leaks across splits, label conflicts; saved as a
+picture of each group."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +73,7 @@ class Leak:
     train_label: str | None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DuplicateReport:
     collection: str
     vector_name: str
@@ -94,6 +96,7 @@ class DuplicateReport:
     cleared: int = 0
     """Points whose marks of an earlier run were removed."""
     grids: list[Path] = field(default_factory=list)
+    """The group PNGs `save` wrote."""
 
     @property
     def duplicates(self) -> int:
@@ -103,6 +106,14 @@ class DuplicateReport:
     @property
     def label_conflicts(self) -> list[DuplicateGroup]:
         return [g for g in self.groups if g.label_conflict]
+
+    def save(self, folder: str | os.PathLike[str], *, limit: int = 50) -> list[Path]:
+        """Draw the first `limit` groups into `folder`, a PNG each (`group-0001.png` and on), the kept member framed
+        red and a leaking test image orange; returns the files written (kept in `grids`)."""
+        from embedkit.drawing.duplicate_grids import write_group_grids  # imports the datasets: only for pictures
+
+        self.grids = write_group_grids(self.groups, Path(folder), limit, leaking={leak.test_id for leak in self.leaks})
+        return self.grids
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -8,9 +8,9 @@ never with N x N: no similarity matrix of the whole collection is built.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,9 +45,10 @@ class _Scan:
 
 
 def find_duplicates(
+    store: Store | str | os.PathLike[str] | None,
     collection: str,
-    encoder: str | None = None,
     *,
+    vector: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     k: int = DEFAULT_K,
     split: str | None = None,
@@ -55,16 +56,17 @@ def find_duplicates(
     train_split: str = "train",
     test_split: str = "test",
     mark: bool = False,
-    store: Store | str | Path | None = None,
     batch_size: int = QUERY_BATCH,
 ) -> DuplicateReport:
-    """Groups of stored points whose vectors (`encoder`: the vector name; default: the collection's) have cosine
-    `threshold` or more, linked through each point's `k` nearest neighbours; no image is encoded.
+    """Groups of stored points of `collection` whose vectors (`vector`: the vector's name; None: the collection's
+    default one) have cosine `threshold` or more, linked through each point's `k` nearest neighbours; no image is
+    encoded.
 
     `split` searches one split only; `leaks_only` keeps the groups that hold a `test_split` point and a
     `train_split` one. `mark` writes `duplicate_group` (the group's number) into the payload of every member and
     `duplicate_of` (the kept member's sample id: the shortest, then the first in order) into the others', and
-    removes the marks of an earlier run from every point no longer in a group.
+    removes the marks of an earlier run from every point no longer in a group. `store` is a Store, or where one
+    is (None: the default store). `report.save(folder)` draws the groups.
     """
     if not 0 < threshold <= 1:
         raise InvalidOptionError(f"the threshold is a cosine similarity in (0, 1], not {threshold}; e.g. 0.95")
@@ -74,7 +76,7 @@ def find_duplicates(
         raise InvalidOptionError(f"leaks are near-duplicates across {train_split!r} and {test_split!r}; "
                                  f"leave out the split ({split!r}) to find them")
     with using_store(store) as target:
-        vector_name = target.vector(collection, encoder).name
+        vector_name = target.vector(collection, vector).name
         if mark:
             target.check_writable(f"mark duplicates in collection {collection!r}")
         scan = _scan(target, collection, vector_name, threshold, k, split, batch_size)
@@ -87,9 +89,10 @@ def find_duplicates(
                 g.number = numbers[g.number]
             for leak in leaks:
                 leak.group = numbers[leak.group]
-        report = DuplicateReport(collection, vector_name, threshold, k, split, train_split, test_split, scan.points,
-                                 len(scan.pairs), groups, leaks, leaks_only, scan.saturated,
-                                 target.index_unfinished(collection))
+        report = DuplicateReport(collection=collection, vector_name=vector_name, threshold=threshold, k=k, split=split,
+                                 train_split=train_split, test_split=test_split, points=scan.points,
+                                 pairs=len(scan.pairs), groups=groups, leaks=leaks, leaks_only=leaks_only,
+                                 saturated=scan.saturated, index_unfinished=target.index_unfinished(collection))
         if mark:
             report.marked, report.cleared = write_marks(target, collection, groups, scan.marked_before)
     return report

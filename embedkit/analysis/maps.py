@@ -1,9 +1,10 @@
-"""2-D maps of a collection's stored vectors (PCA, t-SNE, UMAP), coloured by label, cluster or split, drawn as a
-PNG scatter (optionally with thumbnails); `embedkit.analysis.map_page` writes the interactive HTML page."""
+"""2-D maps of a collection's stored vectors (PCA, t-SNE, UMAP), coloured by label, cluster or split, with some
+points' images; `embedkit.drawing.maps` draws them as a PNG, `embedkit.drawing.map_page` as an HTML page."""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -21,7 +22,6 @@ from embedkit.store import Hit, Store, using_store
 log = logging.getLogger(__name__)
 
 METHODS = ("pca", "tsne", "umap")
-METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 MIN_POINTS = 3
 TSNE_MIN_POINTS = 7
 TSNE_SLOW_POINTS = 20_000
@@ -31,17 +31,9 @@ benchmarks/README.md): a warning names the faster ways."""
 PRE_REDUCE = 50
 """t-SNE and UMAP run on the first 50 principal components of wider vectors: much faster, the same map."""
 THUMBNAIL = 64
-THUMBNAIL_ON_PNG = 44
-"""Thumbnails on a PNG map are 44 px wide."""
-DPI = 100
-FAINT = (0.72, 0.72, 0.72)
-FAINT_GROUPS = ("noise", "(none)")
-"""Groups drawn grey and underneath: HDBSCAN's noise, and points without the value coloured by."""
-MAX_LEGEND = 20
-"""More groups than this get no legend (it would be longer than the plot), but a note."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VectorMap:
     collection: str
     vector_name: str
@@ -61,6 +53,18 @@ class VectorMap:
     thumbnails: dict[int, Image.Image] = field(default_factory=dict, repr=False)
     """Small images of some points, by position, in a random order (the first N are a random N of them)."""
     seconds: float = 0.0
+
+    def save(self, path: str | os.PathLike[str], *, width: int = 1200, height: int = 900, thumbnails: int = 0) -> Path:
+        """Draw the map into a `width` x `height` px PNG, with up to `thumbnails` of its images at their points."""
+        from embedkit.drawing.maps import save_png  # imports matplotlib: only when a map is drawn
+
+        return save_png(self, path, width=width, height=height, thumbnails=thumbnails)
+
+    def save_html(self, path: str | os.PathLike[str], *, images: int | None = None) -> Path:
+        """Write the map as one self-contained HTML page, with its first `images` thumbnails (None: all)."""
+        from embedkit.drawing.map_page import save_html
+
+        return save_html(self, path, images=images)
 
 
 def project(vectors: np.ndarray, method: str = "pca", *, seed: int = 0, perplexity: float | None = None,
@@ -155,7 +159,7 @@ def load_thumbnails(store: Store, collection: str, data: LabelledVectors, positi
                     side: int = THUMBNAIL) -> dict[int, Image.Image]:
     """Small images of the points at `positions`, found as search grids find them (the payload `source`, or the
     sample in its dataset); points whose image cannot be found are left out."""
-    from embedkit.retrieval.grid import fit, hit_images
+    from embedkit.drawing.grid import fit, hit_images
 
     ids = [data.ids[i] for i in positions]
     datasets = store.payload_values(collection, ids, "dataset")
@@ -170,7 +174,7 @@ def load_thumbnails(store: Store, collection: str, data: LabelledVectors, positi
 
 
 def map_collection(
-    store: Store | str | None,
+    store: Store | str | os.PathLike[str] | None,
     collection: str,
     *,
     vector: str | None = None,
@@ -183,8 +187,8 @@ def map_collection(
     perplexity: float | None = None,
 ) -> VectorMap:
     """A 2-D map of the stored vectors of `vector` (None: the default one) of `collection`, coloured by `colour`
-    (label, split, or a payload field such as cluster), with the images of `thumbnails` random points. No image
-    is encoded."""
+    (label, split, or a payload field such as cluster), with the images of `thumbnails` random points. `store` is a
+    Store, or where one is (None: the default store). No image is encoded; `save` and `save_html` draw the map."""
     started = time.perf_counter()
     if method not in METHODS:
         raise InvalidOptionError(f"unknown map method {method!r}; use one of {', '.join(METHODS)}")
@@ -197,90 +201,6 @@ def map_collection(
     labels = [data.label_name(label) for label in data.labels.tolist()]
     log.info("mapped %d points of %s/%s with %s in %.1f s", len(data.ids), collection, vector_name, method,
              time.perf_counter() - started)
-    return VectorMap(collection, vector_name, method, params, colour, data.ids, np.asarray(xy, dtype=np.float64),
-                     groups, group_of, labels, images, time.perf_counter() - started)
-
-
-def group_colours(groups: list[str]) -> list[tuple[float, float, float]]:
-    """A distinct colour for each group (tab10, tab20, then hues of turbo spread by the golden ratio); grey for
-    noise and for points without a value."""
-    from matplotlib import colormaps
-
-    count = len(groups)
-    if count <= 10:
-        colours = [colormaps["tab10"](i)[:3] for i in range(count)]
-    elif count <= 20:
-        colours = [colormaps["tab20"](i)[:3] for i in range(count)]
-    else:
-        colours = [colormaps["turbo"]((i * 0.618034) % 1)[:3] for i in range(count)]  # neighbours far apart
-    return [FAINT if name in FAINT_GROUPS else colour for name, colour in zip(groups, colours)]
-
-
-def spread_out(xy: np.ndarray, candidates: list[int], count: int, gap: float) -> list[int]:
-    """Up to `count` of `candidates` at least `gap` apart (in xy units), taken in the order given."""
-    chosen: list[int] = []
-    for position in candidates:
-        if len(chosen) >= count:
-            break
-        if not chosen or np.min(np.linalg.norm(xy[chosen] - xy[position], axis=1)) >= gap:
-            chosen.append(position)
-    return chosen
-
-
-def save_png(vector_map: VectorMap, path: str | Path, *, width: int = 1200, height: int = 900,
-             thumbnails: int = 0) -> Path:
-    """Draw the map (see `draw_map`) into a `width` x `height` px PNG."""
-    path = Path(path)
-    draw_map(vector_map, width=width, height=height, thumbnails=thumbnails).savefig(path, dpi=DPI, format="png")
-    return path
-
-
-def draw_map(vector_map: VectorMap, *, width: int = 1200, height: int = 900, thumbnails: int = 0) -> Any:
-    """The map as a matplotlib Figure of `width` x `height` px: points coloured by group, a legend beside the plot
-    (a note instead for more than MAX_LEGEND groups), and up to `thumbnails` of its images at their points."""
-    from matplotlib.figure import Figure  # drawn without pyplot: no window, no global state
-    from matplotlib.offsetbox import AnnotationBbox, OffsetImage
-
-    xy, groups, n = vector_map.xy, vector_map.groups, len(vector_map.ids)
-    colours = group_colours(groups)
-    legend = len(groups) <= MAX_LEGEND
-    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-    axes = figure.add_axes((0.03, 0.05, 0.72 if legend else 0.94, 0.87))
-    size = float(np.clip(4000 / max(n, 1), 2, 40))
-    # one scatter in a random order, so that no group is always drawn over the others; faint groups underneath
-    order = np.random.default_rng(0).permutation(n)
-    faint = np.isin(vector_map.group_of[order], [i for i, name in enumerate(groups) if name in FAINT_GROUPS])
-    order = np.concatenate([order[faint], order[~faint]])
-    axes.scatter(xy[order, 0], xy[order, 1], s=size, c=np.asarray(colours)[vector_map.group_of[order]], alpha=0.75,
-                 linewidths=0)
-    if vector_map.method == "pca" and "explained_variance" in vector_map.params:
-        first, second = vector_map.params["explained_variance"]
-        axes.set_xlabel(f"PC1 ({first:.0%} of the variance)")
-        axes.set_ylabel(f"PC2 ({second:.0%})")
-    axes.set_xticks([])
-    axes.set_yticks([])
-    title = (f"{vector_map.collection} / {vector_map.vector_name}: {METHOD_NAMES[vector_map.method]} of {n:,} "
-             f"points, coloured by {vector_map.colour}")
-    figure.suptitle(title, fontsize=12, x=0.03, ha="left")
-    if legend:
-        from matplotlib.lines import Line2D
-
-        counts = np.bincount(vector_map.group_of, minlength=len(groups))
-        handles = [Line2D([], [], marker="o", linestyle="", color=colour, markersize=6, label=f"{name} ({count:,})")
-                   for name, colour, count in zip(groups, colours, counts)]
-        axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-                    title=vector_map.colour, fontsize=9)
-    else:
-        axes.set_title(f"{len(groups)} groups: too many for a legend; the HTML map (--html) names each point",
-                       fontsize=9, loc="left")
-    if thumbnails and vector_map.thumbnails:
-        span = float(np.max(np.ptp(xy, axis=0))) or 1.0
-        for position in spread_out(xy, list(vector_map.thumbnails), thumbnails, gap=span * 0.07):
-            image = vector_map.thumbnails[position]
-            colour = colours[int(vector_map.group_of[position])]
-            zoom = THUMBNAIL_ON_PNG * 72 / DPI / max(image.size)  # OffsetImage sizes in points
-            box = OffsetImage(np.asarray(image), zoom=zoom, interpolation="nearest")
-            axes.add_artist(AnnotationBbox(box, tuple(xy[position]), frameon=True, pad=0.1, zorder=3,
-                                           bboxprops={"edgecolor": colour, "linewidth": 1.5}))
-    return figure
-
+    return VectorMap(collection=collection, vector_name=vector_name, method=method, params=params, colour=colour,
+                     ids=data.ids, xy=np.asarray(xy, dtype=np.float64), groups=groups, group_of=group_of,
+                     labels=labels, thumbnails=images, seconds=time.perf_counter() - started)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -9,13 +10,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from embedkit.cli.options import SEED, StoreLocation, store_options
+from embedkit.cli.options import SEED, StoreLocation, record_options, store_options
 from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from embedkit.analysis.classify import ClassifyReport
     from embedkit.analysis.trained_classifier import LabelsWritten, Prediction
+    from embedkit.store import Store
 
 CLASSIFY_METHODS = ("knn", "linear", "svm", "forest")
 """`embedkit.analysis.classifiers.METHODS`, written out: --help imports no scikit-learn."""
@@ -36,29 +38,54 @@ def joblib_file(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return value
 
 
+@dataclass(frozen=True)
+class ClassifierTraining:
+    """How a classifier is trained, scored and saved: what --load refuses (TRAINING_OPTIONS), and the test split
+    (which --write-labels also labels)."""
+
+    method: str = "knn"
+    k: int = 10
+    shots: int | None = None
+    seeds: int | None = None
+    seed: int = 0
+    train_split: str | None = None
+    test_split: str | None = None
+    cv: int | None = None
+    out: Path = Path("classify-results")
+    save: Path | None = None
+
+
+training_options = record_options(ClassifierTraining, "training", [
+    click.option("--method", type=click.Choice(CLASSIFY_METHODS), default="knn", show_default=True,
+                 help="knn: nearest neighbours; linear: logistic regression; svm: RBF kernel; forest: random forest."),
+    click.option("--k", type=click.IntRange(1, 10_000), default=10, show_default=True,
+                 help="knn: the neighbours that vote (cosine, weighted by closeness)."),
+    click.option("--shots", type=click.IntRange(1, 100_000), default=None,
+                 help="Train on N examples of each class, drawn again for each seed (k-shot, as MIEB does)."),
+    click.option("--seeds", type=click.IntRange(1, 100), default=None,
+                 help="With --shots: runs to average over, each with its own sample.  [default: 5]"),
+    click.option("--seed", type=SEED, default=0, show_default=True,
+                 help="The first run's seed (samples, folds, models)."),
+    click.option("--train-split", default=None, help="Split to train on.  [default: train; with --cv: every point]"),
+    click.option("--test-split", default=None,
+                 help="Split to test on.  [default: test; with --load --write-labels: every point]"),
+    click.option("--cv", type=click.IntRange(2, 100), default=None,
+                 help="Cross-validate in N folds instead of testing on a split (a collection of one split)."),
+    click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("classify-results"),
+                 show_default=True, help="Folder for the confusion matrix (PNG) and the report (JSON)."),
+    click.option("--save", type=click.Path(path_type=Path), default=None, callback=joblib_file,
+                 help="Save the classifier as FILE.joblib, with its provenance in FILE.json."),
+])
+"""--method, --k, --shots, --seeds, --seed, --train-split, --test-split, --cv, --out and --save, handed to the
+command as `training: ClassifierTraining`."""
+
+
 @click.command("classify")
 @click.argument("images", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--collection", "-c", default=None, help="Collection whose stored vectors and labels to learn from.")
 @click.option("--encoder", "-e", "vector", default=None,
               help="Which stored vector (its name or its encoder's; default: the collection's default one).")
-@click.option("--method", type=click.Choice(CLASSIFY_METHODS), default="knn", show_default=True,
-              help="knn: nearest neighbours; linear: logistic regression; svm: RBF kernel; forest: random forest.")
-@click.option("--k", type=click.IntRange(1, 10_000), default=10, show_default=True,
-              help="knn: the neighbours that vote (cosine, weighted by closeness).")
-@click.option("--shots", type=click.IntRange(1, 100_000), default=None,
-              help="Train on N examples of each class, drawn again for each seed (k-shot, as MIEB does).")
-@click.option("--seeds", type=click.IntRange(1, 100), default=None,
-              help="With --shots: runs to average over, each with its own sample.  [default: 5]")
-@click.option("--seed", type=SEED, default=0, show_default=True, help="The first run's seed (samples, folds, models).")
-@click.option("--train-split", default=None, help="Split to train on.  [default: train; with --cv: every point]")
-@click.option("--test-split", default=None,
-              help="Split to test on.  [default: test; with --load --write-labels: every point]")
-@click.option("--cv", type=click.IntRange(2, 100), default=None,
-              help="Cross-validate in N folds instead of testing on a split (a collection of one split).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("classify-results"),
-              show_default=True, help="Folder for the confusion matrix (PNG) and the report (JSON).")
-@click.option("--save", type=click.Path(path_type=Path), default=None, callback=joblib_file,
-              help="Save the classifier as FILE.joblib, with its provenance in FILE.json.")
+@training_options
 @click.option("--load", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Use a saved classifier instead of training one. Loading it runs code: only a file you trust.")
 @click.option("--predict", is_flag=True, help="Label IMAGES, embedded by the encoder the vectors record.")
@@ -70,9 +97,8 @@ def joblib_file(ctx: click.Context, param: click.Parameter, value: Path | None) 
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.pass_context
 def classify_command(ctx: click.Context, images: tuple[Path, ...], collection: str | None, vector: str | None,
-                     method: str, k: int, shots: int | None, seeds: int | None, seed: int, train_split: str | None,
-                     test_split: str | None, cv: int | None, out: Path, save: Path | None, load: Path | None,
-                     predict: bool, write_labels: bool, device: str, store: StoreLocation, as_json: bool) -> None:
+                     training: ClassifierTraining, load: Path | None, predict: bool, write_labels: bool, device: str,
+                     store: StoreLocation, as_json: bool) -> None:
     """Train a classifier on stored vectors and score it.
 
     Learns from the vectors and labels of a collection (no image is encoded): trains on --train-split and
@@ -81,8 +107,8 @@ def classify_command(ctx: click.Context, images: tuple[Path, ...], collection: s
     --predict labels IMAGES; --load uses a saved classifier (for --predict or --write-labels)."""
     given = {name for name in ctx.params if ctx.get_parameter_source(name) not in
              (click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP, None)}
-    _check_usage(given, images, collection, vector, predict, write_labels, load, shots, cv, method)
-    from embedkit.analysis.classify import classify, load_classifier, predict_images
+    _check_usage(given, images, collection, vector, predict, write_labels, load, training)
+    from embedkit.analysis.classify import load_classifier, predict_images
     from embedkit.analysis.classify import write_labels as store_labels
 
     document: dict[str, Any] = {}
@@ -93,13 +119,11 @@ def classify_command(ctx: click.Context, images: tuple[Path, ...], collection: s
     if collection is not None and (load is None or write_labels):
         with store.open() as opened:
             if load is None:
-                report = classify(collection, store=opened, vector=vector, method=method, k=k, shots=shots,
-                                  seeds=seeds or 5, seed=seed, train_split=train_split or (None if cv else "train"),
-                                  test_split=test_split or "test", cv=cv, out=out, save=save)
+                report = _train(opened, collection, vector, training)
                 classifier = report.classifier
                 document.update(report.to_json())
             if write_labels:
-                split = (test_split or "test") if load is None and cv is None else test_split
+                split = (training.test_split or "test") if load is None and training.cv is None else training.test_split
                 written = store_labels(classifier, collection, store=opened, split=split)
                 document["labels_written"] = _as_dict(written)
     predictions = predict_images(classifier, list(images), device=device) if predict else []
@@ -117,10 +141,23 @@ def classify_command(ctx: click.Context, images: tuple[Path, ...], collection: s
         render_predictions(predictions, console)
 
 
+def _train(store: Store, collection: str, vector: str | None, training: ClassifierTraining) -> ClassifyReport:
+    """The classifier `training` asks for, trained on `collection` and scored; its picture, report and file saved."""
+    from embedkit.analysis.classify import classify
+
+    cv = training.cv
+    report = classify(store, collection, vector=vector, method=training.method, k=training.k, shots=training.shots,
+                      seeds=training.seeds or 5, seed=training.seed,
+                      train_split=training.train_split or (None if cv else "train"),
+                      test_split=training.test_split or "test", cv=cv)
+    report.save(training.out, classifier=training.save)
+    return report
+
+
 def _check_usage(given: set[str], images: tuple[Path, ...], collection: str | None, vector: str | None,
-                 predict: bool, write_labels: bool, load: Path | None, shots: int | None, cv: int | None,
-                 method: str) -> None:
+                 predict: bool, write_labels: bool, load: Path | None, training: ClassifierTraining) -> None:
     """Refuse option combinations that mean nothing, before any work."""
+    shots, cv, method = training.shots, training.cv, training.method
     if images and not predict:
         raise click.UsageError("IMAGES are labelled with --predict; add it (or leave the images out)")
     if predict and not images:

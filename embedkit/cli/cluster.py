@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
 from rich import box
 from rich.table import Table
 
-from embedkit.cli.options import SEED, StoreLocation, store_options
+from embedkit.cli.options import SEED, StoreLocation, record_options, store_options
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -22,6 +23,28 @@ MAX_POINTS = 100_000_000
 SHOWN_CLUSTERS = 20
 SHOWN_PARAMS = {"n_clusters": "k {}", "linkage": "{} linkage", "min_cluster_size": "min cluster size {}",
                 "pca_first": "on {} principal components"}
+
+
+@dataclass(frozen=True)
+class ClustererChoice:
+    """The clustering method a command was asked for, and the options that configure it."""
+
+    method: str = "kmeans"
+    k: int = 10
+    linkage: str = "ward"
+    min_cluster_size: int | None = None
+
+
+clusterer_options = record_options(ClustererChoice, "clusterer", [
+    click.option("--method", type=click.Choice(CLUSTER_METHODS), default="kmeans", show_default=True),
+    click.option("--k", "k", type=click.IntRange(2, 100_000), default=10, show_default=True,
+                 help="Clusters to find (kmeans, agglomerative)."),
+    click.option("--linkage", type=click.Choice(LINKAGES), default="ward", show_default=True,
+                 help="How agglomerative clustering merges clusters."),
+    click.option("--min-cluster-size", type=click.IntRange(2, MAX_POINTS), default=None,
+                 help="HDBSCAN's smallest cluster (default: 1% of the points, at least 5)."),
+])
+"""--method, --k, --linkage and --min-cluster-size, handed to the command as `clusterer: ClustererChoice`."""
 
 
 def _score(value: float | None, digits: int = 3) -> str:
@@ -63,13 +86,7 @@ def render(report: ClusterReport) -> None:
 @click.option("--collection", "-c", required=True, help="Collection whose stored vectors to cluster.")
 @click.option("--encoder", "-e", "vector", default=None,
               help="Which stored vector (an encoder name or alias; default: the collection's default one).")
-@click.option("--method", type=click.Choice(CLUSTER_METHODS), default="kmeans", show_default=True)
-@click.option("--k", "k", type=click.IntRange(2, 100_000), default=10, show_default=True,
-              help="Clusters to find (kmeans, agglomerative).")
-@click.option("--linkage", type=click.Choice(LINKAGES), default="ward", show_default=True,
-              help="How agglomerative clustering merges clusters.")
-@click.option("--min-cluster-size", type=click.IntRange(2, MAX_POINTS), default=None,
-              help="HDBSCAN's smallest cluster (default: 1% of the points, at least 5).")
+@clusterer_options
 @click.option("--split", default=None, help="Only the points of this split (default: all).")
 @click.option("--limit", type=click.IntRange(1, MAX_POINTS), default=None, help="Only a random N of the points.")
 @click.option("--field", default="cluster", show_default=True, help="Payload field each point's cluster goes to.")
@@ -78,9 +95,8 @@ def render(report: ClusterReport) -> None:
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-def cluster_command(collection: str, vector: str | None, method: str, k: int, linkage: str,
-                    min_cluster_size: int | None, split: str | None, limit: int | None, field: str, write: bool,
-                    seed: int, store: StoreLocation, as_json: bool) -> None:
+def cluster_command(collection: str, vector: str | None, clusterer: ClustererChoice, split: str | None,
+                    limit: int | None, field: str, write: bool, seed: int, store: StoreLocation, as_json: bool) -> None:
     """Cluster stored vectors and score the clusters.
 
     Scores: silhouette and Davies-Bouldin, and NMI and ARI against the labels, beside a random clustering of
@@ -89,9 +105,9 @@ def cluster_command(collection: str, vector: str | None, method: str, k: int, li
     from embedkit.analysis.cluster import cluster_collection  # imports scikit-learn: only when the command runs
 
     with store.open() as opened:
-        report = cluster_collection(opened, collection, vector=vector, method=method, k=k, linkage=linkage,
-                                    min_cluster_size=min_cluster_size, split=split, limit=limit, field=field,
-                                    write=write, seed=seed)
+        report = cluster_collection(opened, collection, vector=vector, method=clusterer.method, k=clusterer.k,
+                                    linkage=clusterer.linkage, min_cluster_size=clusterer.min_cluster_size,
+                                    split=split, limit=limit, field=field, write=write, seed=seed)
     if as_json:
         print_json(report.to_json())
     else:

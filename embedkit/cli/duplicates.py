@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from embedkit.cli.options import NumberRange, StoreLocation, store_options
+from embedkit.cli.options import NumberRange, StoreLocation, record_options, store_options
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -26,6 +27,23 @@ CHAIN_GAP = 0.05
 """A group whose members are this far under the threshold is a chain, worth a look before trusting it."""
 
 
+@dataclass(frozen=True)
+class GroupPictures:
+    """The folder a PNG of each group goes to (None: none are drawn), and at most how many."""
+
+    out: Path | None = None
+    grids: int = 50
+
+
+group_picture_options = record_options(GroupPictures, "pictures", [
+    click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                 help="Write a PNG per group (group-0001.png ...) into this folder."),
+    click.option("--grids", type=click.IntRange(0, MAX_GRIDS), default=50, show_default=True,
+                 help="At most this many group PNGs with --out."),
+])
+"""--out and --grids, handed to the command as `pictures: GroupPictures`."""
+
+
 @click.command("duplicates")
 @click.option("--collection", "-c", required=True, help="Collection to search for near-duplicates.")
 @click.option("--encoder", "-e", "vector", default=None,
@@ -38,17 +56,14 @@ CHAIN_GAP = 0.05
 @click.option("--leaks", is_flag=True, help="Keep only groups with a --test-split image and a --train-split one.")
 @click.option("--train-split", default="train", show_default=True, help="The split a test image must not leak from.")
 @click.option("--test-split", default="test", show_default=True, help="The split whose leaks are listed.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write a PNG per group (group-0001.png ...) into this folder.")
-@click.option("--grids", type=click.IntRange(0, MAX_GRIDS), default=50, show_default=True,
-              help="At most this many group PNGs with --out.")
+@group_picture_options
 @click.option("--mark", is_flag=True, help="Write duplicate_group and duplicate_of into the payloads (and remove "
                                            "the marks of an earlier run from points no longer grouped).")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON on stdout.")
 def duplicates_command(collection: str, vector: str | None, threshold: float, k: int, split: str | None, leaks: bool,
-                       train_split: str, test_split: str, out: Path | None, grids: int, mark: bool,
-                       store: StoreLocation, as_json: bool) -> None:
+                       train_split: str, test_split: str, pictures: GroupPictures, mark: bool, store: StoreLocation,
+                       as_json: bool) -> None:
     """Find near-duplicates and train/test leaks in stored vectors.
 
     Each image's nearest neighbours come from the collection's index; no image is encoded again, and
@@ -56,12 +71,10 @@ def duplicates_command(collection: str, vector: str | None, threshold: float, k:
     from embedkit.analysis.duplicates import find_duplicates
 
     with store.open() as opened:
-        report = find_duplicates(collection, vector, threshold=threshold, k=k, split=split, leaks_only=leaks,
-                                 train_split=train_split, test_split=test_split, mark=mark, store=opened)
-    if out is not None and grids:
-        from embedkit.analysis.duplicate_grids import write_group_grids  # imports the datasets: only for grids
-
-        report.grids = write_group_grids(report, out, grids)
+        report = find_duplicates(opened, collection, vector=vector, threshold=threshold, k=k, split=split,
+                                 leaks_only=leaks, train_split=train_split, test_split=test_split, mark=mark)
+    if pictures.out is not None and pictures.grids:
+        report.save(pictures.out, limit=pictures.grids)
     if as_json:
         print_json(report.to_json())
     else:

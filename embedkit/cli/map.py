@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from embedkit.cli.options import SEED, StoreLocation, store_options
+from embedkit.cli.options import SEED, StoreLocation, record_options, store_options
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -35,6 +36,34 @@ def output_file(suffix: str):
     return check
 
 
+@dataclass(frozen=True)
+class MapFiles:
+    """The files a map is drawn to: the PNG (its size, with thumbnails or not) and the HTML page (None: none) with
+    how many points' images it embeds."""
+
+    thumbnails: bool = False
+    out: Path = Path("map.png")
+    html: Path | None = None
+    hover_images: int = HOVER_IMAGES
+    width: int = 1200
+    height: int = 900
+
+
+map_file_options = record_options(MapFiles, "files", [
+    click.option("--thumbnails", is_flag=True, help="Draw small images of some points on the PNG."),
+    click.option("--out", type=click.Path(path_type=Path), default=Path("map.png"), show_default=True,
+                 callback=output_file(".png"), help="The PNG to write."),
+    click.option("--html", type=click.Path(path_type=Path), default=None, callback=output_file(".html"),
+                 help="Also write a self-contained interactive page (hover a point for its image, id and label)."),
+    click.option("--hover-images", type=click.IntRange(0, 5000), default=HOVER_IMAGES, show_default=True,
+                 help="How many points' images the HTML page embeds."),
+    click.option("--width", type=click.IntRange(300, 8000), default=1200, show_default=True, help="PNG width in px."),
+    click.option("--height", type=click.IntRange(300, 8000), default=900, show_default=True,
+                 help="PNG height in px."),
+])
+"""--thumbnails, --out, --html, --hover-images, --width and --height, handed to the command as `files: MapFiles`."""
+
+
 @click.command("map")
 @click.option("--collection", "-c", required=True, help="Collection whose stored vectors to map.")
 @click.option("--encoder", "-e", "vector", default=None,
@@ -45,36 +74,26 @@ def output_file(suffix: str):
               help="Colour points by label, split, or a payload field such as cluster.")
 @click.option("--split", default=None, help="Only the points of this split (default: all).")
 @click.option("--limit", type=click.IntRange(1, MAX_POINTS), default=None, help="Only a random N of the points.")
-@click.option("--thumbnails", is_flag=True, help="Draw small images of some points on the PNG.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("map.png"), show_default=True,
-              callback=output_file(".png"), help="The PNG to write.")
-@click.option("--html", type=click.Path(path_type=Path), default=None, callback=output_file(".html"),
-              help="Also write a self-contained interactive page (hover a point for its image, id and label).")
-@click.option("--hover-images", type=click.IntRange(0, 5000), default=HOVER_IMAGES, show_default=True,
-              help="How many points' images the HTML page embeds.")
-@click.option("--width", type=click.IntRange(300, 8000), default=1200, show_default=True, help="PNG width in px.")
-@click.option("--height", type=click.IntRange(300, 8000), default=900, show_default=True, help="PNG height in px.")
+@map_file_options
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
 def map_command(collection: str, vector: str | None, method: str, colour: str, split: str | None,
-                limit: int | None, thumbnails: bool, out: Path, html: Path | None, hover_images: int, width: int,
-                height: int, seed: int, store: StoreLocation, as_json: bool) -> None:
+                limit: int | None, files: MapFiles, seed: int, store: StoreLocation, as_json: bool) -> None:
     """Draw a 2-D map of stored vectors (PNG, HTML).
 
     Projects the vectors with PCA, t-SNE or UMAP and colours them by label, split or cluster. No image is
     encoded; --thumbnails and --html show the points' images, found from their payload `source`."""
-    from embedkit.analysis.maps import map_collection, save_png  # imports scikit-learn: only when it runs
+    from embedkit.analysis.maps import map_collection  # imports scikit-learn: only when it runs
 
-    wanted = max(PNG_THUMBNAILS * 3 if thumbnails else 0, hover_images if html is not None else 0)
+    out, html, hover_images = files.out, files.html, files.hover_images
+    wanted = max(PNG_THUMBNAILS * 3 if files.thumbnails else 0, hover_images if html is not None else 0)
     with store.open() as opened:
         vector_map = map_collection(opened, collection, vector=vector, method=method, colour=colour, split=split,
                                     limit=limit, thumbnails=wanted, seed=seed)
-    save_png(vector_map, out, width=width, height=height, thumbnails=PNG_THUMBNAILS if thumbnails else 0)
+    vector_map.save(out, width=files.width, height=files.height, thumbnails=PNG_THUMBNAILS if files.thumbnails else 0)
     if html is not None:
-        from embedkit.analysis.map_page import save_html
-
-        save_html(vector_map, html, images=hover_images)
+        vector_map.save_html(html, images=hover_images)
     if as_json:
         print_json({"collection": vector_map.collection, "vector": vector_map.vector_name, "method": method,
                     "params": vector_map.params, "colour": colour, "points": len(vector_map.ids),

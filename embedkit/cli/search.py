@@ -130,7 +130,7 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
         result = search(collection, encoder=encoder.name, **asdict(query), k=k, filter=filter,
                         store=opened, exact=exact, **options)
     if grid is not None:
-        from embedkit.retrieval.grid import hit_images, result_grid
+        from embedkit.drawing.grid import hit_images, result_grid
 
         query_image = load_image(query.image) if query.image is not None else None
         if result.query_hit is not None:

@@ -1,4 +1,4 @@
-"""Search: queries against a collection, and pictures of their results."""
+"""Search: queries against a collection (their pictures are drawn by `embedkit.drawing.grid`)."""
 
 from embedkit.retrieval.query import SearchResult, search
 

@@ -13,7 +13,7 @@ from PIL import Image
 from embedkit.datasets import get_dataset
 from embedkit.errors import EmbedkitError, SampleNotFoundError
 from embedkit.images import load_image
-from embedkit.retrieval.grid import fit
+from embedkit.drawing.grid import fit
 from embedkit.store import Store
 
 THUMBNAIL = 192

@@ -59,7 +59,7 @@ SKLEARN_DIRECTLY = {
 def test_each_method_beats_chance_and_is_what_sklearn_gives_on_the_stored_arrays(shapes, method):
     store, colour = shapes
     seen = colour.images_seen
-    report = classify("shapes", store=store, vector="colour.v1", method=method, k=5)
+    report = classify(store, "shapes", vector="colour.v1", method=method, k=5)
     assert colour.images_seen == seen  # learnt from stored vectors only
     assert report.accuracy >= 0.9 and report.macro_f1 >= 0.9  # chance is 1/3
     assert (report.protocol, report.train_count, report.test_count) == ("split", 18, 18)
@@ -68,7 +68,7 @@ def test_each_method_beats_chance_and_is_what_sklearn_gives_on_the_stored_arrays
     assert 0.0 <= report.train_accuracy <= 1.0
 
     # on vectors that hardly tell the classes apart, every prediction still matches scikit-learn's own
-    hard = classify("shapes", store=store, vector="thumb.v1", method=method, k=5)
+    hard = classify(store, "shapes", vector="thumb.v1", method=method, k=5)
     train, test = arrays(store, "thumb.v1", "train"), arrays(store, "thumb.v1", "test")
     direct = SKLEARN_DIRECTLY[method](train).fit(train.vectors, train.labels)
     predicted = direct.predict(test.vectors)
@@ -80,7 +80,7 @@ def test_each_method_beats_chance_and_is_what_sklearn_gives_on_the_stored_arrays
 def test_any_scikit_learn_estimator_is_taken_and_the_one_given_stays_unfitted(shapes):
     store, _ = shapes
     given = NearestCentroid()
-    report = classify("shapes", store=store, vector="colour.v1", method=given)
+    report = classify(store, "shapes", vector="colour.v1", method=given)
     assert report.method == "NearestCentroid" and report.accuracy >= 0.9
     assert not hasattr(given, "classes_") and report.classifier.estimator is not given
 
@@ -98,14 +98,14 @@ def test_svm_approximates_its_kernel_above_the_size_limit_and_says_so():
 def test_an_approximated_svm_still_separates_the_colours(shapes, monkeypatch):
     store, _ = shapes
     monkeypatch.setattr("embedkit.analysis.classifiers.SVM_EXACT_LIMIT", 10)
-    report = classify("shapes", store=store, vector="colour.v1", method="svm")
+    report = classify(store, "shapes", vector="colour.v1", method="svm")
     assert report.accuracy >= 0.9 and "approximated (Nystroem, 18 components" in report.notes[0]
     assert report.params["kernel"] == "rbf (Nystroem approximation)"
 
 
 def test_k_shot_averages_seeds_that_each_draw_their_own_examples(shapes):
     store, _ = shapes
-    report = classify("shapes", store=store, vector="thumb.v1", method="linear", shots=2, seeds=4, seed=7)
+    report = classify(store, "shapes", vector="thumb.v1", method="linear", shots=2, seeds=4, seed=7)
     assert report.protocol == "k-shot" and report.train_count == 6 and report.test_count == 18
     assert [run["seed"] for run in report.runs] == [7, 8, 9, 10]
     assert report.accuracy == pytest.approx(np.mean([run["accuracy"] for run in report.runs]))
@@ -121,26 +121,32 @@ def test_k_shot_averages_seeds_that_each_draw_their_own_examples(shapes):
 
 def test_cross_validation_scores_every_point_once_and_keeps_a_classifier_of_all(shapes):
     store, _ = shapes
-    report = classify("shapes", store=store, vector="colour.v1", method="knn", k=3, cv=3, train_split=None)
+    report = classify(store, "shapes", vector="colour.v1", method="knn", k=3, cv=3, train_split=None)
     assert (report.protocol, report.test_split, report.test_count, len(report.runs)) == ("cv", None, 36, 3)
     assert np.sum(report.confusion) == 36 and report.accuracy >= 0.9 and report.accuracy_std is not None
     assert report.classifier.provenance["training"]["count"] == 36
     assert any("refit on all 36 points" in note for note in report.notes)
 
 
-def test_the_confusion_matrix_png_and_the_report_json_are_written(shapes, tmp_path):
+def test_a_report_writes_nothing_until_saved_then_the_confusion_matrix_png_and_the_report_json(shapes, tmp_path):
     store, _ = shapes
-    report = classify("shapes", store=store, vector="colour.v1", method="forest", out=tmp_path / "out")
+    report = classify(store, "shapes", vector="colour.v1", method="forest")
+    assert report.confusion_png is None and report.report_json is None and not (tmp_path / "out").exists()
+    picture_file, report_file = report.save(tmp_path / "out")
+    assert (str(picture_file), str(report_file)) == (report.confusion_png, report.report_json)
     with Image.open(report.confusion_png) as picture:
         assert picture.format == "PNG" and min(picture.size) > 200
     written = json.loads(open(report.report_json).read())
     assert written["accuracy"] == report.accuracy and written["per_class"][0]["name"] == "blue"
-    assert "classifier" not in written
+    assert "classifier" not in written and written["confusion_png"] == report.confusion_png
 
 
 def test_a_saved_classifier_records_its_provenance_and_predicts_the_same_once_loaded(shapes, tmp_path):
     store, _ = shapes
-    report = classify("shapes", store=store, vector="colour.v1", method="linear", save=tmp_path / "colour.joblib")
+    report = classify(store, "shapes", vector="colour.v1", method="linear")
+    written = report.save(tmp_path / "out", classifier=tmp_path / "colour.joblib")
+    assert written[1] == tmp_path / "colour.joblib" and report.saved == str(written[1])
+    assert json.loads(written[-1].read_text())["saved"] == report.saved
     provenance = json.loads((tmp_path / "colour.json").read_text())
     train = arrays(store, "colour.v1", "train")
     assert (provenance["collection"], provenance["vector_name"], provenance["classifier"]) == \
@@ -160,10 +166,21 @@ def test_a_saved_classifier_records_its_provenance_and_predicts_the_same_once_lo
     assert probabilities is not None and np.all((probabilities > 0) & (probabilities <= 1))
 
 
+def test_a_classifier_file_that_cannot_be_written_is_refused_before_anything_is_saved(shapes, tmp_path):
+    store, _ = shapes
+    report = classify(store, "shapes", vector="colour.v1", method="knn", k=3)
+    for bad, says in ((tmp_path / "model.npz", "save the classifier as a .joblib file, not 'model.npz'"),
+                      (tmp_path / "missing" / "model.joblib", "does not exist; create it first")):
+        with pytest.raises(InvalidOptionError, match=says):
+            report.save(tmp_path / "out", classifier=bad)
+    assert not (tmp_path / "out").exists() and report.saved is None
+
+
 def test_a_classifier_file_its_json_does_not_record_is_refused_before_it_is_unpickled(shapes, tmp_path, monkeypatch):
     store, _ = shapes
     for name, k in (("a", 3), ("b", 4)):
-        classify("shapes", store=store, vector="colour.v1", method="knn", k=k, save=tmp_path / f"{name}.joblib")
+        report = classify(store, "shapes", vector="colour.v1", method="knn", k=k)
+        report.save(tmp_path / "out", classifier=tmp_path / f"{name}.joblib")
     monkeypatch.setattr("joblib.load", lambda *args: pytest.fail("a file its provenance does not vouch for was loaded"))
     (tmp_path / "a.json").write_text((tmp_path / "b.json").read_text())  # another file's provenance
     with pytest.raises(ArtifactMismatchError, match="SHA-256 differs") as caught:
@@ -181,7 +198,7 @@ def test_a_classifier_file_its_json_does_not_record_is_refused_before_it_is_unpi
 
 def test_a_new_image_is_labelled_with_its_colour(shapes, tmp_path):
     store, colour = shapes
-    report = classify("shapes", store=store, vector="colour.v1", method="knn", k=5)
+    report = classify(store, "shapes", vector="colour.v1", method="knn", k=5)
     files = []
     for name in ("green", "red"):
         files.append(tmp_path / f"{name}.png")
@@ -196,7 +213,7 @@ def test_a_new_image_is_labelled_with_its_colour(shapes, tmp_path):
 
 def test_predicted_labels_are_written_into_the_payloads_of_the_split(shapes):
     store, _ = shapes
-    report = classify("shapes", store=store, vector="colour.v1", method="knn", k=3)
+    report = classify(store, "shapes", vector="colour.v1", method="knn", k=3)
     written = write_labels(report.classifier, "shapes", store=store, split="test")
     assert (written.written, written.split, written.counts) == (18, "test", {"blue": 6, "green": 6, "red": 6})
     test, train = arrays(store, "colour.v1", "test"), arrays(store, "colour.v1", "train")
@@ -243,7 +260,6 @@ REFUSALS = [  # (collection, keywords, error, what the message says)
     ("shapes", {"method": object()}, InvalidOptionError, "or a scikit-learn estimator"),
     ("shapes", {"method": KNeighborsClassifier(50)}, InvalidOptionError,
      "KNeighborsClassifier could not learn from 18 points: Expected n_neighbors <= n_samples_fit"),
-    ("shapes", {"save": "model.npz"}, InvalidOptionError, "save the classifier as a .joblib file, not 'model.npz'"),
     ("shapes", {"k": 0}, InvalidOptionError, "k must be a whole number of at least 1"),
     ("shapes", {"seeds": 0, "shots": 1}, InvalidOptionError, "seeds must be"),
     ("unlabelled", {}, InvalidOptionError, "no point of 'unlabelled'/'enc' split 'train' has a label"),
@@ -257,6 +273,6 @@ def test_what_cannot_be_classified_is_refused_in_one_line_that_says_what_to_do(s
                                                                                keywords, error, says):
     keywords = {"vector": "colour.v1", **keywords} if collection == "shapes" else keywords
     with pytest.raises(error) as caught:
-        classify(collection, store=awkward, **keywords)
+        classify(awkward, collection, **keywords)
     assert says in str(caught.value) and "\n" not in str(caught.value)
     assert isinstance(caught.value, EmbedkitError)

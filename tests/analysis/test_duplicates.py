@@ -61,7 +61,7 @@ def groups_of(report) -> list[list[str]]:
 @pytest.mark.parametrize("threshold", [0.8, 0.9, 0.95, 0.99])
 def test_the_groups_are_those_a_brute_force_check_of_every_pair_finds(stored, threshold):
     location, _, vectors, _ = stored
-    report = find_duplicates("shots", threshold=threshold, store=location)
+    report = find_duplicates(location, "shots", threshold=threshold)
     assert groups_of(report) == brute_force(vectors, threshold)
     assert report.points == len(vectors)
 
@@ -69,7 +69,7 @@ def test_the_groups_are_those_a_brute_force_check_of_every_pair_finds(stored, th
 def test_planted_copies_are_found_and_nothing_else_at_the_default_threshold(stored):
     location, encoder, _, _ = stored
     seen = encoder.images_seen
-    report = find_duplicates("shots", store=location)
+    report = find_duplicates(location, "shots")
     assert encoder.images_seen == seen  # from the stored vectors only
     assert {frozenset(named(m.sample_id) for m in g.members) for g in report.groups} == {
         frozenset(names) for names in (("test-copy-of-train-cat-0", "train-cat-0"),
@@ -90,40 +90,40 @@ def test_a_pair_is_grouped_at_its_own_similarity_and_not_just_above_it(stored):
     bright = [i for i in vectors if "dog-1" in i and i.startswith("manifest/img/train")]
     similarity = float(vectors[bright[0]] @ vectors[bright[1]])
     assert 0.95 < similarity < 0.9999
-    below = find_duplicates("shots", threshold=similarity - 1e-4, store=location)
-    above = find_duplicates("shots", threshold=similarity + 1e-4, store=location)
+    below = find_duplicates(location, "shots", threshold=similarity - 1e-4)
+    above = find_duplicates(location, "shots", threshold=similarity + 1e-4)
     assert sorted(bright) in groups_of(below) and sorted(bright) not in groups_of(above)
     assert groups_of(above) == brute_force(vectors, similarity + 1e-4)
-    assert groups_of(find_duplicates("shots", threshold=1.0, store=location)) == brute_force(vectors, 1.0 - 1e-6)
+    assert groups_of(find_duplicates(location, "shots", threshold=1.0)) == brute_force(vectors, 1.0 - 1e-6)
 
 
 def test_leaks_are_test_points_with_a_near_duplicate_in_train_and_nothing_within_a_split(stored):
     location, _, _, _ = stored
-    report = find_duplicates("shots", store=location)
+    report = find_duplicates(location, "shots")
     assert [(named(leak.test_id), named(leak.train_id)) for leak in report.leaks] == [
         ("test-copy-of-train-cat-0", "train-cat-0")]
     assert report.leaks[0].similarity > 0.999 and report.leaks[0].test_label == report.leaks[0].train_label == "cat"
-    only = find_duplicates("shots", store=location, leaks_only=True)
+    only = find_duplicates(location, "shots", leaks_only=True)
     assert [[named(m.sample_id) for m in g.members] for g in only.groups] == [
         ["train-cat-0", "test-copy-of-train-cat-0"]]
     assert only.groups[0].number == only.leaks[0].group == 1
-    renamed = find_duplicates("shots", store=location, train_split="train", test_split="val")
+    renamed = find_duplicates(location, "shots", train_split="train", test_split="val")
     assert [(named(leak.test_id), named(leak.train_id)) for leak in renamed.leaks] == [
         ("val-copy-of-train-cat-3", "train-cat-3")]
 
 
 def test_one_split_is_searched_alone(stored):
     location, _, vectors, payloads = stored
-    report = find_duplicates("shots", store=location, split="test", threshold=0.9)
+    report = find_duplicates(location, "shots", split="test", threshold=0.9)
     assert groups_of(report) == brute_force(vectors, 0.9, split="test", payloads=payloads)
     assert report.points == sum(p["split"] == "test" for p in payloads.values()) and report.leaks == []
     with pytest.raises(InvalidOptionError, match="leave out the split"):
-        find_duplicates("shots", store=location, split="test", leaks_only=True)
+        find_duplicates(location, "shots", split="test", leaks_only=True)
 
 
 def test_groups_whose_members_have_different_labels_are_label_conflicts(stored):
     location, _, _, _ = stored
-    report = find_duplicates("shots", store=location)
+    report = find_duplicates(location, "shots")
     [conflict] = report.label_conflicts
     assert [named(m.sample_id) for m in conflict.members] == ["train-fox-2", "train-fox-2-as-cat"]
     assert conflict.labels == ["cat", "fox"]
@@ -132,7 +132,7 @@ def test_groups_whose_members_have_different_labels_are_label_conflicts(stored):
 
 def test_a_chain_of_edits_is_one_group_whose_lowest_similarity_is_its_weakest_pair(stored):
     location, _, vectors, _ = stored
-    report = find_duplicates("shots", store=location)
+    report = find_duplicates(location, "shots")
     [chain] = [g for g in report.groups if len(g.members) == 3]
     ids = [m.sample_id for m in chain.members]
     expected = min(float(vectors[a] @ vectors[b]) for a in ids for b in ids)
@@ -143,9 +143,9 @@ def test_groups_too_large_for_every_pair_keep_the_pairs_the_index_found(stored, 
     from embedkit.analysis import duplicates
 
     location, _, vectors, _ = stored
-    everything = find_duplicates("shots", store=location)
+    everything = find_duplicates(location, "shots")
     monkeypatch.setattr(duplicates, "MAX_PAIRWISE", 2)
-    large = find_duplicates("shots", store=location)
+    large = find_duplicates(location, "shots")
     assert groups_of(large) == groups_of(everything) and large.leaks == everything.leaks
     [chain] = [g for g in large.groups if len(g.members) == 3]
     ids = [m.sample_id for m in chain.members]
@@ -157,7 +157,7 @@ def test_groups_too_large_for_every_pair_keep_the_pairs_the_index_found(stored, 
 
 def test_a_small_k_still_links_a_group_and_says_points_were_saturated(stored):
     location, _, vectors, _ = stored
-    report = find_duplicates("shots", store=location, k=1, threshold=0.8)
+    report = find_duplicates(location, "shots", k=1, threshold=0.8)
     assert groups_of(report) == brute_force(vectors, 0.8) and report.saturated > 0
 
 
@@ -172,29 +172,29 @@ def test_marks_name_the_group_and_the_kept_member_and_a_rerun_clears_the_stale_o
                     for ids, _, payloads in store.iter_points("shots", ["thumb.v1"]) for i, p in zip(ids, payloads)
                     if "duplicate_group" in p or "duplicate_of" in p}
 
-    report = find_duplicates("shots", store=copy, mark=True, threshold=0.95)
+    report = find_duplicates(copy, "shots", mark=True, threshold=0.95)
     assert report.marked == 11 and report.cleared == 0
     found = marks()
     chain = found["test-dog-0"][0]
     assert found["test-dog-0"] == (chain, None) and found["test-dog-0-edit2"] == (chain, "test-dog-0")
     assert found["train-dog-1-bright"][1] == "train-dog-1" and found["train-dog-1"][1] is None
 
-    again = find_duplicates("shots", store=copy, mark=True, leaks_only=True)
+    again = find_duplicates(copy, "shots", mark=True, leaks_only=True)
     assert (again.marked, again.cleared) == (2, 9)
     assert marks() == {"train-cat-0": (1, None), "test-copy-of-train-cat-0": (1, "train-cat-0")}
-    find_duplicates("shots", store=copy, mark=True, threshold=1.0, split="val")
+    find_duplicates(copy, "shots", mark=True, threshold=1.0, split="val")
     assert marks() == {}
 
 
 def test_unknown_collections_and_vectors_and_bad_thresholds_are_one_line_errors(stored):
     location, _, _, _ = stored
     for arguments, message in (({"collection": "nope"}, "does not exist"),
-                               ({"collection": "shots", "encoder": "resnet50"}, "has no vector 'resnet50'"),
+                               ({"collection": "shots", "vector": "resnet50"}, "has no vector 'resnet50'"),
                                ({"collection": "shots", "threshold": 0.0}, r"in \(0, 1\]"),
                                ({"collection": "shots", "threshold": 1.5}, r"in \(0, 1\]"),
                                ({"collection": "shots", "k": 0}, "must be positive")):
         with pytest.raises(InvalidOptionError, match=message) as raised:
-            find_duplicates(store=location, **arguments)
+            find_duplicates(location, **arguments)
         assert "\n" not in str(raised.value)
 
 
@@ -202,3 +202,12 @@ def test_components_join_chains_and_keep_separate_groups_apart():
     assert components([("b", "c"), ("a", "b"), ("x", "y"), ("d", "c")]) == [["a", "b", "c", "d"], ["x", "y"]]
     assert components([("a-copy.png", "b.png"), ("a.png", "a-copy.png")]) == [["a.png", "a-copy.png", "b.png"]]
     assert components([]) == []
+
+
+def test_a_report_draws_nothing_until_saved_then_a_png_per_group_that_its_json_names(stored, tmp_path):
+    location, _, _, _ = stored
+    report = find_duplicates(location, "shots")
+    assert report.grids == [] and len(report.groups) > 2
+    written = report.save(tmp_path / "grids", limit=2)
+    assert [path.name for path in written] == ["group-0001.png", "group-0002.png"] and report.grids == written
+    assert report.to_json()["grids"] == [str(path) for path in written]

@@ -53,7 +53,7 @@ def location(tmp_path):
 
 @pytest.mark.parametrize("method", ["knn", "linear", "svm", "forest"])
 def test_separable_classes_are_classified_without_a_mistake(location, method):
-    report = classify("known", store=location, method=method, k=5)
+    report = classify(location, "known", method=method, k=5)
     assert report.accuracy == 1.0 and report.macro_f1 == 1.0 and report.train_accuracy == 1.0
     assert report.test_count == CLASSES * PER_SPLIT
     assert np.trace(report.confusion) == CLASSES * PER_SPLIT
@@ -80,7 +80,7 @@ def test_planted_duplicates_are_all_found_and_nothing_else(tmp_path):
     with open_store(tmp_path / "store") as store:
         store.ensure_vector("planted", "v", VectorRecord("v", 32, "image", weights="synthetic"))
         store.upsert("planted", "v", ids, np.stack(vectors), [{} for _ in ids])
-        report = find_duplicates("planted", threshold=0.95, store=store)
+        report = find_duplicates(store, "planted", threshold=0.95)
     found = sorted(tuple(sorted(member.sample_id for member in group.members)) for group in report.groups)
     assert found == sorted((f"copy-of-{row:03d}", f"o{row:03d}") for row in copies)
 
@@ -91,12 +91,12 @@ def test_refused_analyses_write_nothing(location, tmp_path):
         store.upsert("unlabelled", "v", [f"u{i}" for i in range(10)], separable()[0][:10], [{} for _ in range(10)])
     before = contents(location)
     refused = [
-        lambda: classify("unlabelled", store=location, cv=2),  # nothing to learn from
-        lambda: classify("known", store=location, k=1000),  # more neighbours than training points
-        lambda: classify("known", store=location, vector="no-such-vector"),
+        lambda: classify(location, "unlabelled", cv=2),  # nothing to learn from
+        lambda: classify(location, "known", k=1000),  # more neighbours than training points
+        lambda: classify(location, "known", vector="no-such-vector"),
         lambda: cluster_collection(location, "known", vector="no-such-vector"),
         lambda: cluster_collection(location, "known", k=1000),
-        lambda: find_duplicates("known", "no-such-vector", store=location, mark=True),
+        lambda: find_duplicates(location, "known", vector="no-such-vector", mark=True),
     ]
     for number, call in enumerate(refused):
         with pytest.raises(EmbedkitError) as error:

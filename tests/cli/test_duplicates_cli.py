@@ -50,7 +50,7 @@ def test_the_json_report_is_the_python_apis_and_no_encoder_is_built(store_path, 
     result = invoke("duplicates", "-c", "shots", "-e", "thumb.v1", "--qdrant", store_path, "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    expected = find_duplicates("shots", "thumb.v1", store=store_path)
+    expected = find_duplicates(store_path, "shots", vector="thumb.v1")
     assert [[m["sample_id"] for m in g["members"]] for g in document["groups"]] == \
         [[m.sample_id for m in g.members] for g in expected.groups]
     assert document["leaks_count"] == len(expected.leaks) == 1 and document["label_conflicts_count"] == 1

@@ -177,13 +177,6 @@ def test_fashion_mnist_sneakers_find_sneakers(tmp_path):
     assert labels(result.hits).count("Sneaker") >= 6
 
 
-def test_small_images_are_scaled_up_to_fill_their_grid_cell():
-    from embedkit.retrieval.grid import CELL, fit
-
-    assert fit(Image.new("L", (28, 28)), CELL - 8).size == (CELL - 8, CELL - 8)
-    assert fit(Image.new("RGB", (600, 300)), CELL - 8).size == (CELL - 8, (CELL - 8) // 2)
-
-
 def test_a_filter_that_matches_nothing_says_so(photo_store):
     store, _ = photo_store
     for bad in ({"label_name": "Coffee"}, {"label": "1"}, {"colour": "red"}):

@@ -1,4 +1,5 @@
-"""One picture of a query beside its top-k results, like the classic retrieval notebooks."""
+"""Grids of stored points' images: each point's image found again and scaled to fit a cell, and one picture of a
+query beside its top-k results, like the classic retrieval notebooks."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedkit.analysis.maps import METHOD_NAMES, VectorMap, group_colours
+from embedkit.drawing.maps import MapPoints, group_colours, title
 
 DATA_ELEMENT = "map-data"
 """The id of the <script type="application/json"> element that holds the points."""
@@ -25,7 +25,7 @@ def image_uri(image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def page_data(vector_map: VectorMap, images: int | None = None) -> dict:
+def page_data(vector_map: MapPoints, images: int | None = None) -> dict:
     """What the page draws: coordinates scaled to 0..1, each point's group, id, label and image (an index into
     `images`, -1 for none); the first `images` of the map's thumbnails (None: all)."""
     xy = vector_map.xy
@@ -54,18 +54,15 @@ def page_data(vector_map: VectorMap, images: int | None = None) -> dict:
     }
 
 
-def save_html(vector_map: VectorMap, path: str | Path, *, images: int | None = None) -> Path:
+def save_html(vector_map: MapPoints, path: str | Path, *, images: int | None = None) -> Path:
     """Write the map as one HTML file with everything inline, its first `images` thumbnails (None: all) as data:
     URIs."""
-    n = len(vector_map.ids)
     shown = len(vector_map.thumbnails) if images is None else min(images, len(vector_map.thumbnails))
-    title = (f"{vector_map.collection} / {vector_map.vector_name}: {METHOD_NAMES[vector_map.method]} of {n:,} "
-             f"points, coloured by {vector_map.colour}")
     note = (f"Hover a point for its id and label; {shown:,} of them (ringed) show their image. "
             f"Click a legend entry to hide or show its points.")
     # every "<" escaped: a name holding </script> or <!-- cannot end the data element early
     data = json.dumps(page_data(vector_map, shown), separators=(",", ":")).replace("<", "\\u003c")
-    values = {"TITLE": html.escape(title), "NOTE": html.escape(note), "ELEMENT": DATA_ELEMENT, "DATA": data}
+    values = {"TITLE": html.escape(title(vector_map)), "NOTE": html.escape(note), "ELEMENT": DATA_ELEMENT, "DATA": data}
     page = re.sub(r"\$(TITLE|NOTE|ELEMENT|DATA)", lambda match: values[match.group(1)], _PAGE)
     path = Path(path)
     path.write_text(page, encoding="utf-8")

@@ -1,15 +1,50 @@
-"""One picture per near-duplicate group: its members side by side, the kept one framed, each captioned."""
+"""One picture per near-duplicate group: its members side by side, the kept one framed, each captioned.
+
+It draws any groups shaped as `embedkit.analysis.duplicates` reports them (the protocols below say what it reads).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 from PIL import Image, ImageDraw
 
-from embedkit.analysis.duplicate_report import DuplicateGroup, DuplicateReport, Member
-from embedkit.retrieval.grid import CELL, fit, hit_images
+from embedkit.drawing.grid import CELL, fit, hit_images
 from embedkit.store import Hit
+
+
+class Member(Protocol):
+    """A point of a group, as a grid shows it."""
+
+    @property
+    def sample_id(self) -> str: ...
+    @property
+    def split(self) -> str | None: ...
+    @property
+    def similarity(self) -> float: ...
+    @property
+    def label_text(self) -> str | None: ...
+    def payload(self) -> dict[str, Any]: ...
+
+
+class Group(Protocol):
+    """A group of near-duplicates, its kept member first."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def members(self) -> Sequence[Member]: ...
+    @property
+    def kept(self) -> Member: ...
+    @property
+    def min_similarity(self) -> float: ...
+    @property
+    def labels(self) -> list[str]: ...
+    @property
+    def label_conflict(self) -> bool: ...
+
 
 COLUMNS = 6
 MAX_MEMBERS = 24
@@ -20,13 +55,14 @@ LEAK = (230, 120, 0)
 KEPT = (210, 30, 30)
 
 
-def write_group_grids(report: DuplicateReport, folder: Path, limit: int = 50) -> list[Path]:
-    """A PNG per group, `group-0001.png` and on, for the first `limit` groups; returns the files written."""
+def write_group_grids(groups: Sequence[Group], folder: Path, limit: int = 50,
+                      leaking: Collection[str] = ()) -> list[Path]:
+    """A PNG per group, `group-0001.png` and on, for the first `limit` groups, the members in `leaking` (test images
+    with a near-duplicate in train) framed orange; returns the files written."""
     folder.mkdir(parents=True, exist_ok=True)
-    groups = report.groups[:limit]
+    groups = groups[:limit]
     shown = [group.members[:MAX_MEMBERS] for group in groups]
     images = iter(hit_images([Hit(m.sample_id, m.similarity, m.payload()) for members in shown for m in members]))
-    leaking = {leak.test_id for leak in report.leaks}
     written = []
     for group, members in zip(groups, shown):
         sheet = group_grid(group, [next(images) for _ in members], leaking)
@@ -36,7 +72,7 @@ def write_group_grids(report: DuplicateReport, folder: Path, limit: int = 50) ->
     return written
 
 
-def group_grid(group: DuplicateGroup, images: list[Image.Image | None], leaking: Collection[str] = ()) -> Image.Image:
+def group_grid(group: Group, images: list[Image.Image | None], leaking: Collection[str] = ()) -> Image.Image:
     """The first members of `group` (as many as `images`), `COLUMNS` a row, under a header line.
 
     The kept member is framed red, a member in `leaking` (a test image with a near-duplicate in train) orange."""
