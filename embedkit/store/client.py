@@ -20,7 +20,7 @@ from embedkit.errors import InvalidOptionError, StoreLockedError, StoreUnavailab
 from embedkit.store import schema
 from embedkit.store.base import Store
 from embedkit.store.collection_options import CollectionOptions
-from embedkit.store.location import parse_server_url
+from embedkit.store.urls import parse_server_url
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
 from embedkit.store.server_answers import error_line, log_version, refusal, unsupported
 

@@ -11,7 +11,8 @@ from embedkit.cli import main
 from embedkit.errors import InvalidOptionError, StoreLockedError, StoreUnavailableError
 from embedkit.records import VectorRecord
 from embedkit.store import open_store
-from embedkit.store.location import check_location, parse_server_url
+from embedkit.store.location import check_location
+from embedkit.store.urls import parse_server_url
 
 ENCODER = VectorRecord("enc", 4, weights="w1")
 
