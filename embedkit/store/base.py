@@ -6,6 +6,7 @@ public methods, the schema checks and the metadata point are implemented once, h
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from embedkit.errors import (EmbedkitError, InvalidOptionError, SampleNotFoundError, SchemaMismatchError,
-                             StoreWriteError, first_line)
+                             StoreFullError, StoreWriteError, first_line)
 from embedkit.records import VectorRecord
 from embedkit.store import schema
 from embedkit.store.bulk_load import BulkLoad
@@ -140,9 +141,9 @@ class Store(Payloads, BulkLoad):
                 ]
                 if changed:
                     self._set_payloads(collection, changed)
-        except EmbedkitError:
-            raise
         except Exception as error:  # the backends raise OSError, RuntimeError or their own errors
+            if _passes_through(error):
+                raise
             raise self._write_error(collection, vector_name, len(ids), error) from error
 
     def drop(self, collection: str) -> None:
@@ -171,14 +172,12 @@ class Store(Payloads, BulkLoad):
             if deleted:
                 self.record_counts(collection)
             self.flush()
-        except EmbedkitError:
-            raise
         except Exception as error:  # the backends raise OSError, RuntimeError or their own errors
+            if _passes_through(error):
+                raise
             left = _count_after_failure(lambda: self.count_matching(collection, sample_ids, filter=filter))
-            raise StoreWriteError(
-                f"deleting points of {collection!r} failed ({first_line(error)}); {left} matching points are left; "
-                f"fix the cause and run the same delete again to remove them"
-            ) from error
+            raise _failed_write(f"deleting points of {collection!r}", error, f"{left} matching points are left; fix "
+                                f"the cause and run the same delete again to remove them") from error
         log.info("deleted %d points of collection %s", deleted, collection)
         return deleted
 
@@ -398,10 +397,23 @@ class Store(Payloads, BulkLoad):
 
     def _write_error(self, collection: str, vector_name: str, attempted: int, error: Exception) -> StoreWriteError:
         committed = _count_after_failure(lambda: self._count(collection, Conditions(has_vectors=[vector_name])))
-        return StoreWriteError(
-            f"writing {attempted} points to {collection!r}/{vector_name!r} failed ({first_line(error)}); {committed} points "
-            f"with this vector are committed; fix the cause (e.g. free disk space) and re-run to store the rest"
-        )
+        return _failed_write(f"writing {attempted} points to {collection!r}/{vector_name!r}", error,
+                             f"{committed} points with this vector are committed; fix the cause (e.g. free disk "
+                             f"space) and re-run to store the rest")
+
+
+def _passes_through(error: Exception) -> bool:
+    """Whether a write's failure is told as it is: an embedkit error, except a full disk, which is told with what
+    was committed (as any failure of the backend is)."""
+    return isinstance(error, EmbedkitError) and not isinstance(error, StoreFullError)
+
+
+def _failed_write(what: str, error: Exception, outcome: str) -> StoreWriteError:
+    """The one line for a write that failed part-way: `what` failed, why, and `outcome`; a full disk stays a
+    StoreFullError, its cause quoted as the OSError(ENOSPC) it was told as before it had a type of its own."""
+    if isinstance(error, StoreFullError):
+        return StoreFullError(f"{what} failed ([Errno {errno.ENOSPC}] {error}); {outcome}")
+    return StoreWriteError(f"{what} failed ({first_line(error)}); {outcome}")
 
 
 def _count_after_failure(count: Callable[[], int]) -> str:

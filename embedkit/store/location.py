@@ -81,17 +81,17 @@ def open_store(location: str | Path | None = None, *, grpc: bool = False, api_ke
     text = str(location)
     kind = check_location(text)
     if kind == "server":
-        from embedkit.store.client import ClientStore
+        from embedkit.store.client.store import ClientStore
 
         key = api_key if api_key is not None else os.environ.get("QDRANT_API_KEY") or None
         client_store = ClientStore.connect(text, grpc=grpc, api_key=key, embedkit_version=__version__)
     elif kind in ("memory", "local"):
-        from embedkit.store.client import ClientStore
+        from embedkit.store.client.store import ClientStore
 
         path = None if kind == "memory" else text[len(CLIENT_LOCAL_PREFIX):]
         client_store = ClientStore.local(path, embedkit_version=__version__)
     else:
-        from embedkit.store.edge import EdgeStore
+        from embedkit.store.edge.store import EdgeStore
 
         return EdgeStore(location, embedkit_version=__version__, collection_options=collection_options)
     if collection_options is not None:

@@ -15,7 +15,7 @@ import pytest
 import qdrant_client
 from click.testing import CliRunner
 
-import embedkit.store.client as client_module
+import embedkit.store.client.store as client_module
 from embedkit.cli import main
 from embedkit.cli.options import StoreLocation
 from embedkit.errors import StoreUnavailableError

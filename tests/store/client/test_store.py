@@ -15,7 +15,7 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 from embedkit.errors import StoreLockedError, StoreUnavailableError, StoreWriteError
 from embedkit.store import open_store
-from embedkit.store.client import BACKUP_SUFFIX, ClientStore
+from embedkit.store.client.store import BACKUP_SUFFIX, ClientStore
 from embedkit.records import VectorRecord
 
 ENC_A = VectorRecord("enc-a", 8, weights="w1")

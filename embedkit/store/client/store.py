@@ -22,7 +22,7 @@ from embedkit.store.base import Store
 from embedkit.store.collection_options import CollectionOptions
 from embedkit.store.urls import parse_server_url
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
-from embedkit.store.server_answers import error_line, log_version, refusal, unsupported
+from embedkit.store.client.answers import error_line, log_version, refusal, unsupported
 
 log = logging.getLogger(__name__)
 
