@@ -1,4 +1,4 @@
-"""Where a store lives: a location string or path -> the backend that opens it; and how a location is shown."""
+"""Where a store lives: a location (a folder, a URL, ...) -> the registered backend that opens it."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from embedkit._version import __version__
 from embedkit.errors import InvalidOptionError
+from embedkit.plugins import load_registry
+from embedkit.registry import Entry, Registry
 from embedkit.store.base import Store
 from embedkit.store.collection_options import CollectionOptions
 from embedkit.store.urls import redacted, url_scheme
 
-MEMORY = ":memory:"
-CLIENT_LOCAL_PREFIX = "local:"
-SERVER_SCHEMES = ("http", "https")
-ACCEPTED = "a folder, a Qdrant server http(s)://HOST:PORT, :memory: or local:PATH"
+STORES: Registry[Store] = Registry("store backend", lambda registry: load_registry("register_stores", registry))
+"""The store backends by name, each with the locations it opens and its capabilities, registered by the plugins'
+`register_stores` hooks (the built-in ones: embedkit/store/builtin.py)."""
+
 _HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d+/?$")  # localhost:6333, written without its scheme
 
 
@@ -36,37 +37,50 @@ def default_store_path() -> Path:
     return base / "embedkit" / "qdrant"
 
 
-def check_location(text: str) -> str:
-    """What kind of store `text` names: "server", "memory", "local" or "folder"; InvalidOptionError when it
-    names none (an empty string, a URL scheme embedkit does not read, HOST:PORT without its scheme)."""
-    if not text.strip():
-        raise InvalidOptionError(f"the store location is empty; give {ACCEPTED}, or leave it out for the "
+def store_backend(location: str) -> Entry[Store]:
+    """The registered backend that opens `location`: the one whose `schemes` hold its URL scheme, else one whose
+    `opens(location)` is true, else the one that opens folders. InvalidOptionError when none does: an empty
+    location, a URL of a scheme no backend opens, HOST:PORT without its scheme."""
+    if not location.strip():
+        raise InvalidOptionError(f"the store location is empty; give {accepted()}, or leave it out for the "
                                  f"default store in {default_store_path()}")
-    name = url_scheme(text)
-    if name is not None:
-        if name in SERVER_SCHEMES:
-            return "server"
-        hint = "; for gRPC write http(s)://HOST:6334 and pass --grpc" if name.startswith("grpc") else ""
-        raise InvalidOptionError(f"the store location {redacted(text)!r} is a URL of scheme {name}://, which "
-                                 f"embedkit does not read; give {ACCEPTED}{hint}")
-    if re.match(r"^https?:", text, re.IGNORECASE):
-        raise InvalidOptionError(f"the store location {redacted(text)!r} is not a URL; write http(s)://HOST:PORT")
-    if _HOST_PORT.match(text):
-        raise InvalidOptionError(f"the store location {text!r} looks like a server without its scheme; write "
-                                 f"http://{text.rstrip('/')} (or ./{text} for a folder of that name)")
-    if text == MEMORY:
-        return "memory"
-    if text.startswith(CLIENT_LOCAL_PREFIX):
-        if not text[len(CLIENT_LOCAL_PREFIX):].strip():
-            raise InvalidOptionError("the store location 'local:' names no folder; write local:PATH")
-        return "local"
-    return "folder"
+    backends = STORES.entries()
+    scheme = url_scheme(location)
+    if scheme is not None:
+        for entry in backends:
+            if scheme in entry.info.get("schemes", ()):
+                return entry
+        hint = "; for gRPC write http(s)://HOST:6334 and pass --grpc" if scheme.startswith("grpc") else ""
+        raise InvalidOptionError(f"the store location {redacted(location)!r} is a URL of scheme {scheme}://, which "
+                                 f"embedkit does not read; give {accepted()}{hint}")
+    if re.match(r"^https?:", location, re.IGNORECASE):
+        raise InvalidOptionError(f"the store location {redacted(location)!r} is not a URL; write http(s)://HOST:PORT")
+    if _HOST_PORT.match(location):
+        raise InvalidOptionError(f"the store location {location!r} looks like a server without its scheme; write "
+                                 f"http://{location.rstrip('/')} (or ./{location} for a folder of that name)")
+    for entry in backends:
+        opens = entry.info.get("opens")
+        if opens is not None and opens(location):
+            return entry
+    for entry in backends:
+        if entry.info.get("folders"):
+            return entry
+    raise InvalidOptionError(f"no store backend opens a folder ({location!r}); give {accepted()}")
+
+
+def accepted() -> str:
+    """The locations the registered backends open, as a message lists them: folders, URLs, then the others."""
+    def order(entry: Entry[Store]) -> tuple[int, str]:
+        return (0 if entry.info.get("folders") else 1 if entry.info.get("schemes") else 2), entry.name
+
+    return ", ".join(str(entry.info.get("locations", entry.name)) for entry in sorted(STORES.entries(), key=order))
 
 
 def open_store(location: str | Path | None = None, *, grpc: bool = False, api_key: str | None = None,
                collection_options: CollectionOptions | None = None) -> Store:
-    """Open a store; the collections it creates are laid out as `collection_options` says (shards and replicas
-    only on a server: the embedded store refuses them here).
+    """Open a store with the registered backend that opens `location` (`store_backend`); the collections it
+    creates are laid out as `collection_options` says (shards and replicas only on a server: the embedded store
+    refuses them here). The built-in backends (docs/store.md):
 
     - None: the embedded Qdrant Edge store in `default_store_path()`;
     - a directory path: an embedded Qdrant Edge store there (created by the first write, not by a read);
@@ -74,29 +88,12 @@ def open_store(location: str | Path | None = None, *, grpc: bool = False, api_ke
       defaults to $QDRANT_API_KEY, or to the URL's `?api_key=`);
     - ":memory:" or "local:PATH": qdrant-client's own local mode (brute force; for tests and small data).
 
-    Anything else (an empty string, another URL scheme) raises InvalidOptionError.
+    Anything else (an empty string, another URL scheme) raises InvalidOptionError. What the opened store can do
+    is `store.capabilities`.
     """
-    if location is None:
-        location = default_store_path()
-    text = str(location)
-    kind = check_location(text)
-    if kind == "server":
-        from embedkit.store.client.store import ClientStore
-
-        key = api_key if api_key is not None else os.environ.get("QDRANT_API_KEY") or None
-        client_store = ClientStore.connect(text, grpc=grpc, api_key=key, embedkit_version=__version__)
-    elif kind in ("memory", "local"):
-        from embedkit.store.client.store import ClientStore
-
-        path = None if kind == "memory" else text[len(CLIENT_LOCAL_PREFIX):]
-        client_store = ClientStore.local(path, embedkit_version=__version__)
-    else:
-        from embedkit.store.edge.store import EdgeStore
-
-        return EdgeStore(location, embedkit_version=__version__, collection_options=collection_options)
-    if collection_options is not None:
-        client_store.collection_options = collection_options
-    return client_store
+    text = str(default_store_path() if location is None else location)
+    backend = store_backend(text)
+    return backend.factory(text, grpc=grpc, api_key=api_key, collection_options=collection_options)
 
 
 @contextmanager

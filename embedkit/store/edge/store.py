@@ -17,10 +17,11 @@ from embedkit.errors import InvalidOptionError, StoreLockedError, StoreReadOnlyE
 from embedkit.store import schema
 from embedkit.store.base import Store
 from embedkit.store.collection_options import CollectionOptions
+from embedkit.store.edge import CAPABILITIES
 from embedkit.store.edge.lock import DirectoryLock
+from embedkit.store.edge.readonly import ShardCopies
 from embedkit.store.edge.space import MIN_FREE_ENV, check_space, shortage
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
-from embedkit.store.edge.readonly import ShardCopies
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class EdgeStore(Store):
     A store this process may not write opens read-only: reads work on temporary copies of its shards
     (embedkit/store/edge/readonly.py), and every write raises StoreReadOnlyError.
     """
+
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
