@@ -113,6 +113,11 @@ class StoreWriteError(EmbedkitError):
     """A write to the store failed part-way; what was committed stays, and a re-run completes it."""
 
 
+class StoreFullError(StoreWriteError):
+    """A write was stopped because the disk under the store would be left with less free space than embedkit keeps
+    (a full disk does not empty itself: retrying does not help); what was committed stays."""
+
+
 class OutputWriteError(EmbedkitError):
     """A file a command writes (an export, a report) could not be written: a full disk, no permission. Nothing of
     it is left behind, and a file of that name from before is kept."""

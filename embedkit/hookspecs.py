@@ -1,4 +1,4 @@
-"""The hooks a plugin implements. Built-in encoders, datasets and commands use exactly these."""
+"""The hooks a plugin implements. Built-in encoders, datasets, store backends and commands use exactly these."""
 
 from __future__ import annotations
 
@@ -29,6 +29,20 @@ def register_encoders(register: Callable[..., None]) -> None:
 @hookspec
 def register_datasets(register: Callable[..., None]) -> None:
     """Call `register(name, factory, aliases=(...), **info)` for each dataset the plugin provides."""
+
+
+@hookspec
+def register_stores(register: Callable[..., None]) -> None:
+    """Call `register(name, factory, locations=..., capabilities=..., **opens)` for each store backend the plugin
+    provides (FiftyOne Brain's similarity backends are the model; docs/plugins.md has an example).
+
+    `factory(location, *, grpc, api_key, collection_options)` opens the location string and returns an
+    `embedkit.store.Store` whose `capabilities` are the `embedkit.store.StoreCapabilities` registered here.
+    Which locations the backend opens: `schemes=("s3", ...)`, URLs `SCHEME://...`; `opens=callable`, the other
+    locations for which `opens(location)` is true (the built-in `:memory:` and `local:PATH`); `folders=True`, a
+    plain folder (the built-in Qdrant Edge backend only). `locations` says how they are written, for messages
+    ("a Qdrant server http(s)://HOST:PORT"); `description` says what the backend is.
+    """
 
 
 @hookspec

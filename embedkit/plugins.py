@@ -31,6 +31,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "embedkit.encoders.builtin.ensemble",
     "embedkit.encoders.builtin.pixels",
     "embedkit.datasets.builtin",
+    "embedkit.store.builtin",
     "embedkit.training.models",
 )
 

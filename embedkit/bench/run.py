@@ -28,7 +28,7 @@ from embedkit._version import __version__
 from embedkit.errors import EmbedkitError, InvalidOptionError
 from embedkit.ingestion import IngestProgress, default_collection_name, ingest
 from embedkit.store import Store, using_store
-from embedkit.store.location import redacted
+from embedkit.store.urls import redacted
 
 log = logging.getLogger(__name__)
 

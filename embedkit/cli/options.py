@@ -91,7 +91,8 @@ class StoreLocation:
     @property
     def shown(self) -> str:
         """The location as it may be printed: a URL's password and query values replaced by ***."""
-        from embedkit.store.location import default_store_path, redacted
+        from embedkit.store.location import default_store_path
+        from embedkit.store.urls import redacted
 
         return str(default_store_path()) if self.qdrant is None else redacted(self.qdrant)
 

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from embedkit.store.lock import drop_inherited_locks
+from embedkit.store.edge.lock import drop_inherited_locks
 
 PR_SET_PDEATHSIG = 1
 

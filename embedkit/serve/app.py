@@ -20,7 +20,7 @@ from embedkit.serve.settings import ServeSettings
 from embedkit.serve.state import ServerState
 from embedkit.serve.uploads import EmptyUploadError, UploadTooLargeError
 from embedkit.store import Store
-from embedkit.store.location import redacted
+from embedkit.store.urls import redacted
 
 log = logging.getLogger(__name__)
 

@@ -1,39 +1,34 @@
 """The Store interface: sample vectors under named vectors in Qdrant collections, the same on every backend.
 
-A backend implements the small private primitives of `StoreBackend` (embedkit/store/backend.py); the
-public methods, the schema checks and the metadata point are implemented once, here.
+A backend implements the primitives of `StoreBackend` (embedkit/store/backend.py); the public methods are
+implemented once on them: the vectors, the schema checks and search here, the metadata point (metadata.py),
+payloads (payloads.py) and bulk loads (bulk_load.py) in the classes `Store` joins.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from embedkit.errors import (EmbedkitError, InvalidOptionError, SampleNotFoundError, SchemaMismatchError,
-                             StoreWriteError, first_line)
+                             StoreFullError, StoreWriteError, first_line)
 from embedkit.records import VectorRecord
 from embedkit.store import schema
+from embedkit.store.backend import ID_CHUNK
 from embedkit.store.bulk_load import BulkLoad
 from embedkit.store.collection_vector import CollectionVector, find_vector
-from embedkit.store.collection_options import CollectionOptions
 from embedkit.store.payloads import Payloads
 from embedkit.store.points import CollectionInfo, Conditions, Hit, ScoredRecord, VectorSummary
 
 log = logging.getLogger(__name__)
 
-ID_CHUNK = 1024
-
 
 class Store(Payloads, BulkLoad):
     """Vectors of samples, under one named vector per encoder, in one collection per dataset."""
-
-    location: str = ""
-    embedkit_version: str = "0"
-    collection_options: CollectionOptions | None = None
-    """The layout of the collections this store creates (`open_store(..., collection_options=...)`)."""
 
     # ---- schema ----------------------------------------------------------------------------
     def ensure_vector(self, collection: str, vector_name: str, record: VectorRecord) -> None:
@@ -146,9 +141,9 @@ class Store(Payloads, BulkLoad):
                 ]
                 if changed:
                     self._set_payloads(collection, changed)
-        except EmbedkitError:
-            raise
         except Exception as error:  # the backends raise OSError, RuntimeError or their own errors
+            if _passes_through(error):
+                raise
             raise self._write_error(collection, vector_name, len(ids), error) from error
 
     def drop(self, collection: str) -> None:
@@ -177,14 +172,12 @@ class Store(Payloads, BulkLoad):
             if deleted:
                 self.record_counts(collection)
             self.flush()
-        except EmbedkitError:
-            raise
         except Exception as error:  # the backends raise OSError, RuntimeError or their own errors
+            if _passes_through(error):
+                raise
             left = _count_after_failure(lambda: self.count_matching(collection, sample_ids, filter=filter))
-            raise StoreWriteError(
-                f"deleting points of {collection!r} failed ({first_line(error)}); {left} matching points are left; "
-                f"fix the cause and run the same delete again to remove them"
-            ) from error
+            raise _failed_write(f"deleting points of {collection!r}", error, f"{left} matching points are left; fix "
+                                f"the cause and run the same delete again to remove them") from error
         log.info("deleted %d points of collection %s", deleted, collection)
         return deleted
 
@@ -305,35 +298,6 @@ class Store(Payloads, BulkLoad):
             if offset is None:
                 return found
 
-    def payload_values(self, collection: str, sample_ids: Sequence[str], field: str) -> dict[str, Any]:
-        """The payload `field` of each stored point among `sample_ids`, by sample id (absent points left out)."""
-        ids = [schema.point_id(s) for s in sample_ids]
-        found: dict[str, Any] = {}
-        for start in range(0, len(ids), ID_CHUNK):
-            for record in self._retrieve(collection, ids[start : start + ID_CHUNK], True, []):
-                found[str(record.payload.get("sample_id"))] = record.payload.get(field)
-        return found
-
-    def set_payloads(self, collection: str, payloads: Mapping[str, dict[str, Any]]) -> None:
-        """Merge `payloads` (by sample id) into the payloads of stored points; absent points are left out."""
-        self.check_writable(f"change payloads in collection {collection!r}")
-        ids = list({schema.point_id(sample_id): payload for sample_id, payload in payloads.items()}.items())
-        for start in range(0, len(ids), ID_CHUNK):
-            chunk = ids[start : start + ID_CHUNK]
-            present = {record.id for record in self._retrieve(collection, [i for i, _ in chunk], False, [])}
-            items = [(point_id, payload) for point_id, payload in chunk if point_id in present]
-            if items:
-                self._set_payloads(collection, items)
-
-    def delete_payload_fields(self, collection: str, sample_ids: Sequence[str], fields: Sequence[str]) -> None:
-        """Remove payload `fields` from these stored points; absent points, and fields a point lacks, are left out."""
-        self.check_writable(f"change payloads in collection {collection!r}")
-        ids = list(dict.fromkeys(schema.point_id(s) for s in sample_ids))
-        for start in range(0, len(ids), ID_CHUNK) if fields else ():
-            present = [record.id for record in self._retrieve(collection, ids[start : start + ID_CHUNK], False, [])]
-            if present:
-                self._delete_payload(collection, present, list(fields))
-
     def count(self, collection: str, vector_name: str | None = None) -> int:
         """Points in a collection, or those that have `vector_name`. 0 when the collection does not exist."""
         if not self._has_collection(collection):
@@ -363,20 +327,6 @@ class Store(Payloads, BulkLoad):
         return infos
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def optimize(self, collection: str | None = None) -> None:
-        """Build the indexes (HNSW, payload) of `collection` (None: every collection) after a bulk load, and
-        record that they caught up with the points (see `index_unfinished`)."""
-        self.check_writable("build the index" + (f" of collection {collection!r}" if collection else ""))
-        for name in [collection] if collection else self._collection_names():
-            self._build_index(name)
-            self._note_index(name, unfinished=False)
-
-    def flush(self) -> None:
-        """Make every write so far durable."""
-
-    def close(self) -> None:
-        """Flush and release the store."""
-
     def __enter__(self) -> Store:
         return self
 
@@ -404,10 +354,23 @@ class Store(Payloads, BulkLoad):
 
     def _write_error(self, collection: str, vector_name: str, attempted: int, error: Exception) -> StoreWriteError:
         committed = _count_after_failure(lambda: self._count(collection, Conditions(has_vectors=[vector_name])))
-        return StoreWriteError(
-            f"writing {attempted} points to {collection!r}/{vector_name!r} failed ({first_line(error)}); {committed} points "
-            f"with this vector are committed; fix the cause (e.g. free disk space) and re-run to store the rest"
-        )
+        return _failed_write(f"writing {attempted} points to {collection!r}/{vector_name!r}", error,
+                             f"{committed} points with this vector are committed; fix the cause (e.g. free disk "
+                             f"space) and re-run to store the rest")
+
+
+def _passes_through(error: Exception) -> bool:
+    """Whether a write's failure is told as it is: an embedkit error, except a full disk, which is told with what
+    was committed (as any failure of the backend is)."""
+    return isinstance(error, EmbedkitError) and not isinstance(error, StoreFullError)
+
+
+def _failed_write(what: str, error: Exception, outcome: str) -> StoreWriteError:
+    """The one line for a write that failed part-way: `what` failed, why, and `outcome`; a full disk stays a
+    StoreFullError, its cause quoted as the OSError(ENOSPC) it was told as before it had a type of its own."""
+    if isinstance(error, StoreFullError):
+        return StoreFullError(f"{what} failed ([Errno {errno.ENOSPC}] {error}); {outcome}")
+    return StoreWriteError(f"{what} failed ({first_line(error)}); {outcome}")
 
 
 def _count_after_failure(count: Callable[[], int]) -> str:

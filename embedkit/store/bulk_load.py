@@ -20,7 +20,17 @@ PAUSED_INDEXING_KEY = "indexing_threshold_before_bulk_load"
 
 
 class BulkLoad(CollectionMetadata):
-    """Indexing switched off for a bulk load and on again by `optimize`, through a backend's threshold primitives."""
+    """Indexing switched off for a bulk load and on again by `optimize`, through a backend's threshold primitives
+    (StoreBackend's `_indexing_threshold`, `_set_indexing_threshold` and `_build_index`)."""
+
+    def optimize(self, collection: str | None = None) -> None:
+        """Build the indexes (HNSW, payload) of `collection` (None: every collection) after a bulk load, turn a
+        server's indexing back on, and record that the indexes caught up with the points (`index_unfinished`)."""
+        self.check_writable("build the index" + (f" of collection {collection!r}" if collection else ""))
+        for name in [collection] if collection else self._collection_names():
+            self._build_index(name)
+            self._end_bulk_load(name)
+            self._note_index(name, unfinished=False)
 
     def begin_bulk_load(self, collection: str) -> None:
         """Call before writing many points into `collection` (after `ensure_vector`); `optimize` ends the load.
@@ -53,11 +63,3 @@ class BulkLoad(CollectionMetadata):
         del metadata[PAUSED_INDEXING_KEY]
         self._write_metadata(collection, metadata)
         log.info("indexing of collection %s back on (threshold %d kB)", collection, int(threshold))
-
-    def _indexing_threshold(self, collection: str) -> int | None:
-        """The size (kB of vectors) from which the backend indexes a segment by itself; None for a backend that
-        indexes only in `_build_index`."""
-        return None
-
-    def _set_indexing_threshold(self, collection: str, kilobytes: int) -> None:
-        raise NotImplementedError

@@ -8,11 +8,12 @@ from typing import Any
 from embedkit.errors import InvalidOptionError
 from embedkit.records import VectorRecord
 from embedkit.store import schema
-from embedkit.store.backend import Conditions, StoreBackend
+from embedkit.store.backend import StoreBackend
+from embedkit.store.points import Conditions
 
 
 class CollectionMetadata(StoreBackend):
-    """The metadata point, read and written through a backend's primitives."""
+    """The metadata point, read and written through a backend's primitives (it declares none)."""
 
     def datasets(self, collection: str) -> list[str]:
         """The identities of the datasets a collection holds (`Dataset.identity`), as ingest recorded them."""
@@ -66,7 +67,7 @@ class CollectionMetadata(StoreBackend):
         A server indexes what is written by itself: only a bulk load (embedkit/store/bulk_load.py) leaves its
         index unfinished, and the build clears that here too."""
         noted: set[str] = self.__dict__.setdefault("_index_noted_unfinished", set())
-        if unfinished and (self.builds_index_itself or collection in noted):
+        if unfinished and (self.capabilities.builds_index_itself or collection in noted):
             return
         metadata = self._read_metadata(collection)
         if bool(metadata.get("index_unfinished")) != unfinished:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from embedkit.errors import EmbedkitError, InvalidOptionError, StoreUnavailableError, first_line
 from embedkit.records import VectorRecord
 from embedkit.store.base import Store
-from embedkit.store.location import redacted
+from embedkit.store.urls import redacted
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from embedkit.encoders import get_encoder
 from embedkit.ingestion import ingest
 from embedkit.records import VectorRecord
 from embedkit.store import open_store
-from embedkit.store.edge import EdgeStore
+from embedkit.store.edge.store import EdgeStore
 from tests.support.photos import PER_CLASS, make_photo_folder
 
 
@@ -70,7 +70,7 @@ def test_the_index_command_builds_it_and_the_listing_says_when_it_is_unfinished(
 def test_an_ingest_into_a_server_loads_without_indexing_and_an_interrupted_one_turns_indexing_on_next_time(
         tmp_path, photos, monkeypatch):
     from embedkit.store.bulk_load import PAUSED_INDEXING_KEY
-    from embedkit.store.client import ClientStore
+    from embedkit.store.client.store import ClientStore
 
     folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
     location = f"local:{tmp_path / 'server'}"

@@ -23,7 +23,8 @@ def test_the_plugin_is_found_through_its_entry_point():
 def test_built_ins_go_through_the_same_hook_as_plugins():
     manager = register_builtins(DEFAULT_PLUGINS)  # as a registry's first use does
     implementations = [*manager.hook.register_encoders.get_hookimpls(),
-                       *manager.hook.register_datasets.get_hookimpls()]
+                       *manager.hook.register_datasets.get_hookimpls(),
+                       *manager.hook.register_stores.get_hookimpls()]
     for name in (*DEFAULT_PLUGINS, "efficientnet_lite"):
         plugin = manager.get_plugin(name)
         assert plugin is not None

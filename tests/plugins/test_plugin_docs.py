@@ -186,3 +186,25 @@ def test_an_option_the_factory_does_not_take_is_the_one_line_error_the_docs_show
                           load="mean_colour")
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == doc_error("embedkit embed cat.jpg --encoder mean-colour --image-size 32")
+
+
+def test_the_store_backend_of_the_page_opens_its_urls_as_the_built_ins_open_theirs(tmp_path, monkeypatch,
+                                                                                   fresh_plugins):
+    import types
+
+    from embedkit.errors import InvalidOptionError
+    from embedkit.plugins import plugin_manager
+
+    plugin = types.ModuleType("embedkit_edge_url")
+    exec(doc_block("def register_stores"), plugin.__dict__)
+    monkeypatch.setattr("embedkit.store.location.STORES",
+                        Registry("store backend", lambda registry: load_registry("register_stores", registry)))
+    plugin_manager().register(plugin, name="edge_url")
+    with open_store(f"edge://{tmp_path / 'vectors'}") as store:
+        assert type(store).__name__ == "EdgeURLStore" and store.location == str(tmp_path / "vectors")
+        assert store.capabilities.embedded and not store.capabilities.remote
+    with pytest.raises(InvalidOptionError) as refused:
+        open_store("s3://bucket/vectors")
+    assert ("is a URL of scheme s3://, which embedkit does not read; give a folder, edge://PATH, a Qdrant server "
+            "http(s)://HOST:PORT, :memory: or local:PATH") in str(refused.value)
+    assert " ".join(str(refused.value).split("'s3://bucket/vectors' ")[1:]) in " ".join(DOC.read_text().split())

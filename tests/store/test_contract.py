@@ -1,5 +1,5 @@
-"""The Store contract, run against every backend: Qdrant Edge, qdrant-client in memory and on disk,
-and a real Qdrant server when EMBEDKIT_TEST_QDRANT_URL is set."""
+"""The Store contract, run against every registered built-in backend: Qdrant Edge, qdrant-client in memory and
+on disk, and a real Qdrant server when EMBEDKIT_TEST_QDRANT_URL is set."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import pytest
 
 from embedkit.errors import InvalidOptionError, SampleNotFoundError, SchemaMismatchError, StoreWriteError
 from embedkit.records import Preprocessing, VectorRecord
-from embedkit.store import METADATA_POINT_ID, Store, open_store
+from embedkit.store import METADATA_POINT_ID, STORES, Store, open_store, store_backend
 
 BACKENDS = ["edge", "memory", "local", "server"]
+REGISTERED = {"edge": "edge", "memory": "local", "local": "local", "server": "server"}
+"""The registered backend each kind of store above is opened by."""
 ENCODER_A = VectorRecord("enc-a", 8, "image", weights="w1", weights_sha256="ab" * 32, layer="pool", image_size=32,
                          preprocessing=Preprocessing(32, 32, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)))
 ENCODER_B = VectorRecord("enc-b", 4, "image", weights="w2")
@@ -80,6 +82,17 @@ def fill(store: Store, collection: str, n: int = 30, encoder=ENCODER_A, seed: in
     store.ensure_vector(collection, encoder.encoder, encoder)
     store.upsert(collection, encoder.encoder, ids, vectors, payloads)
     return ids, vectors, labels
+
+
+def test_the_contract_runs_over_every_registered_built_in_backend():
+    built_in = {entry.name for entry in STORES.entries() if entry.plugin == "embedkit.store.builtin"}
+    assert set(REGISTERED.values()) == built_in
+
+
+def test_a_store_is_opened_by_its_backend_and_has_the_capabilities_it_registered(store, backend):
+    registered = store_backend(backend.location)
+    assert registered.name == REGISTERED[backend.kind]
+    assert store.capabilities == registered.info["capabilities"]
 
 
 def test_ensure_vector_creates_the_collection_and_records_the_encoder(store, name):

@@ -1,7 +1,10 @@
 """What a store location may be: a folder (made by the first write, never by a read), an http(s) server URL,
-:memory: or local:PATH; anything else is refused with one line that says what is accepted."""
+:memory: or local:PATH, or what a plugin's backend opens; anything else is refused with one line that says what
+is accepted."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -9,9 +12,13 @@ from click.testing import CliRunner
 
 from embedkit.cli import main
 from embedkit.errors import InvalidOptionError, StoreLockedError, StoreUnavailableError
+from embedkit.hookspecs import hookimpl
+from embedkit.plugins import load_registry, plugin_manager
 from embedkit.records import VectorRecord
-from embedkit.store import open_store
-from embedkit.store.location import check_location, parse_server_url
+from embedkit.registry import Registry
+from embedkit.store import StoreCapabilities, open_store, store_backend
+from embedkit.store.edge.store import EdgeStore
+from embedkit.store.urls import parse_server_url
 
 ENCODER = VectorRecord("enc", 4, weights="w1")
 
@@ -54,13 +61,13 @@ def test_a_location_that_names_no_store_is_refused_in_one_line_and_creates_nothi
         open_store(location)
 
 
-@pytest.mark.parametrize("location, kind", [
-    ("store", "folder"), ("data/store", "folder"), ("./localhost:6333", "folder"), ("/abs/store", "folder"),
-    (r"C:\Users\me\store", "folder"), ("http://localhost:6333", "server"), ("HTTPS://qdrant.example", "server"),
-    (":memory:", "memory"), ("local:/tmp/q", "local"),
+@pytest.mark.parametrize("location, backend", [
+    ("store", "edge"), ("data/store", "edge"), ("./localhost:6333", "edge"), ("/abs/store", "edge"),
+    (r"C:\Users\me\store", "edge"), ("http://localhost:6333", "server"), ("HTTPS://qdrant.example", "server"),
+    (":memory:", "local"), ("local:/tmp/q", "local"), (":memory:x", "edge"),
 ])
-def test_folders_server_urls_and_the_client_local_modes_are_accepted(location, kind):
-    assert check_location(location) == kind
+def test_folders_server_urls_and_the_client_local_modes_are_opened_by_their_registered_backend(location, backend):
+    assert store_backend(location).name == backend
 
 
 def test_a_server_url_is_taken_apart_into_what_qdrant_client_gets_and_the_credentials():
@@ -123,3 +130,45 @@ def test_reading_a_local_mode_store_that_does_not_exist_leaves_no_folder_behind(
         store.ensure_vector("c", "v", VectorRecord("enc", 4))
     with open_store(f"local:{tmp_path / 'written'}") as store:
         assert [c.name for c in store.collections()] == ["c"]
+
+
+class UrlFolderStore(EdgeStore):
+    """A third party's backend: an embedded store named by a URL of its own scheme, fake:///PATH."""
+
+
+class FakeBackendPlugin:
+    @hookimpl
+    def register_stores(self, register):
+        register("fake", lambda location, **options: UrlFolderStore(
+            location.removeprefix("fake://"), embedkit_version="test", collection_options=options["collection_options"]),
+            schemes=("fake",), locations="fake:///PATH", capabilities=StoreCapabilities(embedded=True))
+
+
+@pytest.fixture
+def fake_backend(monkeypatch):
+    """The plugin above loaded, with the built-ins, into a store registry filled afresh for the test."""
+    plugin_manager.cache_clear()
+    monkeypatch.setattr("embedkit.store.location.STORES",
+                        Registry("store backend", lambda registry: load_registry("register_stores", registry)))
+    plugin_manager().register(FakeBackendPlugin(), name="fake-backend")
+    yield
+    plugin_manager.cache_clear()
+
+
+def test_a_plugin_registers_a_backend_for_its_url_scheme_and_open_store_and_the_cli_find_it(tmp_path, fake_backend):
+    location = f"fake://{tmp_path / 'store'}"
+    with open_store(location) as store:
+        assert isinstance(store, UrlFolderStore) and store.capabilities == StoreCapabilities(embedded=True)
+        fill(store)
+    assert store_backend(location).name == "fake" and store_backend(location).plugin == "fake-backend"
+    listed = invoke("collections", "--qdrant", location, "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [(c["name"], c["points"]) for c in json.loads(listed.stdout)] == [("ds", 3)]
+    assert store_backend(str(tmp_path)).name == "edge"  # the built-ins keep theirs
+
+
+def test_an_unknown_scheme_is_refused_in_one_line_naming_the_locations_the_backends_open(fake_backend):
+    ran = invoke("collections", "--qdrant", "nope://x")
+    assert ran.exit_code == 2 and "Traceback" not in ran.output
+    assert ("scheme nope://, which embedkit does not read; give a folder, fake:///PATH, a Qdrant server "
+            "http(s)://HOST:PORT, :memory: or local:PATH") in " ".join(ran.stderr.split())

@@ -15,13 +15,13 @@ import pytest
 import qdrant_client
 from click.testing import CliRunner
 
-import embedkit.store.client as client_module
+import embedkit.store.client.store as client_module
 from embedkit.cli import main
 from embedkit.cli.options import StoreLocation
 from embedkit.errors import StoreUnavailableError
 from embedkit.records import VectorRecord
 from embedkit.store import open_store
-from embedkit.store.location import redacted
+from embedkit.store.urls import redacted
 from tests.support.photos import make_photo_folder
 
 PASSWORD = "s3cr3tPW-9f2c"

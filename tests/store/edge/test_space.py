@@ -8,10 +8,11 @@ from collections import namedtuple
 
 import pytest
 
-from embedkit.errors import StoreReadOnlyError, StoreWriteError
+from embedkit.errors import StoreFullError, StoreReadOnlyError
 from embedkit.ingestion import ingest
 from embedkit.retrieval import search
-from embedkit.store import open_store, space
+from embedkit.store import open_store
+from embedkit.store.edge import space
 from tests.support.photos import PER_CLASS, make_photo_folder
 
 Usage = namedtuple("Usage", "total used free")
@@ -40,7 +41,7 @@ def test_a_disk_filling_up_stops_the_run_with_the_committed_count_and_a_rerun_co
     folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
     store = tmp_path / "store"
     disk.writes_with_room = 6  # the collection, its metadata and the first batches; then the disk is full
-    with pytest.raises(StoreWriteError, match=r"MB free, less than the 64 MB .*; (\d+) points with this vector are "
+    with pytest.raises(StoreFullError, match=r"MB free, less than the 64 MB .*; (\d+) points with this vector are "
                                               r"committed") as stopped:
         ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=32, device="cpu", store=store, workers=0,
                batch_size=2)
@@ -50,6 +51,21 @@ def test_a_disk_filling_up_stops_the_run_with_the_committed_count_and_a_rerun_co
     assert rest.stored + rest.already_stored == 2 * PER_CLASS and rest.already_stored > 0
     with open_store(store) as opened:
         assert opened.count("folder-photos") == 2 * PER_CLASS
+
+
+def test_a_full_disk_is_told_by_its_type_in_the_one_line_it_was_told_in_as_an_os_error(tmp_path, disk):
+    from embedkit.cli.group import describe
+    from embedkit.records import VectorRecord
+
+    with open_store(tmp_path / "store") as store:
+        store.ensure_vector("a", "enc", VectorRecord("enc", 4, "image", weights="w"))
+        disk.free = 1 << 20
+        with pytest.raises(StoreFullError) as full:
+            store.ensure_vector("b", "enc", VectorRecord("enc", 4, "image", weights="w"))
+        disk.free = 10 << 30
+    message = (f"the disk holding {(tmp_path / 'store').resolve()} has 1 MB free, less than the 64 MB embedkit leaves "
+               f"free ($EMBEDKIT_MIN_FREE_MB); free some space, or store elsewhere (--qdrant)")
+    assert describe(full.value) == (message, 1)
 
 
 def test_a_store_on_a_full_disk_opens_for_reading_and_refuses_writes_in_one_line(tmp_path, photos, disk):

@@ -25,8 +25,8 @@ from embedkit.cli import main
 from embedkit.errors import StoreLockedError
 from embedkit.ingestion import ingest
 from embedkit.store import open_store
-from embedkit.store.lock import DirectoryLock
-from embedkit.store.readonly import copy_sparse
+from embedkit.store.edge.lock import DirectoryLock
+from embedkit.store.edge.readonly import copy_sparse
 from tests.support.photos import PER_CLASS, make_photo_folder
 
 COLLECTION = "folder-photos"

@@ -17,10 +17,11 @@ from embedkit.errors import InvalidOptionError, StoreLockedError, StoreReadOnlyE
 from embedkit.store import schema
 from embedkit.store.base import Store
 from embedkit.store.collection_options import CollectionOptions
-from embedkit.store.lock import DirectoryLock
-from embedkit.store.space import MIN_FREE_ENV, check_space, shortage
+from embedkit.store.edge import CAPABILITIES
+from embedkit.store.edge.lock import DirectoryLock
+from embedkit.store.edge.readonly import ShardCopies
+from embedkit.store.edge.space import MIN_FREE_ENV, check_space, shortage
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
-from embedkit.store.readonly import ShardCopies
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,10 @@ class EdgeStore(Store):
     """Collections are Qdrant Edge shards at `root/<collection>/`; the root is locked while this store is open.
 
     A store this process may not write opens read-only: reads work on temporary copies of its shards
-    (embedkit/store/readonly.py), and every write raises StoreReadOnlyError.
+    (embedkit/store/edge/readonly.py), and every write raises StoreReadOnlyError.
     """
+
+    capabilities = CAPABILITIES
 
     def __init__(
         self,

@@ -12,8 +12,9 @@ import pytest
 
 from embedkit.errors import StoreLockedError
 from embedkit.ingestion import ingest
-from embedkit.store import lock, open_store
-from embedkit.store.lock import DirectoryLock
+from embedkit.store import open_store
+from embedkit.store.edge import lock
+from embedkit.store.edge.lock import DirectoryLock
 
 
 def hold_after_death(directory, seconds: float, drop: bool = False) -> int:
@@ -22,7 +23,7 @@ def hold_after_death(directory, seconds: float, drop: bool = False) -> int:
     script = textwrap.dedent(f"""
         import os, time
         from pathlib import Path
-        from embedkit.store.lock import DirectoryLock, drop_inherited_locks
+        from embedkit.store.edge.lock import DirectoryLock, drop_inherited_locks
         held = DirectoryLock(Path({str(directory)!r}))
         held.acquire()
         child = os.fork()
@@ -42,7 +43,7 @@ def hold_after_death(directory, seconds: float, drop: bool = False) -> int:
 def test_a_lock_whose_holder_is_gone_is_taken_over_with_a_note(tmp_path, caplog):
     hold_after_death(tmp_path, 1.0)
     taken = DirectoryLock(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="embedkit.store.lock"):
+    with caplog.at_level(logging.WARNING, logger="embedkit.store.edge.lock"):
         assert taken.acquire() is None
     assert "which is gone" in caplog.text
     taken.release()

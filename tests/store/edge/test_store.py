@@ -12,7 +12,7 @@ import pytest
 
 from embedkit.errors import StoreLockedError, StoreUnavailableError
 from embedkit.store import default_store_path, open_store
-from embedkit.store.edge import EdgeStore
+from embedkit.store.edge.store import EdgeStore
 from embedkit.records import VectorRecord
 
 ENCODER = VectorRecord("enc", 16, "image", weights="w1", weights_sha256="00" * 32)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from embedkit.errors import StoreUnavailableError
-from embedkit.store.lock import DirectoryLock
+from embedkit.store.edge.lock import DirectoryLock
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 from embedkit.errors import StoreLockedError, StoreUnavailableError, StoreWriteError
 from embedkit.store import open_store
-from embedkit.store.client import BACKUP_SUFFIX, ClientStore
+from embedkit.store.client.store import BACKUP_SUFFIX, ClientStore
 from embedkit.records import VectorRecord
 
 ENC_A = VectorRecord("enc-a", 8, weights="w1")
@@ -50,7 +50,7 @@ def test_an_unreachable_server_fails_quickly_after_bounded_retries(grpc):
 def test_the_api_key_comes_from_the_environment(monkeypatch):
     seen = {}
 
-    def fake_connect(url, *, grpc, api_key, embedkit_version):
+    def fake_connect(url, *, grpc, api_key, embedkit_version, collection_options):
         seen.update(url=url, grpc=grpc, api_key=api_key)
         return "store"
 

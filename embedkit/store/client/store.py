@@ -18,11 +18,13 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 from embedkit.errors import InvalidOptionError, StoreLockedError, StoreUnavailableError, StoreWriteError
 from embedkit.store import schema
+from embedkit.store.backend import StoreCapabilities
 from embedkit.store.base import Store
+from embedkit.store.client import LOCAL, SERVER
 from embedkit.store.collection_options import CollectionOptions
-from embedkit.store.location import parse_server_url
+from embedkit.store.urls import parse_server_url
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
-from embedkit.store.server_answers import error_line, log_version, refusal, unsupported
+from embedkit.store.client.answers import error_line, log_version, refusal, unsupported
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +39,20 @@ _PAYLOAD_TYPES = {"keyword": m.PayloadSchemaType.KEYWORD, "integer": m.PayloadSc
 
 
 class ClientStore(Store):
-    """Collections are Qdrant collections reached through a `QdrantClient`."""
+    """Collections are Qdrant collections reached through a `QdrantClient`: a server's (`connect`), or those of
+    qdrant-client's own local mode (`local`)."""
 
-    builds_index_itself = True
+    capabilities: StoreCapabilities = SERVER
 
     created_folder: Path | None = None
     """The local-mode folder this store created on opening: removed on closing if no collection was written."""
 
-    def __init__(self, client: QdrantClient, location: str, *, embedkit_version: str, hnsw_ef: int = 128):
+    def __init__(self, client: QdrantClient, location: str, *, embedkit_version: str, hnsw_ef: int = 128,
+                 capabilities: StoreCapabilities = SERVER, collection_options: CollectionOptions | None = None):
         self.client = client
         self.location = location
-        self.is_local = not location.lower().startswith(("http://", "https://"))
+        self.capabilities = capabilities
+        self.collection_options = collection_options
         self.embedkit_version = embedkit_version
         self.hnsw_ef = hnsw_ef
         self._dims: dict[str, dict[str, int]] = {}
@@ -60,6 +65,7 @@ class ClientStore(Store):
         grpc: bool = False,
         api_key: str | None = None,
         embedkit_version: str,
+        collection_options: CollectionOptions | None = None,
         attempts: int = CONNECT_ATTEMPTS,
         timeout: int = TIMEOUT_S,
     ) -> ClientStore:
@@ -81,7 +87,7 @@ class ClientStore(Store):
             try:
                 client.get_collections()
                 log_version(client, shown)
-                return cls(client, shown, embedkit_version=embedkit_version)
+                return cls(client, shown, embedkit_version=embedkit_version, collection_options=collection_options)
             except UnexpectedResponse as error:
                 if error.status_code in (401, 403):
                     client.close()
@@ -100,7 +106,8 @@ class ClientStore(Store):
         )
 
     @classmethod
-    def local(cls, path: str | None, *, embedkit_version: str) -> ClientStore:
+    def local(cls, path: str | None, *, embedkit_version: str,
+              collection_options: CollectionOptions | None = None) -> ClientStore:
         """qdrant-client's local mode, in memory (path None) or in a directory."""
         new_folder = None if path is None or Path(path).exists() else Path(path)
         try:
@@ -111,7 +118,8 @@ class ClientStore(Store):
                     f"the qdrant-client local store {path} is open in another process; close it and retry"
                 ) from error
             raise StoreUnavailableError(f"cannot open the qdrant-client local store {path} ({error})") from error
-        store = cls(client, ":memory:" if path is None else f"local:{path}", embedkit_version=embedkit_version)
+        store = cls(client, ":memory:" if path is None else f"local:{path}", embedkit_version=embedkit_version,
+                    capabilities=LOCAL, collection_options=collection_options)
         store.created_folder = new_folder
         return store
 
@@ -124,7 +132,7 @@ class ClientStore(Store):
 
     def _create_collection(self, collection: str, vector_name: str, dim: int) -> None:
         options = self.collection_options or CollectionOptions()
-        if options.distributed and self.is_local:
+        if options.distributed and not self.capabilities.shards:
             log.info("qdrant-client local mode keeps one shard: the shards and replication factor are not applied")
         self._create(collection, options.client_arguments({vector_name: dim}))
 
@@ -350,10 +358,6 @@ class ClientStore(Store):
         optimizers = m.OptimizersConfigDiff(indexing_threshold=kilobytes)
         self.client.update_collection(collection, optimizers_config=optimizers)
 
-    def _build_index(self, collection: str) -> None:
-        """A server indexes in the background; after a bulk load (`begin_bulk_load`) it starts once this returns."""
-        self._end_bulk_load(collection)
-
     def close(self) -> None:
         self.client.close()
         if self.created_folder is not None and not self._collection_names_on_disk():
@@ -366,7 +370,7 @@ class ClientStore(Store):
     @contextmanager
     def _quiet_local_mode(self) -> Iterator[None]:
         """Local mode warns that payload indexes and search params have no effect there; we know."""
-        if not self.is_local:
+        if self.capabilities.remote:
             yield
             return
         with warnings.catch_warnings():

@@ -3,12 +3,11 @@ full disk kills the process with a bus error, so embedkit stops while a margin i
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 from pathlib import Path
 
-from embedkit.errors import InvalidOptionError
+from embedkit.errors import InvalidOptionError, StoreFullError
 
 MIN_FREE_ENV = "EMBEDKIT_MIN_FREE_MB"
 DEFAULT_MIN_FREE_MB = 64
@@ -39,7 +38,7 @@ def shortage(root: Path, needed: int = 0) -> str | None:
 
 
 def check_space(root: Path, needed: int = 0) -> None:
-    """Raise OSError(ENOSPC) before a write that would leave less than the margin free."""
+    """Raise StoreFullError before a write that would leave less than the margin free."""
     reason = shortage(root, needed)
     if reason is not None:
-        raise OSError(errno.ENOSPC, f"{reason}; free some space, or store elsewhere (--qdrant)")
+        raise StoreFullError(f"{reason}; free some space, or store elsewhere (--qdrant)")
