@@ -11,8 +11,9 @@ import torch
 from torchvision import transforms
 
 from embedkit.encoders.base import Encoder
-from embedkit.encoders.builtin.sentence_transformer import (PACKAGED, WEIGHT_FILES, ModelSource, hf_cache_folder,
-                                                            hub_id, packaged_copy, sentence_transformers_version)
+from embedkit.encoders.builtin.sentence_transformer_pretrained import (PACKAGED, WEIGHT_FILES, ModelSource,
+                                                                       hf_cache_folder, hub_id, packaged_copy,
+                                                                       sentence_transformers_version)
 from embedkit.encoders.names import RANDOM, RANDOM_SUFFIX, weights_option
 from embedkit.encoders.network import hugging_face_unreachable
 from embedkit.encoders.weights import file_sha256
