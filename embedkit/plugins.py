@@ -30,9 +30,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "embedkit.encoders.builtin.sentence_transformer",
     "embedkit.encoders.builtin.ensemble",
     "embedkit.encoders.builtin.pixels",
+    "embedkit.encoders.builtin.finetuned",
     "embedkit.datasets.builtin",
     "embedkit.store.builtin",
-    "embedkit.training.models",
 )
 
 BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (

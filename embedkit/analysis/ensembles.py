@@ -21,7 +21,7 @@ from embedkit.encoders import Encoder, vector_name_candidates
 from embedkit.encoders.ensemble import EnsembleArtifact, Member, identity_sha256, parse_members, spec_name
 from embedkit.encoders.ensemble.combination import check_members, combine, normalise_rows
 from embedkit.encoders.names import find_stored
-from embedkit.encoders.ensemble.encoder import build_member
+from embedkit.encoders.ensemble.builders import build_member
 from embedkit._version import __version__
 from embedkit.ingestion import ingest
 from embedkit.errors import EmbedkitError, InvalidOptionError, MemberVectorsMissingError

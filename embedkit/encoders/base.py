@@ -169,6 +169,10 @@ class Encoder:
         if other is not None:
             raise InvalidOptionError(f"texts must be strings, not {type(other).__name__}; embed images with "
                                      f"modality='image' or encode_images")
+        return self.embed_texts(texts, batch_size)
+
+    def embed_texts(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Embed checked texts in batches of `batch_size`, in their order."""
         parts = []
         for batch in batched(texts, batch_size):
             with torch.inference_mode(), self.autocast():

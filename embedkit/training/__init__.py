@@ -7,8 +7,8 @@ __getattr__ = lazy_exports(__name__, {
     "TrainResult": "embedkit.training.loop",
     "train": "embedkit.training.loop",
     "tune": "embedkit.training.tune",
-    "models_dir": "embedkit.training.models",
-    "finetuned_models": "embedkit.training.models",
+    "models_dir": "embedkit.encoders.builtin.finetuned_pretrained",
+    "finetuned_models": "embedkit.encoders.builtin.finetuned_pretrained",
 })
 
 __all__ = ["TrainConfig", "TrainResult", "finetuned_models", "models_dir", "train", "tune"]

@@ -11,10 +11,10 @@ from typing import Any
 import torch
 
 from embedkit._version import __version__
+from embedkit.encoders.builtin.finetuned_pretrained import CARD
 from embedkit.records import VectorRecord
 from embedkit.training.config import TrainConfig
 from embedkit.training.data import LabelledSamples
-from embedkit.training.models import CARD
 
 CURVES = "curves.png"
 

@@ -17,6 +17,8 @@ import torch
 
 from embedkit.datasets import get_dataset
 from embedkit.encoders import get_encoder
+from embedkit.encoders.builtin.finetuned import register_now
+from embedkit.encoders.builtin.finetuned_pretrained import WEIGHTS, finetuned_name, models_dir
 from embedkit.encoders.image_module import ImageModuleEncoder
 from embedkit.encoders.names import RANDOM
 from embedkit.encoders.base import PRECISIONS
@@ -25,7 +27,6 @@ from embedkit.training.card import write_card
 from embedkit.training.config import TrainConfig
 from embedkit.training.data import TrainingImages, augmentation, choose
 from embedkit.training.evaluate import embed, validation_scores
-from embedkit.training.models import WEIGHTS, finetuned_name, models_dir, register_now
 from embedkit.training.objectives import make_objective
 
 log = logging.getLogger(__name__)

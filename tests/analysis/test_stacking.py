@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from embedkit import get_encoder
 from embedkit.cli import main
-from embedkit.encoders.ensemble.encoder import create_stack
+from embedkit.encoders.ensemble.builders import create_stack
 from embedkit.analysis.ensembles import apply_artifact
 from embedkit.errors import ArtifactMismatchError, MemberVectorsMissingError, UnlabelledDataError
 from embedkit.ingestion import ingest

@@ -49,6 +49,20 @@ def test_a_text_model_refuses_images(minilm, photos):
         minilm.encode_images([photos["cat"]])
 
 
+TEXTS = ["A cat.", " ".join(["The long sentence goes on about cats and mats and rugs."] * 12), "Hi",
+         "A kitten is lying on a rug by the fire.", " ".join(["Markets fell."] * 30), "ok", "A dog runs."]
+
+
+def test_texts_are_batched_by_length_across_the_whole_input_and_come_back_in_its_order(minilm, monkeypatch):
+    one_at_a_time = np.concatenate([minilm.encode_texts([text]) for text in TEXTS])
+    batches = []
+    forward = minilm.forward_texts
+    monkeypatch.setattr(minilm, "forward_texts", lambda texts: batches.append(texts) or forward(texts))
+    vectors = minilm.encode_texts(TEXTS, batch_size=3)
+    np.testing.assert_allclose(vectors, one_at_a_time, atol=1e-5)
+    assert batches == [sorted(TEXTS, key=len, reverse=True)[start:start + 3] for start in (0, 3, 6)]
+
+
 def test_random_weights_and_a_local_folder(minilm, tmp_path):
     random = get_encoder("st:all-MiniLM-L6-v2", weights="random", device="cpu")
     assert random.name == "st:all-MiniLM-L6-v2.random"

@@ -98,7 +98,7 @@ def test_the_name_a_random_encoder_shows_creates_it_again():
 
 
 def test_the_written_out_weights_are_torchvisions_own():
-    from embedkit.encoders.builtin.torchvision_cnn import BACKBONES
+    from embedkit.encoders.builtin.torchvision_cnn_pretrained import BACKBONES
     from embedkit.records import Preprocessing
 
     for backbone in BACKBONES:

@@ -19,7 +19,8 @@ import torchvision
 
 from embedkit import get_encoder
 from embedkit.encoders import weights
-from embedkit.encoders.builtin.torchvision_cnn import BACKBONES, create_encoder
+from embedkit.encoders.builtin.torchvision_cnn import create_encoder
+from embedkit.encoders.builtin.torchvision_cnn_pretrained import BACKBONES
 from embedkit.encoders.weights import hub_checkpoint_path, named_hash
 from embedkit.errors import WeightsChecksumError, WeightsMismatchError, WeightsUnavailableError
 

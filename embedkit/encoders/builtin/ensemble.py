@@ -1,4 +1,4 @@
-"""The `ensemble:` and `stack:` families, registered without importing torch; `ensemble.encoder` builds them."""
+"""The `ensemble:` and `stack:` families, registered without importing torch; `ensemble.builders` builds them."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ EXAMPLE = "ensemble:mobilenet_v2+clip:ViT-S-32-alt"
 
 
 def create_ensemble(argument: str | None, **options: Any) -> EnsembleEncoder:
-    """`ensemble:a+b*0.5`, as `embedkit.encoders.ensemble.encoder.create_ensemble` builds it."""
-    from embedkit.encoders.ensemble.encoder import create_ensemble
+    """`ensemble:a+b*0.5`, as `embedkit.encoders.ensemble.builders.create_ensemble` builds it."""
+    from embedkit.encoders.ensemble.builders import create_ensemble
 
     return create_ensemble(argument, **options)
 
 
 def create_stack(argument: str | None, **options: Any) -> EnsembleEncoder:
-    """`stack:FILE.npz`, as `embedkit.encoders.ensemble.encoder.create_stack` builds it."""
-    from embedkit.encoders.ensemble.encoder import create_stack
+    """`stack:FILE.npz`, as `embedkit.encoders.ensemble.builders.create_stack` builds it."""
+    from embedkit.encoders.ensemble.builders import create_stack
 
     return create_stack(argument, **options)
 

@@ -1,12 +1,13 @@
 """`pixels`: an image's raw pixels, resized and flattened, as its vector: the floor every learnt encoder should
-clear, the way Fashion-MNIST's own benchmark reports classifiers on raw pixels."""
+clear, the way Fashion-MNIST's own benchmark reports classifiers on raw pixels. Registered without importing torch;
+`pixels_model` builds one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from embedkit.encoders.names import RANDOM, variant_suffix
+from embedkit.encoders.names import RANDOM
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 from embedkit.records import Preprocessing, VectorRecord
@@ -33,16 +34,12 @@ def pixels_record(image_size: int | None) -> VectorRecord:
 
 def create_encoder(*, weights: object = None, image_size: int | None = None, device: str = "auto",
                    precision: str = "fp32") -> ImageModuleEncoder:
-    import torch
+    from embedkit.encoders.builtin.pixels_model import build_encoder
 
     if weights not in (None, RANDOM, "none"):
         raise InvalidOptionError(f"the pixels encoder has no weights to load; leave out {weights!r}")
-
-    from embedkit.encoders.image_module import ImageModuleEncoder
-
     del precision  # pixels are what they are: no reduced precision changes them
-    return ImageModuleEncoder(torch.nn.Flatten(), pixels_record(image_size), device=device,
-                              variant=variant_suffix(None, None, image_size))
+    return build_encoder(pixels_record(image_size), device=device)
 
 
 @hookimpl

@@ -7,12 +7,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torchvision import transforms
 
 from embedkit.encoders.base import Encoder
-from embedkit.encoders.builtin.sentence_transformer import (PACKAGED, WEIGHT_FILES, ModelSource, hf_cache_folder,
-                                                            hub_id, packaged_copy, sentence_transformers_version)
+from embedkit.encoders.builtin.sentence_transformer_pretrained import (PACKAGED, WEIGHT_FILES, ModelSource,
+                                                                       hf_cache_folder, hub_id, packaged_copy,
+                                                                       sentence_transformers_version)
 from embedkit.encoders.names import RANDOM, RANDOM_SUFFIX, weights_option
 from embedkit.encoders.network import hugging_face_unreachable
 from embedkit.encoders.weights import file_sha256
@@ -120,6 +122,15 @@ class SentenceTransformerEncoder(Encoder):
     def forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
         images = [transforms.functional.to_pil_image(tensor.cpu()) for tensor in pixels.to(torch.uint8)]
         return self._encode(images)
+
+    def embed_texts(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Sorted by length across the whole input, longest first, as sentence-transformers' own `encode` does,
+        so that each batch pads its texts to lengths alike; the vectors come back in the input's order."""
+        order = sorted(range(len(texts)), key=lambda index: -len(texts[index]))
+        vectors = super().embed_texts([texts[index] for index in order], batch_size)
+        restored = np.empty_like(vectors)
+        restored[order] = vectors
+        return restored
 
     def forward_texts(self, texts: list[str]) -> torch.Tensor:
         return self._encode(texts)

@@ -8,7 +8,7 @@ import torch
 import torchvision
 from torch import nn
 
-from embedkit.encoders.builtin.torchvision_cnn import Backbone, PretrainedWeights, backbone_record
+from embedkit.encoders.builtin.torchvision_cnn_pretrained import Backbone, PretrainedWeights, backbone_record
 from embedkit.encoders.image_module import ImageModuleEncoder
 from embedkit.encoders.names import variant_suffix
 from embedkit.encoders.weights import download_state_dict, fit_state_dict, resolve_weights

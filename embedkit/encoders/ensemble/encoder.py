@@ -1,4 +1,4 @@
-"""Ensemble encoders: `ensemble:a+b*0.5+c` concatenates members' vectors; `stack:FILE.npz` adds a trained map.
+"""The ensemble encoder: `ensemble:a+b*0.5+c` concatenates members' vectors; `stack:FILE.npz` adds a trained map.
 
 Both run every member on the image (or text) and compute exactly what `embedkit.analysis.ensembles`
 computes from stored member vectors: concat(weight_i * normalise(v_i)), then an optional trained map
@@ -7,11 +7,8 @@ computes from stored member vectors: concat(weight_i * normalise(v_i)), then an 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import torch
 from PIL import Image
@@ -19,16 +16,9 @@ from PIL import Image
 from embedkit.encoders.base import Encoder
 from embedkit.encoders.ensemble.artifact import EnsembleArtifact
 from embedkit.encoders.ensemble.combination import check_members, identity_sha256
-from embedkit.encoders.names import RANDOM, parse_members, spec_name, weights_option
+from embedkit.encoders.names import spec_name
 from embedkit.errors import InvalidOptionError
 from embedkit.records import MemberRecord, VectorRecord
-
-
-def build_member(name: str, **options: Any) -> Encoder:
-    """An encoder by name (any spelling of the grammar), with the options that are set."""
-    from embedkit.encoders import get_encoder
-
-    return get_encoder(name, **{key: value for key, value in options.items() if value is not None})
 
 
 @dataclass(frozen=True)
@@ -126,52 +116,3 @@ class EnsembleEncoder(Encoder):
             weights_sha256=self.weights_sha256, precision=self.precision, members=self.member_records,
             artifact=None if self.artifact is None else self.artifact.record,
         )
-
-
-def create_ensemble(
-    argument: str | None,
-    *,
-    weights: str | os.PathLike[str] | None = None,
-    pca: str | os.PathLike[str] | None = None,
-    device: str | torch.device = "auto",
-    precision: str = "fp32",
-    **member_options: Any,
-) -> EnsembleEncoder:
-    """`ensemble:a+b*0.5`: members by name, each built with `member_options` (image_size, layer);
-    `weights="random"` gives every member random weights; `pca=FILE.npz` applies a PCA saved by
-    `embedkit.analysis.ensembles.build_from_store(..., pca_dim=K)`."""
-    members = parse_members(argument)
-    weights = weights_option(weights)
-    if weights is not None and weights != RANDOM:
-        raise InvalidOptionError(
-            "an ensemble passes --weights to every member: leave it out for their pretrained weights, or name "
-            "members NAME.random; for a member's own checkpoint, build the members and use EnsembleEncoder([...])"
-        )
-    encoders = [build_member(m.name, weights=weights, device=device, precision=precision, **member_options)
-                for m in members]
-    artifact = EnsembleArtifact.load(pca) if pca is not None else None
-    return EnsembleEncoder(encoders, [m.weight for m in members], artifact=artifact, device=device,
-                           precision=precision)
-
-
-def create_stack(
-    argument: str | None,
-    *,
-    members: Sequence[Encoder] | None = None,
-    device: str | torch.device = "auto",
-    precision: str = "fp32",
-    **member_options: Any,
-) -> EnsembleEncoder:
-    """`stack:FILE.npz`: a stacker trained by `embedkit.analysis.stacking.train_stacker`, with the members it
-    was trained on (rebuilt from its provenance, or given as `members`)."""
-    from embedkit.encoders.rebuild import encoder_from_record
-
-    if not argument:
-        raise InvalidOptionError("stack: needs an artifact, e.g. stack:models/stacker.npz")
-    artifact = EnsembleArtifact.load(argument)
-    records = artifact.members
-    if members is None:
-        members = [encoder_from_record(m.record, device=device, precision=precision, **member_options)
-                   for m in records]
-    return EnsembleEncoder(members, [m.weight for m in records], artifact=artifact,
-                           name=f"stack:{Path(argument).stem}", device=device, precision=precision)
