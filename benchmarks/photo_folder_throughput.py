@@ -28,7 +28,7 @@ from embedkit import __version__, get_encoder
 from embedkit.datasets import get_dataset
 from embedkit.datasets.decode import DecodeReport, decode
 from embedkit.images import ReadOptions, load_image
-from embedkit.ingestion import ingest
+from embedkit.ingestion import IngestOptions, ingest
 
 SIZE = (4000, 3000)
 ENCODERS = {"efficientnet-lite0": {"precision": "bf16"}, "resnet50.random": {"precision": "fp32"}}
@@ -89,7 +89,7 @@ def forward_rate(encoder, view, repeats: int = 4) -> float:
 def ingest_rate(folder: Path, encoder, reduced: bool, workers: int) -> float:
     with tempfile.TemporaryDirectory() as store:
         report = ingest(f"folder:{folder}", encoder, store=store, workers=workers, batch_size=32,
-                        reduced_decoding=reduced)
+                        options=IngestOptions(reduced_decoding=reduced))
     return report.stored / (report.seconds - report.index_seconds)
 
 

@@ -26,8 +26,7 @@ from pathlib import Path
 
 import ray
 
-from embedkit.ingestion import ingest
-from embedkit.ingestion.ray import RayIngest
+from embedkit.ingestion import IngestOptions, RayIngest, ingest
 
 TARGET_OVERHEAD = 0.15
 
@@ -76,7 +75,7 @@ def main() -> None:
         for actors in (1, 2):
             rows.append(timed_runs(f"Ray, {actors} actor{'s' * (actors > 1)}", args.runs, args.images,
                                    lambda store: ingest(args.dataset, args.encoder, store=store,
-                                                        ray=RayIngest(actors=actors), **common)))
+                                                        options=IngestOptions(ray=RayIngest(actors=actors)), **common)))
     finally:
         ray.shutdown()
 

@@ -71,7 +71,7 @@ def benchmark(store: Path, limit: int, out: Path) -> None:
     console.print(f"\nbenchmarking on the same {limit} images (leave-one-out, relevant = same class) …")
     results, failures = embedkit.bench.bench(["fashion-mnist"], ["efficientnet-lite0", "mobilenet_v2.random"],
                                              split="test", limit=limit, store=store, out_dir=out,
-                                             precision="bf16", batch_size=100)
+                                             precision="bf16", build=embedkit.bench.BuildSpec(batch_size=100))
     render([result.to_json() for result in results], console)
     for failure in failures:
         console.print(f"[red]failed:[/] {failure.encoder}: {failure.error}")

@@ -95,10 +95,3 @@ class ProtocolSpec:
         """The splits to encode, each once."""
         return list(dict.fromkeys([self.split] if self.protocol == LEAVE_ONE_OUT else
                                   [self.query_split, self.gallery_split]))
-
-    def keywords(self) -> dict[str, str | None]:
-        """`bench`'s keywords; the query and gallery splits only for the split protocol."""
-        split_protocol = self.protocol != LEAVE_ONE_OUT
-        return {"protocol": self.protocol, "split": self.split,
-                "query_split": self.query_split if split_protocol else None,
-                "gallery_split": self.gallery_split if split_protocol else None}

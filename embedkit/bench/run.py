@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -19,8 +20,9 @@ import numpy as np
 import torch
 
 from embedkit.bench import metrics
-from embedkit.bench.protocols import LEAVE_ONE_OUT, ProtocolSpec, Task, make_task
-from embedkit.bench.tasks import CLASSIFIERS, CLUSTERING, RETRIEVAL, classification, clustering, parse_tasks
+from embedkit.bench.protocols import LEAVE_ONE_OUT, Task, make_task
+from embedkit.bench.spec import BuildSpec, QuerySpec, RunSpec, refuse_spec_options
+from embedkit.bench.tasks import CLASSIFIERS, CLUSTERING, classification, clustering, parse_tasks
 from embedkit.bench.ranking import exact_ranking, store_ranking
 from embedkit.datasets import get_dataset
 from embedkit.encoders import get_encoder
@@ -63,22 +65,6 @@ class BenchResult:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class RunSpec(ProtocolSpec):
-    """What `bench` does with each dataset x encoder pair: built once, the same for every pair."""
-
-    queries: int | None = None
-    limit: int | None = None
-    seed: int = 0
-    through_store: bool = False
-    data_dir: str | Path | None = None
-    dataset_options: Mapping[str, Any] = field(default_factory=dict)
-    batch_size: int = 64
-    workers: int | None = None
-    encoder_options: Mapping[str, Any] = field(default_factory=dict)
-    tasks: tuple[str, ...] = (RETRIEVAL,)
 
 
 @dataclass
@@ -176,46 +162,35 @@ def bench(
     datasets: Sequence[str],
     encoders: Sequence[str],
     *,
-    protocol: str = LEAVE_ONE_OUT,
     split: str | None = None,
-    query_split: str | None = None,
-    gallery_split: str | None = None,
-    queries: int | None = None,
     limit: int | None = None,
-    seed: int = 0,
-    through_store: bool = False,
     store: Store | str | None = None,
     out_dir: str | Path | None = "bench-results",
-    data_dir: str | None = None,
-    dataset_options: Mapping[str, Any] | None = None,
-    batch_size: int = 64,
-    workers: int | None = None,
     progress: BenchProgress | None = None,
-    tasks: Sequence[str] = (RETRIEVAL,),
+    query: QuerySpec | None = None,
+    build: BuildSpec | None = None,
     **encoder_options: Any,
 ) -> tuple[list[BenchResult], list[BenchFailure]]:
     """Evaluate every encoder on every dataset, ingesting only what the store lacks.
 
-    Leave-one-out ranks every query against the rest of `split`; the split protocol ranks
-    `query_split` against `gallery_split`. `limit` keeps the first N samples of each split (None: all of
-    them). `tasks` adds kNN, linear-probe and clustering scores (`embedkit.bench.tasks`) to the retrieval metrics,
-    which are always computed. Writes one JSON per pair to `out_dir` (None: none). `progress` hears how the encoding goes.
-    A pair that cannot run (weights missing, no labels, ...) is reported as a failure; the
-    others go on.
+    Leave-one-out ranks every query against the rest of `split`; `query` (`QuerySpec`, query time) holds the
+    protocol (the split protocol ranks `query_split` against `gallery_split`), the number of queries, the seed,
+    `through_store` and the tasks scored beside retrieval (`embedkit.bench.tasks`: kNN, linear probe,
+    clustering; retrieval is always computed). `build` (`BuildSpec`, build time) says how the vectors are made:
+    batch size, decoding workers, data folder, dataset options. `limit` keeps the first N samples of each split
+    (None: all of them). Writes one JSON per pair to `out_dir` (None: none). `progress` hears how the encoding
+    goes. A pair that cannot run (weights missing, no labels, ...) is reported as a failure; the others go on.
     """
     from embedkit.bench.report import write_summaries
 
+    refuse_spec_options(encoder_options)
+    spec = run_spec(split, limit, query or QuerySpec(), build or BuildSpec(), encoder_options)
     out = None if out_dir is None else Path(out_dir)
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise InvalidOptionError(f"cannot write results to {str(out)!r} ({error.strerror}); pass another --out") from error
-    spec = RunSpec(protocol=protocol, split=split, query_split=query_split, gallery_split=gallery_split,
-                   queries=queries, limit=limit, seed=seed, through_store=through_store, data_dir=data_dir,
-                   batch_size=batch_size, workers=workers, encoder_options=MappingProxyType(dict(encoder_options)),
-                   tasks=parse_tasks(",".join(tasks)),
-                   dataset_options=MappingProxyType(dict(dataset_options or {})))
     commit = git_commit()
     results: list[BenchResult] = []
     failures: list[BenchFailure] = []
@@ -236,10 +211,22 @@ def bench(
     return results, failures
 
 
+def run_spec(split: str | None, limit: int | None, query: QuerySpec, build: BuildSpec,
+             encoder_options: Mapping[str, Any]) -> RunSpec:
+    """The run's one spec: `split` is the query spec's, given either way; the tasks checked and in their order."""
+    if split is not None and query.split not in (None, split):
+        raise InvalidOptionError(f"split {split!r} and the query spec's split {query.split!r} differ; give one of them")
+    query = dataclasses.replace(query, split=split if split is not None else query.split,
+                                tasks=parse_tasks(",".join(query.tasks)))
+    fields = {spec_field.name: getattr(query, spec_field.name) for spec_field in dataclasses.fields(query)}
+    build = dataclasses.replace(build, dataset_options=MappingProxyType(dict(build.dataset_options)))
+    return RunSpec(**fields, limit=limit, build=build, encoder_options=MappingProxyType(dict(encoder_options)))
+
+
 def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpec,
                 progress: BenchProgress | None) -> BenchResult:
     started = time.perf_counter()
-    dataset = get_dataset(dataset_name, data_dir=spec.data_dir, **spec.dataset_options)
+    dataset = get_dataset(dataset_name, data_dir=spec.build.data_dir, **spec.build.dataset_options)
     encoder = get_encoder(encoder_name, **spec.encoder_options)
     collection = default_collection_name(dataset.name)
     views = [dataset.view(s, spec.limit) for s in spec.splits]
@@ -250,7 +237,7 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
                 progress(dataset.name, encoder.vector_name, view_split, state)
 
         report = ingest(dataset, encoder, split=view_split, limit=spec.limit, store=store, collection=collection,
-                        batch_size=spec.batch_size, workers=spec.workers, progress=heard)
+                        batch_size=spec.build.batch_size, workers=spec.build.workers, progress=heard)
         if report.interrupted:  # Ctrl-C inside ingest: the pair is not measured, nothing of it is written
             raise KeyboardInterrupt
         encoded += report.stored

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
 
-from embedkit.bench.protocols import LEAVE_ONE_OUT, PROTOCOLS, ProtocolSpec
+from embedkit.bench.protocols import LEAVE_ONE_OUT, PROTOCOLS
 from embedkit.bench.report import check_plot, check_plot_path, limit_cut, load_results, plot, rows
+from embedkit.bench.spec import BuildSpec, QuerySpec
 from embedkit.bench.tasks import RETRIEVAL, parse_tasks
 from embedkit.cli.bench_tasks import render_tasks
 from embedkit.cli.options import (BATCH_SIZE, SEED, WORKERS, EncoderChoice, StoreLocation, data_dir_option,
@@ -79,11 +80,65 @@ def _table(title: str, members: list[dict], columns: list[tuple[str, str, int | 
     return table
 
 
-protocol_options = record_options(ProtocolSpec, "protocol", [
+@dataclass(frozen=True)
+class QueryChoice:
+    """The query-time options of `embedkit bench`: the protocol and its splits, queries, seed, --through-store,
+    --tasks."""
+
+    protocol: str = LEAVE_ONE_OUT
+    split: str | None = None
+    query_split: str | None = None
+    gallery_split: str | None = None
+    queries: int | None = None
+    seed: int = 0
+    through_store: bool = False
+    tasks: str = RETRIEVAL
+    """Comma-separated task names."""
+
+    def spec(self) -> QuerySpec:
+        """The Python API's query spec; the query and gallery splits only for the split protocol."""
+        split_protocol = self.protocol != LEAVE_ONE_OUT
+        return QuerySpec(protocol=self.protocol, split=self.split,
+                         query_split=self.query_split if split_protocol else None,
+                         gallery_split=self.gallery_split if split_protocol else None,
+                         queries=self.queries, seed=self.seed, through_store=self.through_store,
+                         tasks=parse_tasks(self.tasks))
+
+
+@dataclass(frozen=True)
+class BuildChoice:
+    """The build-time options of `embedkit bench`: how each pair's vectors are made."""
+
+    batch_size: int = 64
+    workers: int | None = None
+    data_dir: Path | None = None
+    options: tuple[str, ...] = ()
+    """-O KEY=VALUE pairs, for every dataset."""
+
+    def spec(self) -> BuildSpec:
+        return BuildSpec(batch_size=self.batch_size, workers=self.workers, data_dir=self.data_dir,
+                         dataset_options=parse_options(self.options))
+
+
+query_options = record_options(QueryChoice, "query", [
     click.option("--protocol", type=click.Choice(PROTOCOLS), default=LEAVE_ONE_OUT, show_default=True),
     click.option("--split", default=None, help="Leave-one-out: the split that is both queries and gallery (default: all splits)."),
     click.option("--query-split", default="test", show_default=True, help="Split protocol: the queries."),
     click.option("--gallery-split", default="train", show_default=True, help="Split protocol: the gallery."),
+    click.option("--queries", type=click.IntRange(min=1), default=None, help="Sample N queries (seeded)."),
+    click.option("--seed", type=SEED, default=0, show_default=True),
+    click.option("--through-store", is_flag=True, help="Also query through the store's index: recall@10 and latency."),
+    click.option("--tasks", default="retrieval", show_default=True,
+                 help="Comma-separated: retrieval, knn, linear, clustering (scored on the same stored vectors)."),
+])
+
+build_options = record_options(BuildChoice, "build", [
+    click.option("--batch-size", type=BATCH_SIZE, default=64, show_default=True),
+    click.option("--workers", type=WORKERS, default=None,
+                 help="Processes decoding images while the encoder runs (0: in this process). Default: decided "
+                      "from the first batch, in this process when decoding costs little next to the encoder, else 2."),
+    data_dir_option,
+    dataset_options,
 ])
 
 
@@ -91,32 +146,20 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
 @click.option("--datasets", "-d", default="fashion-mnist", show_default=True, help="Comma-separated dataset names.")
 @click.option("--encoders", "-e", default="efficientnet-lite0", show_default=True,
               help="Comma-separated encoder names (NAME.random: random weights).")
-@protocol_options
-@click.option("--queries", type=click.IntRange(min=1), default=None, help="Sample N queries (seeded).")
+@query_options
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help=f"Only the first N samples of each split  [default: {QUICK_LIMIT}, a quick run]")
 @click.option("--full", is_flag=True, help="Every sample of each split: the whole protocol (Fashion-MNIST: 70,000 "
                                            "images, an hour or more on a CPU).")
-@click.option("--seed", type=SEED, default=0, show_default=True)
-@click.option("--through-store", is_flag=True, help="Also query through the store's index: recall@10 and latency.")
-@click.option("--tasks", default="retrieval", show_default=True,
-              help="Comma-separated: retrieval, knn, linear, clustering (scored on the same stored vectors).")
 @encoder_options(with_name=False, helps={"weights": "A checkpoint for every encoder (random weights: NAME.random)."})
-@click.option("--batch-size", type=BATCH_SIZE, default=64, show_default=True)
-@click.option("--workers", type=WORKERS, default=None,
-              help="Processes decoding images while the encoder runs (0: in this process). Default: decided "
-                   "from the first batch, in this process when decoding costs little next to the encoder, else 2.")
+@build_options
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), show_default=True,
               help="Folder for one JSON per pair, summary.md and summary.csv.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (as the result files).")
-@data_dir_option
-@dataset_options
 @store_options
 @click.pass_context
-def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: ProtocolSpec, queries: int | None,
-                limit: int | None, full: bool, seed: int, through_store: bool, tasks: str, encoder: EncoderChoice,
-                batch_size: int, workers: int | None, out: Path, as_json: bool, data_dir: Path | None,
-                options: tuple[str, ...], store: StoreLocation) -> None:
+def bench_group(ctx: click.Context, datasets: str, encoders: str, query: QueryChoice, limit: int | None, full: bool,
+                encoder: EncoderChoice, build: BuildChoice, out: Path, as_json: bool, store: StoreLocation) -> None:
     """Score every encoder x dataset pair: mAP@5, P@10, AP.
 
     A quick run by default (the first 1000 samples of each split); --full for the whole protocol.
@@ -130,23 +173,21 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, protocol: Prot
     if full and limit is not None:
         raise click.UsageError("--full uses every sample and --limit the first N: give one of them")
     dataset_names, encoder_names = name_list(datasets, "--datasets"), name_list(encoders, "--encoders")
-    chosen_tasks = parse_tasks(tasks)
+    query_spec = query.spec()
     for name in encoder_names:  # a misspelt name is refused before hours of work, not reported after them
         encoder_entry(name)
     quick = not full and limit is None
     errors = Console(stderr=True)
     with store.open() as opened, EncodingProgress(errors) as show:
         results, failures = bench(
-            dataset_names, encoder_names, **protocol.keywords(), queries=queries,
-            limit=None if full else limit or QUICK_LIMIT, seed=seed, through_store=through_store, store=opened,
-            out_dir=out, data_dir=data_dir, dataset_options=parse_options(options), batch_size=batch_size,
-            workers=workers, progress=show, tasks=chosen_tasks, **encoder.options())
+            dataset_names, encoder_names, limit=None if full else limit or QUICK_LIMIT, store=opened, out_dir=out,
+            progress=show, query=query_spec, build=build.spec(), **encoder.options())
     if as_json:
         print_json({"results": [r.to_json() for r in results], "failures": [asdict(f) for f in failures],
                     "out": str(out)})
     elif results:
         console = wide_console(TABLE_WIDTH)
-        if RETRIEVAL in chosen_tasks:
+        if RETRIEVAL in query_spec.tasks:
             render([r.to_json() for r in results], console)
         render_tasks([r.to_json() for r in results], console)
         console.print(f"results: {out}/ (one JSON per pair, summary.md, summary.csv)", highlight=False)

@@ -1,5 +1,5 @@
 """Ingest on Ray Data: images decoded and preprocessed in CPU tasks, embedded in an actor pool (a GPU per actor
-where there are GPUs), and written by this process, the one writer of the store (the optional `ray` extra).
+where there are GPUs), and written by this process's one writer (`writer.py`; the optional `ray` extra).
 
 The samples to encode are chosen before Ray starts (`freshness.samples_to_encode`), exactly as for an ingest in
 one process; point ids come from sample ids, so a batch written twice (a retried upload) is the same points."""
@@ -10,26 +10,25 @@ import json
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embedkit.errors import ClusterUnavailableError, EmbedkitError, InvalidOptionError, StoreWriteError
+from embedkit.errors import ClusterUnavailableError, InvalidOptionError
+from embedkit.ingestion.encoding import EncodedBatch
+from embedkit.ingestion.inputs import EncoderInputs
+from embedkit.ingestion.run import Failure, IngestRun
+from embedkit.ingestion.writer import uploads_into
 
 if TYPE_CHECKING:
     from embedkit.encoders import Encoder
-    from embedkit.ingestion.pipeline import IngestRun
 
 log = logging.getLogger(__name__)
 
 EXTRA = 'pip install "embedkit[ray]"'
 CONNECT_TIMEOUT_S = 5.0
-UPLOAD_ATTEMPTS = 4
-UPLOAD_BACKOFF_S = (0.5, 2.0, 5.0)
 DECODE_CPUS = 0.5
 """Logical CPUs a decoding task asks for; the embedding actors share what is left (on CPUs)."""
 
@@ -129,8 +128,6 @@ class DecodeBatch:
         self.view, self.todo, self.preprocess, self.reading = view, todo, preprocess, reading
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from embedkit.ingestion.pipeline import EncoderInputs
-
         inputs = EncoderInputs(self.view, self.todo, self.preprocess, self.reading)
         items = [inputs[int(position)] for position in batch["data"]]
         shape = next((tuple(tensor.shape) for _, tensor, _ in items if tensor is not None), (1,))
@@ -177,86 +174,51 @@ def _rebuild(record: Any) -> Encoder:
     return encoder_from_record(record, device="auto")
 
 
-def encode_on_ray(run: IngestRun, options: RayIngest, make_encoder: Callable[[], Encoder]) -> bool:
-    """Encode `run.todo` on Ray and write each batch as it comes. Returns True when interrupted by Ctrl-C."""
-    with RayCluster(options.address) as ray:
-        gpus = options.gpus_per_actor
-        if gpus is None:
-            gpus = 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
-        batch_size = options.batch_size or run.batch_size
-        uploads = options.uploads or (4 if run.store.location.startswith(("http://", "https://")) else 1)
-        preprocess = getattr(run.model, "transform", None) or run.model.preprocess
-        cpus = float(ray.cluster_resources().get("CPU", 1))
-        # CPU-only: the actors take what the decoding leaves; logical shares, so that both always fit
-        actor_cpus = 0.0 if gpus else min(1.0, max(0.1, (cpus - DECODE_CPUS) / options.actors))
-        threads = max(1, (os.cpu_count() or 1) // options.actors)
-        # the positions are handed over as blocks, not read by tasks: a read task would want a whole CPU, which
-        # the actors may be holding
-        blocks = max(1, min(len(run.todo) // batch_size, 200))
-        positions = ray.data.from_numpy(np.array_split(np.arange(len(run.todo)), blocks))
-        decode = DecodeBatch(run.view, run.todo, preprocess, run.reading)
-        # Ray Data's defaults redo the batch of a task or actor that died (a lost node, an out-of-memory kill)
-        decoded = positions.map_batches(decode, batch_size=batch_size, num_cpus=DECODE_CPUS)
-        embedded = decoded.map_batches(
-            EmbedBatch, fn_constructor_args=(make_encoder, threads), batch_size=batch_size,
-            compute=ray.data.ActorPoolStrategy(size=options.actors), num_gpus=gpus, num_cpus=actor_cpus)
-        run.workers = options.actors
-        log.info("on Ray: %d embedding actor(s) (%s GPU each), batches of %d, %d upload(s) at a time",
-                 options.actors, gpus, batch_size, uploads)
-        return _write(run, embedded.iter_batches(batch_size=batch_size, batch_format="numpy", prefetch_batches=2),
-                      uploads)
+@dataclass(frozen=True)
+class RayEncoding:
+    """The images of a run, decoded in Ray Data tasks and embedded in an actor pool; each batch comes back here,
+    to the run's one writer, as it is embedded."""
+
+    options: RayIngest
+    make_encoder: Callable[[], Encoder]
+    """What each actor calls to have the encoder (`encoder_maker`)."""
+
+    @property
+    def uploads(self) -> int | None:
+        return self.options.uploads
+
+    def batches(self, run: IngestRun) -> Iterator[EncodedBatch]:
+        options = self.options
+        with RayCluster(options.address) as ray:
+            gpus = options.gpus_per_actor
+            if gpus is None:
+                gpus = 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
+            batch_size = options.batch_size or run.batch_size
+            preprocess = getattr(run.model, "transform", None) or run.model.preprocess
+            cpus = float(ray.cluster_resources().get("CPU", 1))
+            # CPU-only: the actors take what the decoding leaves; logical shares, so that both always fit
+            actor_cpus = 0.0 if gpus else min(1.0, max(0.1, (cpus - DECODE_CPUS) / options.actors))
+            threads = max(1, (os.cpu_count() or 1) // options.actors)
+            # the positions are handed over as blocks, not read by tasks: a read task would want a whole CPU, which
+            # the actors may be holding
+            blocks = max(1, min(len(run.todo) // batch_size, 200))
+            positions = ray.data.from_numpy(np.array_split(np.arange(len(run.todo)), blocks))
+            decode = DecodeBatch(run.view, run.todo, preprocess, run.reading)
+            # Ray Data's defaults redo the batch of a task or actor that died (a lost node, an out-of-memory kill)
+            decoded = positions.map_batches(decode, batch_size=batch_size, num_cpus=DECODE_CPUS)
+            embedded = decoded.map_batches(
+                EmbedBatch, fn_constructor_args=(self.make_encoder, threads), batch_size=batch_size,
+                compute=ray.data.ActorPoolStrategy(size=options.actors), num_gpus=gpus, num_cpus=actor_cpus)
+            run.workers = options.actors
+            log.info("on Ray: %d embedding actor(s) (%s GPU each), batches of %d, %d upload(s) at a time",
+                     options.actors, gpus, batch_size, uploads_into(run.store, self.uploads))
+            for batch in embedded.iter_batches(batch_size=batch_size, batch_format="numpy", prefetch_batches=2):
+                yield _encoded(batch)
 
 
-def _write(run: IngestRun, batches: Iterator[dict[str, Any]], uploads: int) -> bool:
-    from embedkit.ingestion.pipeline import Failure
-
-    in_flight: list[tuple[Future[None], int]] = []
-
-    def settle(keep: int) -> None:
-        while len(in_flight) > keep:
-            future, count = in_flight.pop(0)
-            future.result()
-            run.state.stored += count
-
-    with ThreadPoolExecutor(max_workers=uploads, thread_name_prefix="embedkit-upload") as writer:
-        try:
-            for batch in batches:
-                records = [json.loads(text) for text in batch["record"]]
-                good = [row for row, error in enumerate(batch["error"]) if not error]
-                run.skip([Failure(records[row]["sample_id"], records[row]["source"], str(error))
-                          for row, error in enumerate(batch["error"]) if error])
-                if good:
-                    payloads = [records[row] for row in good]
-                    ids = [payload.pop("sample_id") for payload in payloads]
-                    settle(uploads - 1)
-                    in_flight.append((writer.submit(_upload, run, ids, batch["vector"][good], payloads), len(ids)))
-                    run.state.encoded += len(ids)
-                run.report()
-            settle(0)
-        except KeyboardInterrupt:
-            log.warning("interrupted: finishing the batches being written, then stopping")
-            settle(0)
-            return True
-        except BaseException:
-            for future, _ in in_flight:  # nothing half-written: wait for the uploads in flight, keep their failures
-                if future.exception() is not None:
-                    log.error("a batch being written when the run stopped failed too: %s", future.exception())
-            raise
-    return False
-
-
-def _upload(run: IngestRun, ids: list[str], vectors: np.ndarray, payloads: list[dict[str, Any]]) -> None:
-    """One batch into the store, again after a failure that may pass (a server restarting, a timeout): the same
-    ids make the same points, so a batch that was in fact written is not written twice."""
-    for attempt in range(UPLOAD_ATTEMPTS):
-        try:
-            run.store.upsert(run.collection, run.vector_name, ids, vectors, payloads)
-            return
-        except (StoreWriteError, EmbedkitError) as error:
-            if isinstance(error, StoreWriteError) and "space" in str(error).lower():
-                raise  # a full disk does not empty itself
-            if attempt + 1 == UPLOAD_ATTEMPTS or not run.store.location.startswith(("http://", "https://")):
-                raise
-            delay = UPLOAD_BACKOFF_S[min(attempt, len(UPLOAD_BACKOFF_S) - 1)]
-            log.warning("writing %d points failed (%s); again in %.1f s", len(ids), error, delay)
-            time.sleep(delay)
+def _encoded(batch: dict[str, np.ndarray]) -> EncodedBatch:
+    records = [json.loads(text) for text in batch["record"]]
+    good = [row for row, error in enumerate(batch["error"]) if not error]
+    failures = [Failure(records[row]["sample_id"], records[row]["source"], str(error))
+                for row, error in enumerate(batch["error"]) if error]
+    return EncodedBatch.of([records[row] for row in good], batch["vector"][good], failures)

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sklearn.metrics import average_precision_score
 
-from embedkit.bench import bench
+from embedkit.bench import BuildSpec, QuerySpec, bench
 from embedkit.bench.protocols import make_task
 from embedkit.bench.ranking import exact_ranking, top_k
 from embedkit.cli import main
@@ -112,7 +112,8 @@ def folder(tmp_path_factory, photos):
 
 def test_bench_writes_provenance_and_reuses_stored_vectors(folder, tmp_path):
     store = tmp_path / "store"
-    kwargs = dict(store=str(store), out_dir=tmp_path / "out", image_size=32, workers=0, through_store=True)
+    kwargs = dict(store=str(store), out_dir=tmp_path / "out", image_size=32, build=BuildSpec(workers=0),
+                  query=QuerySpec(through_store=True))
     results, failures = bench([f"folder:{folder}"], ["mobilenet_v2.random"], **kwargs)
     assert failures == []
     (result,) = results
@@ -137,7 +138,7 @@ def test_bench_writes_provenance_and_reuses_stored_vectors(folder, tmp_path):
 def test_bench_tells_its_progress_callback_how_the_encoding_of_each_pair_goes(folder, tmp_path):
     heard = []
     bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=str(tmp_path / "store"), out_dir=None, image_size=32,
-          workers=0, limit=10, progress=lambda *args: heard.append(args))
+          build=BuildSpec(workers=0), limit=10, progress=lambda *args: heard.append(args))
     assert {args[:3] for args in heard} == {(f"folder:{folder}", "mobilenet_v2.random-32px", None)}
     last = heard[-1][3]
     assert (last.to_encode, last.encoded) == (10, 10)
@@ -146,7 +147,7 @@ def test_bench_tells_its_progress_callback_how_the_encoding_of_each_pair_goes(fo
 def test_a_pair_that_cannot_run_is_reported_and_the_others_go_on(folder, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     results, failures = bench([f"folder:{folder}"], ["resnet50", "mobilenet_v2.random"], store=str(tmp_path / "s"),
-                              out_dir=None, image_size=32, workers=0)
+                              out_dir=None, image_size=32, build=BuildSpec(workers=0))
     assert [r.encoder for r in results] == ["mobilenet_v2.random-32px"]
     assert failures[0].encoder == "resnet50" and "NAME.random" in failures[0].error
 
@@ -185,9 +186,10 @@ def test_a_query_label_missing_from_the_gallery_is_skipped_not_a_crash():
 
 def test_through_store_refuses_a_gallery_smaller_than_what_the_store_holds(folder, tmp_path):
     store = str(tmp_path / "store")
-    bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=store, out_dir=None, image_size=32, workers=0)
+    bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=store, out_dir=None, image_size=32, build=BuildSpec(workers=0))
     results, failures = bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=store, out_dir=None,
-                              image_size=32, workers=0, limit=2 * PER_CLASS - 1, through_store=True)
+                              image_size=32, build=BuildSpec(workers=0), limit=2 * PER_CLASS - 1,
+                              query=QuerySpec(through_store=True))
     assert results == [] and "another --qdrant folder" in failures[0].error
 
 
@@ -195,7 +197,7 @@ def test_report_reads_only_bench_results_and_says_when_there_are_none(folder, tm
     runner = CliRunner()
     out = tmp_path / "out"
     bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=str(tmp_path / "store"), out_dir=out, image_size=32,
-          workers=0, queries=4)
+          build=BuildSpec(workers=0), query=QuerySpec(queries=4))
     (out / "notes.json").write_text('{"title": "not a result"}')
     (out / "log.jsonl").write_text('{"a": 1}\n{"b": 2}\n')
     passed_over = runner.invoke(main, ["bench", "report", str(out), "--markdown"])
@@ -221,7 +223,7 @@ def test_an_interrupted_bench_writes_nothing_for_the_pair_and_exits_130(folder, 
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=str(tmp_path / "store"), out_dir=out,
-              image_size=32, workers=0)
+              image_size=32, build=BuildSpec(workers=0))
     assert list(out.glob("*")) == []
     result = CliRunner().invoke(main, ["bench", "-d", f"folder:{folder}", "-e", "mobilenet_v2.random", "--image-size",
                                        "32", "--qdrant", str(tmp_path / "store"), "--out", str(out), "--workers", "0"])

@@ -14,7 +14,7 @@ from sklearn.metrics import accuracy_score, normalized_mutual_info_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from embedkit.analysis.vectors import LabelledVectors
-from embedkit.bench import bench
+from embedkit.bench import BuildSpec, QuerySpec, bench
 from embedkit.bench.tasks import classification, clustering, parse_tasks
 from embedkit.cli import main
 from embedkit.errors import InvalidOptionError
@@ -72,7 +72,8 @@ def test_clustering_finds_the_classes_and_the_random_baseline_does_not():
 def test_bench_with_tasks_writes_them_beside_retrieval_and_shows_a_table_per_task(tmp_path, photos):
     folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
     results, failures = bench([f"folder:{folder}"], ["mobilenet_v2.random"], image_size=32, store=tmp_path / "store",
-                              out_dir=tmp_path / "out", tasks=("knn", "linear", "clustering"), workers=0, device="cpu")
+                              out_dir=tmp_path / "out", query=QuerySpec(tasks=("knn", "linear", "clustering")),
+                              build=BuildSpec(workers=0), device="cpu")
     assert not failures
     (result,) = results
     assert set(result.tasks) == {"knn", "linear", "clustering"} and result.metrics["map@5"] > 0

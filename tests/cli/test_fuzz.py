@@ -260,7 +260,7 @@ def test_an_interrupt_while_the_commands_load_is_one_line_and_exit_code_130():
 def test_a_preprocessing_error_on_any_image_stops_before_work_and_on_one_odd_image_skips_it(world, tmp_path):
     from embedkit.datasets import get_dataset
     from embedkit.images import ReadOptions
-    from embedkit.ingestion.pipeline import EncoderInputs, check_preprocessing
+    from embedkit.ingestion.inputs import EncoderInputs, check_preprocessing
 
     def preprocess(image):
         raise OverflowError("Python int too large to convert to C long")

@@ -41,7 +41,7 @@ def test_ray_alone_runs_on_a_local_cluster_and_with_an_address_on_that_one(run, 
     assert run("ingest", f"folder:{folder}", *ENCODER, *store, "--ray").exit_code == 0
     assert run("ingest", f"folder:{folder}", *ENCODER, *store, "--ray", "ray://head:10001", "--ray-actors", "3",
                "--ray-batch-size", "16").exit_code == 0
-    without, local, remote = (call["ray"] for call in ingested)
+    without, local, remote = (call["options"].ray for call in ingested)
     assert without is None
     assert local.address is None and local.actors == 1 and local.batch_size is None
     assert remote.address == "ray://head:10001" and remote.actors == 3 and remote.batch_size == 16
@@ -51,8 +51,8 @@ def test_collection_options_reach_ingest_only_when_given(run, folder, tmp_path, 
     store = ("--qdrant", tmp_path / "store")
     assert run("ingest", f"folder:{folder}", *ENCODER, *store).exit_code == 0
     assert run("ingest", f"folder:{folder}", *ENCODER, *store, "--on-disk", "--quantization", "scalar").exit_code == 0
-    assert ingested[0]["collection_options"] is None
-    assert ingested[1]["collection_options"] == CollectionOptions(on_disk=True, quantization="scalar")
+    assert ingested[0]["options"].collection_options is None
+    assert ingested[1]["options"].collection_options == CollectionOptions(on_disk=True, quantization="scalar")
 
 
 def test_ray_without_the_extra_is_refused_in_one_line_naming_it(run, folder, tmp_path, monkeypatch):

@@ -76,7 +76,9 @@ def test_bench_passes_the_query_and_gallery_splits_only_for_the_split_protocol(r
     assert run("bench", "--protocol", "split", "--device", "cpu", *common).exit_code == 0
     leave_one_out, split = benched
     assert leave_one_out["datasets"] == ["a", "b"] and leave_one_out["encoders"] == ["mobilenet_v2"]
-    assert (leave_one_out["split"], leave_one_out["query_split"], leave_one_out["gallery_split"]) == ("test", None, None)
+    query = leave_one_out["query"]
+    assert (query.split, query.query_split, query.gallery_split) == ("test", None, None)
     assert leave_one_out["weights"] == "random" and leave_one_out["device"] == "auto"
-    assert (split["protocol"], split["query_split"], split["gallery_split"]) == ("split", "test", "train")
+    query = split["query"]
+    assert (query.protocol, query.query_split, query.gallery_split) == ("split", "test", "train")
     assert split["device"] == "cpu" and "weights" not in split

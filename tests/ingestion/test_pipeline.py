@@ -11,7 +11,7 @@ import pytest
 
 from embedkit import get_encoder
 from embedkit.errors import ImageLoadError, SchemaMismatchError, StoreWriteError
-from embedkit.ingestion import default_collection_name, ingest
+from embedkit.ingestion import IngestOptions, default_collection_name, ingest
 from embedkit.store import open_store
 from embedkit.records import VectorRecord
 from tests.support.photos import PER_CLASS, make_photo_folder
@@ -63,7 +63,7 @@ def test_running_again_encodes_nothing(folder, tmp_path, encoder):
 
 def test_strict_stops_at_the_first_unreadable_image(folder, tmp_path, encoder):
     with pytest.raises(ImageLoadError, match="broken.jpg"):
-        ingest(f"folder:{folder}", encoder, store=tmp_path / "store", strict=True, workers=0, batch_size=64)
+        ingest(f"folder:{folder}", encoder, store=tmp_path / "store", options=IngestOptions(strict=True), workers=0, batch_size=64)
 
 
 def test_ctrl_c_keeps_what_was_encoded_and_a_rerun_finishes(folder, tmp_path, encoder):
@@ -173,7 +173,7 @@ def test_ingest_decodes_big_jpegs_at_a_reduced_scale_unless_told_not_to(tmp_path
     stored = {}
     for reduced in (True, False):
         store = tmp_path / f"store-{reduced}"
-        report = ingest(f"folder:{tmp_path / 'big'}", encoder, store=store, workers=0, reduced_decoding=reduced)
+        report = ingest(f"folder:{tmp_path / 'big'}", encoder, store=store, workers=0, options=IngestOptions(reduced_decoding=reduced))
         with open_store(store) as opened:
             stored[reduced] = opened.get_vectors(report.collection, report.vector_name, ["folder/cat/cat.jpg"])
     expected = encoder.encode_images([load_image(path, ReadOptions(draft_size=encoder.input_size))])

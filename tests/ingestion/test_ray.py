@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from embedkit.errors import InvalidOptionError
-from embedkit.ingestion import ingest
+from embedkit.ingestion import IngestOptions, ingest
 from embedkit.store import open_store
 from tests.support.manifests import CountingEncoder
 from tests.support.photos import PER_CLASS, make_photo_folder
@@ -49,14 +49,14 @@ def test_ray_stores_the_same_points_and_vectors_as_one_process(tmp_path, folder,
     on_ray = str(tmp_path / "ray") if kind == "embedded" else f"local:{tmp_path / 'ray'}"
     single = ingest(f"folder:{folder}", ENCODER, store=one, image_size=32, batch_size=4)
     distributed = ingest(f"folder:{folder}", ENCODER, store=on_ray, image_size=32, batch_size=4,
-                         ray=RayIngest(actors=2))
+                         options=IngestOptions(ray=RayIngest(actors=2)))
     assert single.stored == distributed.stored == IMAGES and not distributed.failures
     ids_one, vectors_one, payloads_one = stored(one, single)
     ids_ray, vectors_ray, payloads_ray = stored(on_ray, distributed)
     assert ids_ray == ids_one and len(ids_one) == IMAGES
     np.testing.assert_allclose(vectors_ray, vectors_one, atol=1e-5)
     assert payloads_ray == payloads_one
-    again = ingest(f"folder:{folder}", ENCODER, store=on_ray, image_size=32, ray=RayIngest())
+    again = ingest(f"folder:{folder}", ENCODER, store=on_ray, image_size=32, options=IngestOptions(ray=RayIngest()))
     assert again.stored == 0 and again.already_stored == IMAGES
 
 
@@ -66,10 +66,10 @@ def test_an_interrupted_ray_ingest_resumes_where_it_stopped(tmp_path, folder):
             raise KeyboardInterrupt
 
     first = ingest(f"folder:{folder}", ENCODER, store=tmp_path / "store", image_size=32, batch_size=4,
-                   ray=RayIngest(), progress=stop_after_first_batch)
+                   options=IngestOptions(ray=RayIngest()), progress=stop_after_first_batch)
     assert first.interrupted and 0 < first.stored < IMAGES
     rest = ingest(f"folder:{folder}", ENCODER, store=tmp_path / "store", image_size=32, batch_size=4,
-                  ray=RayIngest())
+                  options=IngestOptions(ray=RayIngest()))
     assert not rest.interrupted and rest.already_stored == first.stored
     assert first.stored + rest.stored == IMAGES
     ids, vectors, _ = stored(tmp_path / "store", rest)
@@ -95,7 +95,7 @@ class DiesOnceEncoder(CountingEncoder):
 def test_the_batch_of_a_worker_that_died_is_done_again_not_lost_nor_doubled(tmp_path, folder):
     marker = tmp_path / "died"
     report = ingest(f"folder:{folder}", DiesOnceEncoder(marker), store=tmp_path / "store", batch_size=4,
-                    ray=RayIngest(actors=1))
+                    options=IngestOptions(ray=RayIngest(actors=1)))
     assert marker.exists(), "the actor never died: the test did not test a retry"
     assert report.stored == IMAGES and not report.failures
     ids, vectors, _ = stored(tmp_path / "store", report)

@@ -9,7 +9,7 @@ from PIL import Image
 
 from embedkit.encoders import get_encoder
 from embedkit.errors import SchemaMismatchError
-from embedkit.ingestion import ingest
+from embedkit.ingestion import IngestOptions, ingest
 from embedkit.records import Reading
 from embedkit.retrieval import search
 from embedkit.store import open_store
@@ -37,12 +37,12 @@ def test_the_reading_is_recorded_and_another_background_is_refused_before_any_wr
     for index, hidden in enumerate([(0, 255, 0), (0, 0, 255)]):
         cut_out(hidden).save(folder / f"{index}.png")
     store = tmp_path / "store"
-    first = ingest(f"folder:{folder.parent}", encoder, store=store, workers=0, background="black")
+    first = ingest(f"folder:{folder.parent}", encoder, store=store, workers=0, options=IngestOptions(background="black"))
     with open_store(store) as opened:
         assert opened.vector_record(first.collection, first.vector_name).reading == Reading("#000000", True)
         before = opened.get_vectors(first.collection, first.vector_name, ["folder/disc/0.png", "folder/disc/1.png"])
     with pytest.raises(SchemaMismatchError, match="--background #000000"):
-        ingest(f"folder:{folder.parent}", encoder, store=store, workers=0, prune_missing=True)
+        ingest(f"folder:{folder.parent}", encoder, store=store, workers=0, options=IngestOptions(prune_missing=True))
     with open_store(store) as opened:
         after = opened.get_vectors(first.collection, first.vector_name, ["folder/disc/0.png", "folder/disc/1.png"])
         assert opened.count(first.collection) == 2
@@ -57,7 +57,7 @@ def test_a_query_image_is_read_as_the_stored_files_were(tmp_path, photos, encode
     photos["cat"].resize((1400, 1050)).save(folder / "cat.jpg", quality=92)
     photos["coffee"].resize((1400, 1050)).save(folder / "coffee.jpg", quality=92)
     store = tmp_path / "store"
-    report = ingest(f"folder:{folder.parent}", encoder, store=store, workers=0, reduced_decoding=False)
+    report = ingest(f"folder:{folder.parent}", encoder, store=store, workers=0, options=IngestOptions(reduced_decoding=False))
     with open_store(store) as opened:
         assert opened.vector_record(report.collection, report.vector_name).reading == Reading("#ffffff", False)
         stored = opened.get_vectors(report.collection, report.vector_name, ["folder/cat/cat.jpg"])[0]

@@ -11,7 +11,7 @@ from PIL import Image
 
 from embedkit.encoders import get_encoder
 from embedkit.errors import InvalidOptionError
-from embedkit.ingestion import freshness, ingest
+from embedkit.ingestion import IngestOptions, freshness, ingest
 from embedkit.store import open_store
 from tests.support.manifests import make_manifest
 from tests.support.photos import PER_CLASS, make_photo_folder
@@ -65,12 +65,12 @@ def test_deleted_files_are_pruned_when_asked(tmp_path, photos, encoder):
     assert kept.pruned == 0
     with open_store(store) as opened:
         assert opened.count("folder-photos") == 2 * PER_CLASS
-    pruned = ingest(f"folder:{folder}", encoder, store=store, workers=0, prune_missing=True)
+    pruned = ingest(f"folder:{folder}", encoder, store=store, workers=0, options=IngestOptions(prune_missing=True))
     assert pruned.pruned == 1
     with open_store(store) as opened:
         assert opened.count("folder-photos") == 2 * PER_CLASS - 1
     with pytest.raises(InvalidOptionError, match="leave out --limit"):
-        ingest(f"folder:{folder}", encoder, store=store, workers=0, prune_missing=True, limit=3)
+        ingest(f"folder:{folder}", encoder, store=store, workers=0, options=IngestOptions(prune_missing=True), limit=3)
 
 
 def test_sources_are_stored_absolute_from_a_relative_folder(tmp_path, photos, encoder, monkeypatch):
@@ -138,7 +138,8 @@ def test_prune_touches_only_its_own_folder(tmp_path, photos, encoder):
     photos["rocket"].resize((120, 90)).save(second / "only.jpg")
     store = tmp_path / "store"
     ingest(f"folder:{first}", encoder, store=store, workers=0)
-    report = ingest(f"folder:{second.parent}", encoder, store=store, workers=0, add_dataset=True, prune_missing=True)
+    report = ingest(f"folder:{second.parent}", encoder, store=store, workers=0,
+                    options=IngestOptions(add_dataset=True, prune_missing=True))
     assert report.pruned == 0
     with open_store(store) as opened:
         assert opened.count("folder-photos") == 2 * PER_CLASS + 1

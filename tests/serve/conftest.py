@@ -29,14 +29,14 @@ class Served:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory) -> Served:
-    from embedkit.bench import bench
+    from embedkit.bench import BuildSpec, bench
     from embedkit.ingestion import ingest
     from embedkit.store import open_store
 
     root = tmp_path_factory.mktemp("served")
     manifest = make_manifest(root / "data", per_class=6)
     results, failures = bench([f"manifest:{manifest}"], ["pixels"], store=root / "store", out_dir=root / "results",
-                              image_size=8, workers=0)
+                              image_size=8, build=BuildSpec(workers=0))
     assert not failures
     collection = results[0].provenance["collection"]
     ingest(f"manifest:{manifest}", CAPTIONS, store=root / "store", collection=collection, text_field="caption",
