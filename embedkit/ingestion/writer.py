@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from embedkit.errors import EmbedkitError, StoreWriteError
+from embedkit.errors import EmbedkitError, StoreFullError
 from embedkit.ingestion.encoding import EncodedBatch, Encoding
 from embedkit.ingestion.run import IngestRun
 from embedkit.store import Store
@@ -22,23 +22,10 @@ UPLOAD_ATTEMPTS = 4
 UPLOAD_BACKOFF_S = (0.5, 2.0, 5.0)
 
 
-def takes_several_writers(store: Store) -> bool:
-    """Whether batches may be written into `store` at the same time and retried: a Qdrant server does, an
-    embedded store has one writer."""
-    # the one place that tells a server by its URL: to become a capability of the store's backend (issue 23, item 2)
-    return store.location.startswith(("http://", "https://"))
-
-
 def uploads_into(store: Store, asked: int | None = None) -> int:
-    """Batches written at the same time: as asked, else PARALLEL_UPLOADS into a store that takes several writers,
-    else 1 (written while the next batch is encoded)."""
-    return asked or (PARALLEL_UPLOADS if takes_several_writers(store) else 1)
-
-
-def _is_full_disk(error: Exception) -> bool:
-    """Whether a failed write found the disk full, which no retry empties."""
-    # told by the message until the store raises a full-disk error type of its own: then an isinstance check
-    return isinstance(error, StoreWriteError) and "space" in str(error).lower()
+    """Batches written at the same time: as asked, else PARALLEL_UPLOADS into a store that takes several writers
+    (a Qdrant server), else 1 (written while the next batch is encoded)."""
+    return asked or (PARALLEL_UPLOADS if store.capabilities.parallel_writers else 1)
 
 
 def write_encoded(run: IngestRun, encoding: Encoding) -> bool:
@@ -93,10 +80,10 @@ def _upload(run: IngestRun, batch: EncodedBatch) -> None:
         try:
             run.store.upsert(run.collection, run.vector_name, batch.ids, batch.vectors, batch.payloads)
             return
-        except (StoreWriteError, EmbedkitError) as error:
-            if _is_full_disk(error):
-                raise  # a full disk does not empty itself
-            if attempt + 1 == UPLOAD_ATTEMPTS or not takes_several_writers(run.store):
+        except StoreFullError:
+            raise  # a full disk does not empty itself
+        except EmbedkitError as error:
+            if attempt + 1 == UPLOAD_ATTEMPTS or not run.store.capabilities.remote:
                 raise
             delay = UPLOAD_BACKOFF_S[min(attempt, len(UPLOAD_BACKOFF_S) - 1)]
             log.warning("writing %d points failed (%s); again in %.1f s", len(batch.ids), error, delay)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from embedkit.errors import ImageLoadError, StoreWriteError
+from embedkit.errors import ImageLoadError, StoreFullError, StoreWriteError
+from embedkit.store import store_backend
 from embedkit.ingestion import writer
 from embedkit.ingestion.encoding import EncodedBatch
 from embedkit.ingestion.run import Failure, IngestProgress, IngestRun
@@ -21,6 +22,7 @@ class FakeStore:
 
     def __init__(self, location: str, failures: tuple[Exception, ...] = ()):
         self.location = location
+        self.capabilities = store_backend(location).info["capabilities"]  # as the backend of such a location says
         self.failures = list(failures)
         self.written: list[list[str]] = []
         self.lock = threading.Lock()
@@ -99,8 +101,8 @@ def test_a_failure_that_may_pass_is_retried_into_a_server_but_not_into_an_embedd
 
 
 def test_a_full_disk_is_not_retried_and_a_failure_that_lasts_is_raised_after_the_last_attempt():
-    full = FakeStore("https://qdrant", (StoreWriteError("no space left on device"), StoreWriteError("again")))
-    with pytest.raises(StoreWriteError, match="space"):
+    full = FakeStore("https://qdrant", (StoreFullError("no space left on device"), StoreWriteError("again")))
+    with pytest.raises(StoreFullError, match="space"):
         writer.write_encoded(make_run(full), GivenBatches([batch("a")]))
     assert len(full.failures) == 1  # not tried again: the second error was never met
 
@@ -113,8 +115,7 @@ def test_batches_are_written_several_at_a_time_only_where_the_store_takes_severa
     assert writer.uploads_into(FakeStore("http://qdrant:6333")) == writer.PARALLEL_UPLOADS
     assert writer.uploads_into(FakeStore("/home/me/.local/share/embedkit/qdrant")) == 1
     assert writer.uploads_into(FakeStore("http://qdrant:6333"), 2) == 2
-    assert writer.takes_several_writers(FakeStore("https://cloud.qdrant.io")) is True
-    assert writer.takes_several_writers(FakeStore(":memory:")) is False
+    assert writer.uploads_into(FakeStore(":memory:")) == 1
 
 
 def test_ctrl_c_finishes_the_batches_being_written_and_ends_the_encoding():
