@@ -22,7 +22,6 @@ import numpy as np
 
 from embedkit._version import __version__
 from embedkit.analysis.classifiers import ClassScores, Method, Run, class_scores, fit, fit_and_score
-from embedkit.analysis.ensembles import stored_record
 from embedkit.analysis.trained_classifier import (LabelsWritten, Prediction, TrainedClassifier, check_classifier_file,
                                                   load_classifier, predict_images, write_labels)
 from embedkit.analysis.vectors import NO_LABEL, LabelledVectors, stored_vectors
@@ -130,8 +129,11 @@ def classify(
                                  f"would score points the classifier learnt from; name another test split, or "
                                  f"cross-validate one split (--cv 5)")
     with using_store(store) as target:
-        vector_name = target.vector(collection, vector).name
-        record = stored_record(target, collection, vector_name)
+        chosen = target.vector(collection, vector)
+        vector_name, record = chosen.name, chosen.record
+        if record is None:
+            raise InvalidOptionError(f"vector {vector_name!r} of collection {collection!r} has no record of what "
+                                     f"made it; classify vectors that embedkit stored")
         points = stored_vectors(target, collection, vector_name, None, require_labels=False)
     where = f"{collection!r}/{vector_name!r}"
     notes: list[str] = []

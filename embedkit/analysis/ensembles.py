@@ -13,20 +13,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embedkit.encoders import Encoder, vector_name_candidates
+from embedkit.encoders import vector_name_candidates
 from embedkit.encoders.ensemble import EnsembleArtifact, Member, identity_sha256, parse_members, spec_name
 from embedkit.encoders.ensemble.combination import check_members, combine, normalise_rows
 from embedkit.encoders.names import find_stored
-from embedkit.encoders.ensemble.builders import build_member
 from embedkit._version import __version__
-from embedkit.ingestion import ingest
 from embedkit.errors import EmbedkitError, InvalidOptionError, MemberVectorsMissingError
 from embedkit.records import MemberRecord, VectorRecord
 from embedkit.store import Store, using_store
+
+if TYPE_CHECKING:
+    from embedkit.encoders import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +93,10 @@ def resolve_members(
         wanted = [(m, None) for m in parse_members(members)]
     else:
         for item in members:
-            if isinstance(item, Encoder):
+            if isinstance(item, (str, Member)):
+                wanted.append((item if isinstance(item, Member) else Member(item), None))
+            else:  # an Encoder
                 wanted.append((Member(item.vector_name), item))
-            else:
-                wanted.append((item if isinstance(item, Member) else Member(str(item)), None))
         parse_members([m for m, _ in wanted])  # the same checks as a spec string
     stored = stored_vector_names(store, collection)
     resolved, encoded = [], []
@@ -118,6 +119,9 @@ def _encode_missing(store, collection, member, encoder, stored, dataset, split, 
             f"or pass the dataset (--dataset) to encode them now"
         )
     try:
+        from embedkit.encoders.ensemble.builders import build_member  # torch: only when a member must be encoded
+        from embedkit.ingestion import ingest
+
         model = encoder or build_member(member.name, **options)
         log.info("member %s has no stored vectors in %s: encoding them", member.name, collection)
         report = ingest(dataset, model, split=split, limit=limit, collection=collection, store=store)

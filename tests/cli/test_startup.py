@@ -49,3 +49,42 @@ def test_the_written_out_stacking_methods_are_the_analysis_rooms():
     from embedkit.cli.ensembles import STACKING_METHODS
 
     assert STACKING_METHODS == METHODS
+
+
+@pytest.fixture(scope="module")
+def vectors_only(tmp_path_factory):
+    """An embedded store of 60 labelled points whose record names an encoder that needs torch to run."""
+    import numpy as np
+
+    from embedkit.records import VectorRecord
+    from embedkit.store import open_store
+
+    location = tmp_path_factory.mktemp("read-only") / "store"
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 16))
+    with open_store(location) as store:
+        store.ensure_vector("things", "efficientnet_lite0.imagenet1k",
+                            VectorRecord("efficientnet_lite0.imagenet1k", 16, "image", weights="imagenet1k"))
+        store.upsert("things", "efficientnet_lite0.imagenet1k", [f"p{n}" for n in range(60)],
+                     centres[np.arange(60) % 3] + rng.normal(scale=0.1, size=(60, 16)),
+                     [{"label": n % 3, "split": "train" if n < 40 else "test"} for n in range(60)])
+        store.optimize("things")
+    return location
+
+
+@pytest.mark.parametrize("args", [
+    ["search", "-c", "things", "--id", "p1"], ["search", "-c", "things", "--like", "p1", "--unlike", "p2"],
+    ["collections"], ["export", "-c", "things", "-o", "{tmp}/e.parquet"], ["classify", "-c", "things", "--cv", "2"],
+    ["cluster", "-c", "things", "--k", "3"], ["duplicates", "-c", "things"], ["map", "-c", "things", "--out", "{tmp}/m.png"],
+], ids=" ".join)
+def test_what_only_reads_stored_vectors_imports_no_model_library(args, vectors_only, tmp_path):
+    given = [arg.format(tmp=tmp_path) for arg in args]
+    assert heavy_modules_after(*given, "--qdrant", str(vectors_only)) == []
+
+
+def test_a_search_by_id_from_python_imports_no_model_library(vectors_only):
+    code = ("import sys, embedkit\n"
+            f"hits = embedkit.search('things', sample_id='p1', k=3, store={str(vectors_only)!r}).hits\n"
+            f"print(len(hits), sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split("\n")[0] == "3 []", result.stderr[-2000:]
