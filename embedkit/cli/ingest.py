@@ -117,7 +117,8 @@ def ingest_command(dataset: str, encoder: EncoderChoice, split: str | None, limi
                         collection_options=None if layout == CollectionOptions() else layout)
     if as_json:
         print_json({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
-                    "images_per_second": report.images_per_second})
+                    "images_per_second": report.images_per_second,
+                    "precision_choice": model.precision_choice and model.precision_choice.to_json()})
     else:
         render_report(report, Console())
     if report.interrupted:

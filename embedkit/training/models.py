@@ -58,7 +58,7 @@ def card_record(folder: Path) -> VectorRecord:
 
 
 def create_finetuned(folder: Path, *, weights: Any = None, image_size: int | None = None, layer: str | None = None,
-                     device: str = "auto", precision: str = "fp32") -> ImageModuleEncoder:
+                     device: str = "auto", precision: str = "auto") -> ImageModuleEncoder:
     """The base encoder's network with the fine-tuned weights in it, named and recorded as the fine-tuned model."""
     from embedkit.encoders import get_encoder
     from embedkit.encoders.weights import file_sha256, fit_state_dict, load_checkpoint

@@ -41,7 +41,7 @@ def create_encoder(*, weights: object = None, image_size: int | None = None, dev
     from embedkit.encoders.image_module import ImageModuleEncoder
 
     del precision  # pixels are what they are: no reduced precision changes them
-    return ImageModuleEncoder(torch.nn.Flatten(), pixels_record(image_size), device=device,
+    return ImageModuleEncoder(torch.nn.Flatten(), pixels_record(image_size), device=device, precision="fp32",
                               variant=variant_suffix(None, None, image_size))
 
 
