@@ -105,7 +105,8 @@ protocol_options = record_options(ProtocolSpec, "protocol", [
 @click.option("--batch-size", type=BATCH_SIZE, default=64, show_default=True)
 @click.option("--workers", type=WORKERS, default=None,
               help="Processes decoding images while the encoder runs (0: in this process). Default: decided "
-                   "from the first batch, in this process when decoding costs little next to the encoder, else 2.")
+                   "from the first batch, in this process when decoding costs little next to the encoder, else "
+                   "its share of the cores.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), show_default=True,
               help="Folder for one JSON per pair, summary.md and summary.csv.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (as the result files).")

@@ -49,7 +49,8 @@ def render_report(report: IngestReport, console: Console) -> None:
 @click.option("--batch-size", type=BATCH_SIZE, default=64, show_default=True)
 @click.option("--workers", type=WORKERS, default=None,
               help="Processes decoding images while the encoder runs (0: in this process). Default: decided "
-                   "from the first batch, in this process when decoding costs little next to the encoder, else 2.")
+                   "from the first batch, in this process when decoding costs little next to the encoder, else "
+                   "its share of the cores.")
 @click.option("--collection", "-c", default=None, help="Collection name (default: the dataset's name).")
 @store_options
 @data_dir_option

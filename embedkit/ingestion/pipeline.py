@@ -20,6 +20,7 @@ from embedkit.images import ReadOptions
 from embedkit.ingestion.freshness import (CONTENT_FIELD, check_dataset, content_stamp, prune, samples_to_encode,
                                           text_stamp)
 from embedkit.ingestion.workers import die_with_parent
+from embedkit.machine import CoreBudget
 from embedkit.errors import (ImageLoadError, InvalidOptionError, PreprocessingError, TextNotSupportedError,
                              first_line)
 from embedkit.store import Store, using_store
@@ -29,12 +30,6 @@ if TYPE_CHECKING:
     from embedkit.store import CollectionOptions
 
 log = logging.getLogger(__name__)
-
-DEFAULT_WORKERS = 2
-"""Decoding processes when decoding is costly next to the forward pass (and `workers` is not given)."""
-INLINE_DECODING_SHARE = 0.15
-"""Decoding in the main process up to this share of the forward pass's time: on few cores, worker processes
-would take more from the forward pass than they give."""
 
 
 ProgressCallback = Callable[["IngestProgress"], None]
@@ -314,7 +309,8 @@ def _encode_images(run: IngestRun, workers: int | None) -> bool:
 
     With `workers` None the first batch is decoded here and timed against its forward pass: when decoding
     costs little next to the encoder (small images in an array file), the rest is decoded here too, since
-    worker processes would take CPU time from the forward pass; otherwise in DEFAULT_WORKERS processes."""
+    worker processes would take CPU time from the forward pass; otherwise the cores are split between decoding
+    processes and the forward pass's threads (`embedkit.machine.split_cores`)."""
     inputs = EncoderInputs(run.view, run.todo, run.model.preprocess, run.reading)
     pending: Future[None] | None = None
     pending_count = 0
@@ -342,7 +338,7 @@ def _encode_images(run: IngestRun, workers: int | None) -> bool:
         run.report()
         return time.perf_counter() - started if pixels is None else forward
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedkit-writer") as writer:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedkit-writer") as writer, CoreBudget() as cores:
         try:
             rest: torch.utils.data.Dataset = inputs
             if workers is None:
@@ -351,7 +347,7 @@ def _encode_images(run: IngestRun, workers: int | None) -> bool:
                 batch = collate([inputs[i] for i in range(first)])
                 decoding = time.perf_counter() - started
                 forward = encode(*batch)
-                workers = 0 if decoding <= INLINE_DECODING_SHARE * forward else DEFAULT_WORKERS
+                workers = cores.split(decoding, forward)
                 log.info("decoding took %.0f%% of the forward pass: %s", 100 * decoding / max(forward, 1e-9),
                          "decoding in this process" if not workers else f"decoding in {workers} worker processes")
                 rest = torch.utils.data.Subset(inputs, range(first, len(inputs)))

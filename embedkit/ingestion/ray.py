@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedkit.errors import ClusterUnavailableError, EmbedkitError, InvalidOptionError, StoreWriteError
+from embedkit.machine import cores_available
 
 if TYPE_CHECKING:
     from embedkit.encoders import Encoder
@@ -174,7 +174,7 @@ def encoder_maker(model: Encoder, built_by_name: bool) -> Callable[[], Encoder]:
 def _rebuild(record: Any) -> Encoder:
     from embedkit.encoders.rebuild import encoder_from_record
 
-    return encoder_from_record(record, device="auto")
+    return encoder_from_record(record, device="auto", precision=record.precision)  # the precision recorded
 
 
 def encode_on_ray(run: IngestRun, options: RayIngest, make_encoder: Callable[[], Encoder]) -> bool:
@@ -189,7 +189,7 @@ def encode_on_ray(run: IngestRun, options: RayIngest, make_encoder: Callable[[],
         cpus = float(ray.cluster_resources().get("CPU", 1))
         # CPU-only: the actors take what the decoding leaves; logical shares, so that both always fit
         actor_cpus = 0.0 if gpus else min(1.0, max(0.1, (cpus - DECODE_CPUS) / options.actors))
-        threads = max(1, (os.cpu_count() or 1) // options.actors)
+        threads = max(1, cores_available() // options.actors)
         # the positions are handed over as blocks, not read by tasks: a read task would want a whole CPU, which
         # the actors may be holding
         blocks = max(1, min(len(run.todo) // batch_size, 200))
