@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from embedkit.cli.options import EncoderChoice, StoreLocation
+from embedkit.encoders.precision import forget_choices
 from embedkit.retrieval import SearchResult
 from tests.support.photos import make_photo_folder
 
@@ -22,6 +23,7 @@ def test_the_precision_is_auto_by_default_said_in_a_line_and_in_the_json_of_embe
                                                                                            tmp_path, caplog):
     folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
     common = ("-e", "mobilenet_v2.random", "--image-size", "32", "--device", "cpu")
+    forget_choices()  # said once a process: this test's commands say it again
     said = logging.getLogger("embedkit.encoders.precision")
     level = said.level
     said.setLevel(logging.NOTSET)  # as before any command ran: the command itself lets its INFO line through
