@@ -39,7 +39,7 @@ def main() -> None:
     report = {}
     sized = {"image_size": args.image_size} if args.image_size else {}
     frozen, _ = bench(["fashion-mnist"], ["efficientnet_lite0"], split="test", limit=args.bench_limit,
-                      store=args.out / "store", out_dir=args.out / "results", precision="bf16", **sized)
+                      store=args.out / "store", out_dir=args.out / "results", precision="auto", **sized)
     report["frozen"] = {"encoder": frozen[0].encoder, "training_seconds": 0.0, "bench": frozen[0].metrics}
     print(json.dumps(report["frozen"]), flush=True)
     for objective in args.objectives.split(","):
@@ -49,12 +49,12 @@ def main() -> None:
                              validation_limit=1000,
                              epochs=args.epochs + 1 if classification else args.epochs,
                              frozen_epochs=1 if classification else 0, image_size=args.image_size, patience=args.epochs,
-                             learning_rate=1e-2, unfrozen_learning_rate=1e-4, batch_size=32, precision="bf16")
+                             learning_rate=1e-2, unfrozen_learning_rate=1e-4, batch_size=32, precision="auto")
         started = time.perf_counter()
         result = train(config, on_epoch=lambda row: print(json.dumps(row), flush=True))
         trained = time.perf_counter() - started
         results, failures = bench(["fashion-mnist"], [result.encoder], split="test", limit=args.bench_limit,
-                                  store=args.out / "store", out_dir=args.out / "results", precision="bf16")
+                                  store=args.out / "store", out_dir=args.out / "results", precision="auto")
         report[objective] = {
             "encoder": result.encoder, "training_seconds": trained, "curves": result.history,
             "best_epoch": result.best_epoch, "validation_best": result.best,

@@ -21,6 +21,8 @@ import time
 
 import torch
 
+from embedkit.encoders.precision import choose_precision
+
 
 def encoder_options(args) -> dict:
     options = {"weights": None if args.weights == "pretrained" else args.weights, "device": "cpu",
@@ -91,7 +93,7 @@ def main() -> None:
     parser.add_argument("--split", default="test", help="'all' for train+test (70k)")
     parser.add_argument("--image-size", type=int, default=None, help="input size (default: the weights' 224)")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--precision", default="auto", help="auto (the default): what this CPU computes fast")
     parser.add_argument("--workers", type=int, default=None,
                         help="decoding processes (default: ingest's own choice, from its first batch)")
     parser.add_argument("--store-alone", action="store_true",
@@ -119,7 +121,8 @@ def main() -> None:
                                          args.prebuilt)))
         return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; fashion-mnist {args.split}, "
-          f"limit {args.limit or 'none'}, batch {args.batch_size}, {args.precision}, "
+          f"limit {args.limit or 'none'}, batch {args.batch_size}, "
+          f"{choose_precision(args.precision).line}, "
           f"workers {'auto' if args.workers is None else args.workers}, "
           f"weights {args.weights}, image size {args.image_size or 'default'}")
     print(f"{'encoder':<16}{'bare img/s':>12}{'ingest img/s':>14}{'ratio':>8}{'w/o index':>11}{'ratio':>8}"

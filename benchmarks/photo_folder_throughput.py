@@ -31,7 +31,7 @@ from embedkit.images import ReadOptions, load_image
 from embedkit.ingestion import IngestOptions, ingest
 
 SIZE = (4000, 3000)
-ENCODERS = {"efficientnet-lite0": {"precision": "bf16"}, "resnet50.random": {"precision": "fp32"}}
+ENCODERS = {"efficientnet-lite0": {"precision": "auto"}, "resnet50.random": {"precision": "auto"}}
 
 
 def real_photos() -> list[Image.Image]:

@@ -44,7 +44,7 @@ elif [ "$mode" = --offline ]; then
     cifar=fashion-mnist; caltech=fashion-mnist; caltech20=fashion-mnist; bench_size=(--limit "$limit")
     ingest_size=(--limit "$limit")
     densenet=efficientnet-lite0; resnet=efficientnet-lite1; vgg=efficientnet-lite2; mobilenet=efficientnet-lite0
-    k=10; precision=(--precision bf16)
+    k=10; precision=()
 else
     echo "usage: bash benchmarks/seeds.sh [--offline [N]]" >&2
     exit 2

@@ -8,7 +8,7 @@ The stackers are trained on the train images only. Every vector is then evaluate
 leave-one-out over the test images (each test image queries the other test images; relevant =
 same class), with embedkit.bench's metrics.
 
-    .venv/bin/python benchmarks/stacking_fashion_mnist.py --train 2000 --test 1000 --precision bf16
+    .venv/bin/python benchmarks/stacking_fashion_mnist.py --train 2000 --test 1000
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from embedkit.bench.run import evaluate
 from embedkit.analysis.ensembles import build_from_store
 from embedkit.ingestion import ingest
 from embedkit.analysis.stacking import train_stacker
+from embedkit.encoders.precision import choose_precision
 from embedkit.store import open_store
 
 MEMBERS = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
@@ -39,7 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=2000, help="first N training images (the stacker's data)")
     parser.add_argument("--test", type=int, default=1000, help="first M test images (queries and gallery)")
-    parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     parser.add_argument("--store", type=Path, default=None, help="keep the store here (default: a temporary folder)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--json", type=Path, default=None, help="also write the full record here")
@@ -53,7 +54,8 @@ def main() -> None:
             if v is not None and k not in ("store", "json")),
         "embedkit": embedkit.__version__, "torch": torch.__version__, "threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(), "train": args.train, "test": args.test,
-        "precision": args.precision, "protocol": "leave-one-out over the test images, relevant = same label",
+        "precision": choose_precision(args.precision, "cpu").precision,
+        "protocol": "leave-one-out over the test images, relevant = same label",
         "ingest_seconds": {}, "results": {},
     }
     with open_store(store_path) as store:
@@ -85,7 +87,7 @@ def main() -> None:
     record["stack_beats_best_member"] = {
         label: record["results"][label]["map@5"] > record["results"][best_member]["map@5"] for label in stacks}
     print(f"Fashion-MNIST, stacker trained on {args.train} train images, evaluated on {args.test} test images "
-          f"(leave-one-out), {args.precision}")
+          f"(leave-one-out), {record['precision']}")
     print("| vector | mAP@5 | P@10 |\n|---|---:|---:|")
     for label, values in record["results"].items():
         print(f"| {label} | {values['map@5']:.4f} | {values['p@10']:.4f} |")

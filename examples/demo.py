@@ -40,7 +40,8 @@ def compare_photos() -> None:
     encoder = embedkit.get_encoder("efficientnet-lite0")
     vectors = encoder.encode(list(photos.values()), modality="image")
     console.print(f"embedkit {embedkit.__version__}: {len(photos)} photos embedded with [bold]{encoder.name}[/] "
-                  f"({encoder.dim}-d, {encoder.device}) in {time.perf_counter() - started:.1f} s")
+                  f"({encoder.dim}-d, {encoder.device}) in {time.perf_counter() - started:.1f} s\n"
+                  f"{encoder.precision_choice.line}")
     table = Table(title="cosine similarity")
     table.add_column("")
     for name in photos:
@@ -53,7 +54,7 @@ def compare_photos() -> None:
 def ingest_and_search(store: Path, limit: int) -> None:
     console.print(f"\ningesting {limit} Fashion-MNIST test images into the embedded store at {store} …")
     report = embedkit.ingest("fashion-mnist", "efficientnet-lite0", split="test", limit=limit, store=store,
-                    precision="bf16", batch_size=100)
+                             batch_size=100)
     console.print(f"stored {report.stored}, already there {report.already_stored}, "
                   f"{report.images_per_second:.0f} images/s")
     sneaker = next(f"fashion-mnist/test/{i:05d}" for i in range(limit)
@@ -71,7 +72,7 @@ def benchmark(store: Path, limit: int, out: Path) -> None:
     console.print(f"\nbenchmarking on the same {limit} images (leave-one-out, relevant = same class) …")
     results, failures = embedkit.bench.bench(["fashion-mnist"], ["efficientnet-lite0", "mobilenet_v2.random"],
                                              split="test", limit=limit, store=store, out_dir=out,
-                                             precision="bf16", build=embedkit.bench.BuildSpec(batch_size=100))
+                                             build=embedkit.bench.BuildSpec(batch_size=100))
     render([result.to_json() for result in results], console)
     for failure in failures:
         console.print(f"[red]failed:[/] {failure.encoder}: {failure.error}")

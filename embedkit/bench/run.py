@@ -267,6 +267,7 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
         "protocol": spec.protocol, "seed": spec.seed, "queries_requested": spec.queries,
         "queries_skipped_no_relevant": skipped,
         "device": str(encoder.device), "precision": encoder.precision, "torch": torch.__version__,
+        "precision_choice": encoder.precision_choice and encoder.precision_choice.to_json(),
         "python": platform.python_version(), "machine": platform.machine(), "git_commit": None,
         "store": redacted(store.location), "collection": collection,
         "encoded_this_run": int(encoded), "wall_seconds": time.perf_counter() - started,

@@ -136,7 +136,8 @@ build_options = record_options(BuildChoice, "build", [
     click.option("--batch-size", type=BATCH_SIZE, default=64, show_default=True),
     click.option("--workers", type=WORKERS, default=None,
                  help="Processes decoding images while the encoder runs (0: in this process). Default: decided "
-                      "from the first batch, in this process when decoding costs little next to the encoder, else 2."),
+                      "from the first batch, in this process when decoding costs little next to the encoder, else "
+                      "its share of the cores."),
     data_dir_option,
     dataset_options,
 ])

@@ -16,6 +16,7 @@ from embedkit.cli.tables import LOCAL_MARKS, entry_row, plugin_label, print_json
 from embedkit.datasets import Dataset, get_dataset, list_datasets
 from embedkit.datasets.locate import data_root
 from embedkit.hookspecs import hookimpl
+from embedkit.machine import cores_available
 from embedkit.registry import Entry
 
 if TYPE_CHECKING:
@@ -166,13 +167,13 @@ def show_command(name: str, split: str | None, grid: Path | None, per_class: int
 @click.argument("name")
 @click.option("--split", default=None, help="Only this split (default: all).")
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
-@click.option("--workers", type=WORKERS, default=2, show_default=True,
-              help="Processes that decode images.")
+@click.option("--workers", type=WORKERS, default=None,
+              help="Processes that decode images (default: one per core available).")
 @click.option("--download/--no-download", default=True, show_default=True)
 @data_dir_option
 @dataset_options
 @click.option("--json", "as_json", is_flag=True, help="Print the counts and the unreadable images as JSON on stdout.")
-def check_command(name: str, split: str | None, strict: bool, workers: int, download: bool,
+def check_command(name: str, split: str | None, strict: bool, workers: int | None, download: bool,
                   data_dir: Path | None, options: tuple[str, ...], as_json: bool) -> None:
     """Decode every image; list the unreadable ones.
 
@@ -183,6 +184,7 @@ def check_command(name: str, split: str | None, strict: bool, workers: int, down
     from embedkit.datasets.decode import DecodeReport, decode  # imports torch: only when images are decoded
 
     report = DecodeReport()
+    workers = cores_available() if workers is None else workers
     for _ in decode(dataset.view(split), batch_size=64, num_workers=workers, strict=strict, report=report):
         pass
     if as_json:

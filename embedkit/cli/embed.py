@@ -50,6 +50,7 @@ def embed_command(images: tuple[Path, ...], encoder: EncoderChoice, background: 
         return
     document = {
         "encoder": model.record.replace(reading=reading.reading()).to_json(),
+        "precision_choice": model.precision_choice and model.precision_choice.to_json(),
         "items": [{"image": str(path), "vector": vector.tolist()} for path, vector in zip(images, vectors)],
     }
     if output is None:

@@ -117,6 +117,7 @@ def main(ctx: click.Context, debug: bool) -> None:
         handlers=[RichHandler(console=Console(stderr=True), show_path=debug)],
     )
     logging.getLogger("huggingface_hub").propagate = False  # it prints with a handler of its own: once, not twice
+    logging.getLogger("embedkit.encoders.precision").setLevel(logging.INFO)  # which precision `auto` chose, and why
 
 
 load_commands(main)

@@ -143,7 +143,8 @@ layout_options = record_options(CollectionOptions, "layout", [
 @click.option("--batch-size", type=BATCH_SIZE, default=64, show_default=True)
 @click.option("--workers", type=WORKERS, default=None,
               help="Processes decoding images while the encoder runs (0: in this process). Default: decided "
-                   "from the first batch, in this process when decoding costs little next to the encoder, else 2.")
+                   "from the first batch, in this process when decoding costs little next to the encoder, else "
+                   "its share of the cores.")
 @click.option("--collection", "-c", default=None, help="Collection name (default: the dataset's name).")
 @store_options
 @click.option("--text-field", default=None,
@@ -180,7 +181,8 @@ def ingest_command(dataset: DatasetChoice, encoder: EncoderChoice, batch_size: i
                         options=options)
     if as_json:
         print_json({**report.__dict__, "failures": [f.__dict__ for f in report.failures],
-                    "images_per_second": report.images_per_second})
+                    "images_per_second": report.images_per_second,
+                    "precision_choice": model.precision_choice and model.precision_choice.to_json()})
     else:
         render_report(report, Console())
     if report.interrupted:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from embedkit.encoders import get_encoder
-from embedkit.encoders.precision import PRECISION_NAMES
+from embedkit.encoders.precision import AUTO, PRECISION_OPTIONS
 from embedkit.errors import InvalidOptionError
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PRECISIONS: tuple[str, ...] = PRECISION_NAMES
+PRECISIONS: tuple[str, ...] = PRECISION_OPTIONS
 
 MAX_IMAGE_SIZE = 4096
 """The largest --image-size: 18 times the usual 224 px; a batch of 32 such inputs is 6 GB of pixels already."""
@@ -56,7 +56,7 @@ class EncoderChoice:
     name: str | None = None
     weights: str | None = None
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = AUTO
     layer: str | None = None
     image_size: int | None = None
 
@@ -129,7 +129,7 @@ ENCODER_HELPS: dict[str, str | None] = {
     "encoder": "Encoder name or alias (see `embedkit encoders`).",
     "weights": "Pretrained weights by default, or a checkpoint PATH (random weights: name the encoder NAME.random).",
     "device": "auto, cpu, cuda or cuda:N.",
-    "precision": None,
+    "precision": "auto: bf16 where the GPU or CPU computes it natively, else fp16 on a GPU and fp32 on a CPU.",
     "layer": "Feature layer, for encoders that offer several (vgg16: fc2).",
     "image_size": "Input size in pixels instead of the weights' own (e.g. 32 for CIFAR).",
 }
@@ -149,7 +149,7 @@ def encoder_options(function: F | None = None, *, with_name: bool = True, requir
           if with_name else []),
         click.option("--weights", default=None, help=texts["weights"]),
         click.option("--device", default="auto", show_default=True, help=texts["device"]),
-        click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
+        click.option("--precision", type=click.Choice(PRECISIONS), default=AUTO, show_default=True,
                      help=texts["precision"]),
         click.option("--layer", default=None, help=texts["layer"]),
         click.option("--image-size", type=IMAGE_SIZE, default=None, help=texts["image_size"]),

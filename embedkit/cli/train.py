@@ -36,8 +36,9 @@ def run_options(function: Any) -> Any:
         click.option("--batch-size", type=click.IntRange(4, 4096), default=32, show_default=True),
         click.option("--image-size", type=click.IntRange(16, 1024), default=None,
                      help="Input size (torchvision CNNs; e.g. 64 for 28 px images)."),
-        click.option("--precision", type=click.Choice(PRECISIONS), default="bf16", show_default=True,
-                     help="Autocast precision of the forward pass."),
+        click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
+                     help="Autocast precision of the forward pass; auto: bf16 where the GPU or CPU computes it "
+                          "natively, else fp32."),
         click.option("--device", default="auto", show_default=True),
         click.option("--seed", type=SEED, default=0, show_default=True),
         click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -41,7 +41,7 @@ def get_encoder(name: str, **options: Any) -> Encoder:
 
     `name` follows the grammar of `embedkit.encoders.names`: a stored vector name (`vgg16.imagenet1k_v1-fc2`)
     creates the encoder that fills it. Common options: `weights` (None for the pretrained weights, or a
-    checkpoint path), `device` ("auto", "cpu", "cuda", "cuda:N"), `precision` ("fp32", "fp16", "bf16").
+    checkpoint path), `device` ("auto", "cpu", "cuda", "cuda:N"), `precision` ("auto", the default: the fastest the device computes natively; "fp32", "fp16", "bf16").
     """
     base, variants = names.split_variants(names.canonical(name.strip()), registered)
     base, random = names.split_random(base)

@@ -15,7 +15,7 @@ from PIL import Image
 
 from embedkit.errors import InvalidOptionError, TextNotSupportedError
 from embedkit.images import ImageInput, ReadOptions, load_image
-from embedkit.encoders.precision import check_precision
+from embedkit.encoders.precision import PrecisionChoice, choose_precision
 from embedkit.encoders.weights import file_sha256
 from embedkit.records import VectorRecord
 
@@ -65,6 +65,8 @@ class Encoder:
     name: str = "unnamed"
     dim: int = 0
     modality: Modality = "image"
+    precision_choice: PrecisionChoice | None = None
+    """The precision computed in, what was asked for and why (`auto` picks by the device)."""
     weights_file: Path | None = None
     """The file the weights were read from, when there is one: its sha256 is provenance."""
     transform: Callable[[Image.Image], torch.Tensor] | None = None
@@ -72,9 +74,10 @@ class Encoder:
     base_record: VectorRecord | None = None
     """What made the vectors, as a subclass knows it (see `record`); a minimal one when left out."""
 
-    def __init__(self, device: str | torch.device = "auto", precision: str = "fp32"):
+    def __init__(self, device: str | torch.device = "auto", precision: str = "auto"):
         self.device = resolve_device(device)
-        self.precision = check_precision(precision)
+        self.precision_choice = choose_precision(precision, self.device)
+        self.precision = self.precision_choice.precision
 
     # ---- what a subclass implements -------------------------------------------------------
     def preprocess(self, image: Image.Image) -> torch.Tensor:

@@ -29,7 +29,7 @@ class ImageModuleEncoder(Encoder):
         weights_file: Path | None = None,
         variant: str = "",
         device: str | torch.device = "auto",
-        precision: str = "fp32",
+        precision: str = "auto",
     ):
         super().__init__(device=device, precision=precision)
         if record.preprocessing is None:

@@ -26,14 +26,15 @@ def encoder_from_record(
 ) -> Encoder:
     """Build the encoder `record` describes; raise SchemaMismatchError when what is built differs from it.
 
-    A record of a checkpoint needs that file: where it was when the vectors were made, or `weights`.
+    A record of a checkpoint needs that file: where it was when the vectors were made, or `weights`. The
+    precision is this machine's (`auto`) unless given: it is not part of the vectors' identity.
     """
     from embedkit.encoders import get_encoder
     from embedkit.encoders.ensemble.artifact import EnsembleArtifact
     from embedkit.encoders.ensemble.encoder import EnsembleEncoder
     from embedkit.encoders.image_module import ImageModuleEncoder
 
-    precision = precision or record.precision
+    precision = precision or "auto"
     if record.members:
         members = [encoder_from_record(member.record, device=device, precision=precision, **options)
                    for member in record.members]

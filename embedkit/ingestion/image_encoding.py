@@ -15,14 +15,9 @@ from embedkit.ingestion.encoding import EncodedBatch
 from embedkit.ingestion.inputs import EncoderInputs, collate
 from embedkit.ingestion.run import Failure, IngestRun
 from embedkit.ingestion.workers import die_with_parent
+from embedkit.machine import CoreBudget
 
 log = logging.getLogger(__name__)
-
-DEFAULT_WORKERS = 2
-"""Decoding processes when decoding is costly next to the forward pass (and `workers` is not given)."""
-INLINE_DECODING_SHARE = 0.15
-"""Decoding in the main process up to this share of the forward pass's time: on few cores, worker processes
-would take more from the forward pass than they give."""
 
 
 @dataclass(frozen=True)
@@ -31,12 +26,17 @@ class ImageEncoding:
 
     With `workers` None the first batch is decoded here and timed against its forward pass: when decoding
     costs little next to the encoder (small images in an array file), the rest is decoded here too, since
-    worker processes would take CPU time from the forward pass; otherwise in DEFAULT_WORKERS processes."""
+    worker processes would take CPU time from the forward pass; otherwise the cores are split between decoding
+    processes and the forward pass's threads (`embedkit.machine.split_cores`)."""
 
     workers: int | None = None
     uploads: int | None = None
 
     def batches(self, run: IngestRun) -> Iterator[EncodedBatch]:
+        with CoreBudget() as cores:
+            yield from self._batches(run, cores)
+
+    def _batches(self, run: IngestRun, cores: CoreBudget) -> Iterator[EncodedBatch]:
         inputs = EncoderInputs(run.view, run.todo, run.model.preprocess, run.reading)
         rest: torch.utils.data.Dataset = inputs
         workers = self.workers
@@ -49,7 +49,7 @@ class ImageEncoding:
             encoded = _embed(run, *batch)
             forward = time.perf_counter() - started
             yield encoded
-            workers = 0 if decoding <= INLINE_DECODING_SHARE * forward else DEFAULT_WORKERS
+            workers = cores.split(decoding, forward)
             log.info("decoding took %.0f%% of the forward pass: %s", 100 * decoding / max(forward, 1e-9),
                      "decoding in this process" if not workers else f"decoding in {workers} worker processes")
             rest = torch.utils.data.Subset(inputs, range(first, len(inputs)))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from embedkit.ingestion.encoding import EncodedBatch
 from embedkit.ingestion.inputs import EncoderInputs
 from embedkit.ingestion.run import Failure, IngestRun
 from embedkit.ingestion.writer import uploads_into
+from embedkit.machine import cores_available
 
 if TYPE_CHECKING:
     from embedkit.encoders import Encoder
@@ -171,7 +171,7 @@ def encoder_maker(model: Encoder, built_by_name: bool) -> Callable[[], Encoder]:
 def _rebuild(record: Any) -> Encoder:
     from embedkit.encoders.rebuild import encoder_from_record
 
-    return encoder_from_record(record, device="auto")
+    return encoder_from_record(record, device="auto", precision=record.precision)  # the precision recorded
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ class RayEncoding:
             cpus = float(ray.cluster_resources().get("CPU", 1))
             # CPU-only: the actors take what the decoding leaves; logical shares, so that both always fit
             actor_cpus = 0.0 if gpus else min(1.0, max(0.1, (cpus - DECODE_CPUS) / options.actors))
-            threads = max(1, (os.cpu_count() or 1) // options.actors)
+            threads = max(1, cores_available() // options.actors)
             # the positions are handed over as blocks, not read by tasks: a read task would want a whole CPU, which
             # the actors may be holding
             blocks = max(1, min(len(run.todo) // batch_size, 200))

@@ -34,7 +34,7 @@ class TrainConfig:
     augmentation: float = 1.0
     """0: none; 1: the seeds' recipe (rotation 15°, zoom 10%, shifts 10%, shear 10°, horizontal flips)."""
     image_size: int | None = None
-    precision: str = "bf16"
+    precision: str = "auto"
     device: str = "auto"
     patience: int = 2
     """Stop after this many epochs without a better validation mAP@5."""

@@ -22,6 +22,7 @@ from embedkit.encoders.builtin.finetuned_pretrained import WEIGHTS, finetuned_na
 from embedkit.encoders.image_module import ImageModuleEncoder
 from embedkit.encoders.names import RANDOM
 from embedkit.encoders.base import PRECISIONS
+from embedkit.encoders.precision import choose_precision
 from embedkit.errors import InvalidOptionError
 from embedkit.training.card import write_card
 from embedkit.training.config import TrainConfig
@@ -80,10 +81,12 @@ def train(config: TrainConfig, *, out: Path | None = None, on_epoch: EpochCallba
     validation = torch.utils.data.DataLoader(TrainingImages(validating, augmentation(0), base.transform),
                                              batch_size=max(config.batch_size, 64), num_workers=workers)
 
+    precision = choose_precision(config.precision, device, training=True).precision
+
     def autocast() -> contextlib.AbstractContextManager[Any]:
-        if config.precision == "fp32":
+        if precision == "fp32":
             return contextlib.nullcontext()
-        return torch.autocast(device_type=device.type, dtype=PRECISIONS[config.precision])
+        return torch.autocast(device_type=device.type, dtype=PRECISIONS[precision])
 
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": 0, "map@5": -1.0}

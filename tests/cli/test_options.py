@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 
 from embedkit.cli.options import EncoderChoice, StoreLocation
+from embedkit.encoders.precision import forget_choices
 from embedkit.retrieval import SearchResult
+from tests.support.photos import make_photo_folder
 
 
 def test_only_the_encoder_options_given_are_passed_on():
     choice = EncoderChoice("vgg16", device="cpu", layer="fc2")
     assert choice.variant_options() == {"layer": "fc2"}
-    assert choice.options() == {"device": "cpu", "precision": "fp32", "layer": "fc2"}
+    assert choice.options() == {"device": "cpu", "precision": "auto", "layer": "fc2"}
+
+
+def test_the_precision_is_auto_by_default_said_in_a_line_and_in_the_json_of_embed_and_ingest(run, photos, photo_files,
+                                                                                           tmp_path, caplog):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    common = ("-e", "mobilenet_v2.random", "--image-size", "32", "--device", "cpu")
+    forget_choices()  # said once a process: this test's commands say it again
+    said = logging.getLogger("embedkit.encoders.precision")
+    level = said.level
+    said.setLevel(logging.NOTSET)  # as before any command ran: the command itself lets its INFO line through
+    try:
+        embedded = run("embed", photo_files["cat"], *common, "--json")
+        ingested = run("ingest", f"folder:{folder}", *common, "--qdrant", tmp_path / "store", "--workers", 0, "--json")
+    finally:
+        said.setLevel(level)
+    assert embedded.exit_code == ingested.exit_code == 0, embedded.output + ingested.output
+    for document in (json.loads(embedded.stdout), json.loads(ingested.stdout)):
+        choice = document["precision_choice"]
+        assert (choice["asked"], choice["precision"]) == ("auto", "fp32") and "emulates bf16" in choice["reason"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "embedkit.encoders.precision"]
+    assert lines and lines[0].startswith("precision auto -> fp32: ")
 
 
 def test_an_encoder_choice_builds_the_encoder_it_names():

@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from embedkit.ingestion import image_encoding, ingest
+from embedkit import machine
+from embedkit.ingestion import ingest
 from embedkit.store import open_store
 from tests.support.manifests import CountingEncoder
 from tests.support.photos import PER_CLASS, make_photo_folder
@@ -46,9 +47,10 @@ def test_cheap_decoding_next_to_a_slow_encoder_stays_in_this_process(tmp_path, f
     assert report.workers == 0 and report.stored == 2 * PER_CLASS
 
 
-def test_costly_decoding_next_to_a_fast_encoder_goes_to_worker_processes(tmp_path, folder):
+def test_costly_decoding_next_to_a_fast_encoder_goes_to_a_worker_process_per_core(tmp_path, folder, monkeypatch):
+    monkeypatch.setattr(machine, "cores_available", lambda: 3)
     report = ingest(f"folder:{folder}", TimedEncoder(0.0, 0.02), store=tmp_path / "store", batch_size=4)
-    assert report.workers == image_encoding.DEFAULT_WORKERS and report.stored == 2 * PER_CLASS
+    assert report.workers == 3 and report.stored == 2 * PER_CLASS
 
 
 def test_the_vectors_do_not_depend_on_where_images_were_decoded(tmp_path, folder):

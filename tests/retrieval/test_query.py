@@ -167,7 +167,7 @@ def test_cli_ingest_then_collections_export_and_push(tmp_path, photos):
 @pytest.mark.skipif(not FASHION_MNIST.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
 def test_fashion_mnist_sneakers_find_sneakers(tmp_path):
     report = ingest("fashion-mnist", "efficientnet-lite0", split="test", limit=600, store=tmp_path / "store",
-                    device="cpu", precision="bf16", batch_size=100, workers=2)
+                    device="cpu", batch_size=100, workers=2)
     assert report.stored == 600
     with open_store(tmp_path / "store") as store:
         sneakers = [sample_id for batch_ids, _, payloads in store.iter_points("fashion-mnist", [report.vector_name])

@@ -45,7 +45,7 @@ def create_encoder(
     weights: str | os.PathLike[str] | None = None,
     image_size: int | None = None,
     device: str | torch.device = "auto",
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> OpenClipEncoder:
     """`clip:ARCH/TAG`: TAG's pretrained weights (downloaded and cached by open_clip); `clip:ARCH.random`
     (weights="random") for random weights; `weights=PATH` for a local checkpoint, named

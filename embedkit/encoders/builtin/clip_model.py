@@ -167,7 +167,7 @@ def build_encoder(
     weights: str | os.PathLike[str] | None = None,
     image_size: int | None = None,
     device: str | torch.device = "auto",
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> OpenClipEncoder:
     """The encoder `clip.create_encoder` describes."""
     arch, tag = parse_name(argument)

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def create_encoder(folder: Path, *, weights: Any = None, image_size: int | None = None, layer: str | None = None,
-                   device: str | torch.device = "auto", precision: str = "fp32") -> ImageModuleEncoder:
+                   device: str | torch.device = "auto", precision: str = "auto") -> ImageModuleEncoder:
     """The model in `folder`: its own weights, layer and image size (none other may be asked for)."""
     from embedkit.encoders.builtin.finetuned_model import build_encoder
 

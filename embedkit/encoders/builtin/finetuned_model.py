@@ -17,7 +17,7 @@ from embedkit.records import VectorRecord
 
 
 def build_encoder(folder: Path, *, weights: Any = None, image_size: int | None = None, layer: str | None = None,
-                  device: str | torch.device = "auto", precision: str = "fp32") -> ImageModuleEncoder:
+                  device: str | torch.device = "auto", precision: str = "auto") -> ImageModuleEncoder:
     """The encoder `finetuned.create_encoder` describes."""
     card = read_card(folder)
     record = VectorRecord.from_json(card["record"])

@@ -11,5 +11,5 @@ from embedkit.records import VectorRecord
 
 def build_encoder(record: VectorRecord, *, device: str | torch.device = "auto") -> ImageModuleEncoder:
     """The encoder of `record` (`pixels.pixels_record`): its preprocessed pixels, flattened, are the vector."""
-    return ImageModuleEncoder(torch.nn.Flatten(), record, device=device,
+    return ImageModuleEncoder(torch.nn.Flatten(), record, device=device, precision="fp32",
                               variant=variant_suffix(None, None, record.image_size))

@@ -28,7 +28,7 @@ def create_encoder(
     *,
     weights: str | os.PathLike[str] | None = None,
     device: str | torch.device = "auto",
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> SentenceTransformerEncoder:
     """`st:MODEL`: a hub id (`all-MiniLM-L6-v2` means `sentence-transformers/all-MiniLM-L6-v2`) or a local
     folder. `weights=PATH` loads another folder of the same model (a fine-tuned copy, or a weights file in

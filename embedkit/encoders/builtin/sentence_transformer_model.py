@@ -79,7 +79,7 @@ class SentenceTransformerEncoder(Encoder):
         *,
         randomised: bool = False,
         device: str | torch.device = "auto",
-        precision: str = "fp32",
+        precision: str = "auto",
     ):
         super().__init__(device=device, precision=precision)
         from sentence_transformers import SentenceTransformer
@@ -156,7 +156,7 @@ def build_encoder(
     *,
     weights: str | os.PathLike[str] | None = None,
     device: str | torch.device = "auto",
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> SentenceTransformerEncoder:
     """The encoder `sentence_transformer.create_encoder` describes."""
     if not argument:

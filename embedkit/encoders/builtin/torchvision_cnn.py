@@ -27,7 +27,7 @@ def create_encoder(
     layer: str | None = None,
     image_size: int | None = None,
     device: str | torch.device = "auto",
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> ImageModuleEncoder:
     from embedkit.encoders.builtin.torchvision_cnn_model import build_encoder
 

@@ -37,7 +37,7 @@ def build_encoder(
     layer: str | None = None,
     image_size: int | None = None,
     device: str | torch.device = "auto",
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> ImageModuleEncoder:
     default_layer = next(iter(backbone.layers))
     layer = layer or default_layer

@@ -31,7 +31,7 @@ def create_ensemble(
     weights: str | os.PathLike[str] | None = None,
     pca: str | os.PathLike[str] | None = None,
     device: str | torch.device = "auto",
-    precision: str = "fp32",
+    precision: str = "auto",
     **member_options: Any,
 ) -> EnsembleEncoder:
     """`ensemble:a+b*0.5`: members by name, each built with `member_options` (image_size, layer);
@@ -56,7 +56,7 @@ def create_stack(
     *,
     members: Sequence[Encoder] | None = None,
     device: str | torch.device = "auto",
-    precision: str = "fp32",
+    precision: str = "auto",
     **member_options: Any,
 ) -> EnsembleEncoder:
     """`stack:FILE.npz`: a stacker trained by `embedkit.analysis.stacking.train_stacker`, with the members it

@@ -46,7 +46,7 @@ class EnsembleEncoder(Encoder):
         artifact: EnsembleArtifact | None = None,
         name: str | None = None,
         device: str | torch.device = "auto",
-        precision: str = "fp32",
+        precision: str = "auto",
     ):
         super().__init__(device=device, precision=precision)
         self.members = list(members)

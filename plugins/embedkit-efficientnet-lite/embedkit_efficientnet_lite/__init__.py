@@ -38,7 +38,7 @@ def weights_file(variant: int) -> Path:
 
 def factory(variant: int) -> Callable[..., Any]:
     def create_encoder(*, weights: str | None = None, image_size: int | None = None, device: str = "auto",
-                       precision: str = "fp32") -> Any:
+                       precision: str = "auto") -> Any:
         from embedkit_efficientnet_lite.model import create_encoder
 
         record(variant, image_size=image_size)  # a size out of range fails before torch loads

