@@ -224,7 +224,7 @@ def check_rebuild(encoder: Encoder, image: Image.Image) -> Outcome:
     from embedkit.encoders.rebuild import encoder_from_record
 
     try:
-        rebuilt = encoder_from_record(encoder.record, device=str(encoder.device))
+        rebuilt = encoder_from_record(encoder.record, device=str(encoder.device), precision=encoder.precision)
     except EmbedkitError as error:
         raise _fail(encoder, f"cannot be created again from its record ({error}); register its name, and the "
                              f"architecture (the name before '.') as an alias so that NAME.random resolves") from error

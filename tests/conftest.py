@@ -27,12 +27,13 @@ from tests.support.datasets import make_caltech, make_cifar10, make_cifar100, ma
 
 @pytest.fixture(scope="session", autouse=True)
 def cpu_without_native_bf16():
-    """`auto` precision picks fp32 on any CPU the suite runs on, so that vectors do not depend on the machine
-    (tests/encoders/test_precision.py reports other CPUs to the choice)."""
+    """`auto` precision picks fp32 on any CPU the suite runs on, here and in the processes tests start, so that
+    vectors do not depend on the machine (tests/encoders/test_precision.py reports other CPUs to the choice)."""
     from embedkit.encoders import precision
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(precision, "cpu_native", lambda name: (False, "a CPU pinned by the tests"))
+        patch.setenv(precision.PRECISION_VARIABLE, "fp32")
         precision.forget_choices()
         yield
     precision.forget_choices()

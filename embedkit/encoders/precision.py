@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import os
 import platform
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -23,6 +24,8 @@ PRECISION_NAMES: tuple[str, ...] = get_args(Precision)
 AUTO = "auto"
 PRECISION_OPTIONS: tuple[str, ...] = (AUTO, *PRECISION_NAMES)
 """What `--precision` offers: `auto`, the default, picks the fastest precision the device computes natively."""
+PRECISION_VARIABLE = "EMBEDKIT_PRECISION"
+"""When set (fp32, fp16 or bf16), what `auto` means: the same vectors on every machine, e.g. in a test suite."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def check_precision(precision: str) -> str:
 def choose_precision(asked: str, device: str | torch.device = "cpu", *, training: bool = False) -> PrecisionChoice:
     """The precision to compute in on `device` when `asked` for one (or `auto`).
 
-    `auto`: on a CUDA GPU, bf16 where it computes bf16, else fp16 (fp32 for `training`, which has no gradient
+    `auto`: what $EMBEDKIT_PRECISION says when it is set; else on a CUDA GPU, bf16 where it computes bf16, else fp16 (fp32 for `training`, which has no gradient
     scaler that fp16 would need); on a CPU, bf16 where the CPU computes it natively (AVX512-BF16 or AMX, as
     torch reports it), else fp32. The choice is logged once (INFO); a precision given that the device would
     emulate is kept, with one warning that says what to use instead.
@@ -68,6 +71,12 @@ def forget_choices() -> None:
 
 @functools.lru_cache(maxsize=None)
 def _choice(asked: str, device: str, training: bool) -> PrecisionChoice:
+    pinned = os.environ.get(PRECISION_VARIABLE, "").strip().lower()
+    if asked == AUTO and pinned:
+        if pinned not in PRECISION_NAMES:
+            raise InvalidOptionError(f"${PRECISION_VARIABLE} is {pinned!r}; set it to one of "
+                                     f"{', '.join(PRECISION_NAMES)}, or unset it for the device's fastest")
+        return _said(PrecisionChoice(pinned, AUTO, f"${PRECISION_VARIABLE} says so"))
     kind = device.partition(":")[0]
     if kind == "cuda":
         fast, name = _cuda_fast(device, training)

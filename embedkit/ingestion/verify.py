@@ -79,7 +79,7 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
         population = sorted(set(stored) & set(samples))
         chosen = random.Random(seed).sample(population, len(population) if sample is None else
                                             min(sample, len(population)))
-        model = vector.encoder(device=device)
+        model = vector.encoder(device=device, precision=record.precision)  # the stored vectors' own precision
         reading = ReadOptions.for_reading(record.reading, model.input_size)
         for start in range(0, len(chosen), batch_size):
             ids, pixels = [], []

@@ -23,6 +23,7 @@ REAL_CPU_NATIVE = precision.cpu_native  # conftest pins every CPU as one without
 def cpu(monkeypatch):
     """Make torch report a CPU: `cpu(capability, onednn_bf16, avx512_bf16=..., amx=...)`."""
     monkeypatch.setattr(precision, "cpu_native", REAL_CPU_NATIVE)
+    monkeypatch.delenv(precision.PRECISION_VARIABLE, raising=False)
     monkeypatch.setattr(precision.platform, "machine", lambda: "x86_64")
 
     def report(capability: str, onednn_bf16: bool, *, avx512_bf16: bool = False, amx: bool = False,
@@ -41,6 +42,7 @@ def cpu(monkeypatch):
 @pytest.fixture
 def gpu(monkeypatch):
     """Make torch report a CUDA GPU that does (or does not) compute bf16."""
+    monkeypatch.delenv(precision.PRECISION_VARIABLE, raising=False)
 
     def report(bf16: bool, name: str = "NVIDIA Test") -> None:
         monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: bf16)
@@ -129,6 +131,18 @@ def test_bf16_given_on_a_gpu_without_it_warns_to_use_fp16(gpu, caplog):
         assert choose_precision("bf16", "cuda").precision == "bf16"
     assert precision_records(caplog, logging.WARNING) == [
         "Tesla T4 emulates bf16: fp16 is faster here; use --precision auto or fp16"]
+
+
+def test_the_precision_variable_is_what_auto_means_and_a_bad_value_is_one_line(cpu, monkeypatch):
+    cpu("AVX512", True, avx512_bf16=True)
+    monkeypatch.setenv(precision.PRECISION_VARIABLE, "fp32")
+    precision.forget_choices()
+    assert choose_precision("auto", "cpu") == precision.PrecisionChoice("fp32", "auto", "$EMBEDKIT_PRECISION says so")
+    assert choose_precision("bf16", "cpu").precision == "bf16"  # a precision given is kept
+    monkeypatch.setenv(precision.PRECISION_VARIABLE, "fp8")
+    precision.forget_choices()
+    with pytest.raises(InvalidOptionError, match=r"\$EMBEDKIT_PRECISION is 'fp8'; set it to one of fp32, fp16, bf16"):
+        choose_precision("auto", "cpu")
 
 
 def test_an_unknown_precision_names_auto_among_the_choices():
