@@ -116,7 +116,8 @@ def cpu_native(precision: str) -> tuple[bool, str]:
         return bool(found), ", ".join(found) or capability
     onednn = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     x86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
-    return onednn and (bool(found) or not x86), ", ".join(found) or capability
+    native = onednn and (bool(found) or not x86)
+    return native, ", ".join(found) if native and found else capability  # oneDNN limited to AVX2: say AVX2
 
 
 def _reports(module: Any, check: str) -> bool:
