@@ -76,7 +76,7 @@ def _choice(asked: str, device: str, training: bool) -> PrecisionChoice:
         if pinned not in PRECISION_NAMES:
             raise InvalidOptionError(f"${PRECISION_VARIABLE} is {pinned!r}; set it to one of "
                                      f"{', '.join(PRECISION_NAMES)}, or unset it for the device's fastest")
-        return _said(PrecisionChoice(pinned, AUTO, f"${PRECISION_VARIABLE} says so"))
+        return PrecisionChoice(pinned, AUTO, f"${PRECISION_VARIABLE} says so")  # the user's own choice: not said
     kind = device.partition(":")[0]
     if kind == "cuda":
         fast, name = _cuda_fast(device, training)

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from embedkit.cli.options import EncoderChoice, StoreLocation
+from embedkit.encoders import precision
 from embedkit.encoders.precision import forget_choices
 from embedkit.retrieval import SearchResult
 from tests.support.photos import make_photo_folder
@@ -20,7 +21,9 @@ def test_only_the_encoder_options_given_are_passed_on():
 
 
 def test_the_precision_is_auto_by_default_said_in_a_line_and_in_the_json_of_embed_and_ingest(run, photos, photo_files,
-                                                                                           tmp_path, caplog):
+                                                                                           tmp_path, caplog,
+                                                                                           monkeypatch):
+    monkeypatch.delenv(precision.PRECISION_VARIABLE)  # auto as a user without it sees it
     folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
     common = ("-e", "mobilenet_v2.random", "--image-size", "32", "--device", "cpu")
     forget_choices()  # said once a process: this test's commands say it again
