@@ -109,6 +109,11 @@ class StoreReadError(EmbedkitError):
     """The store raised an error of its own while reading (a damaged file, a server's refusal)."""
 
 
+class StoreBackendError(StoreReadError):
+    """A store backend's primitive failed with an exception of its own library (qdrant-edge's, qdrant-client's, an
+    OSError): a damaged file, a server's refusal. The store raises this from it (embedkit/store/backend.py)."""
+
+
 class StoreWriteError(EmbedkitError):
     """A write to the store failed part-way; what was committed stays, and a re-run completes it."""
 
