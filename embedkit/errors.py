@@ -61,10 +61,18 @@ class PreprocessingError(EmbedkitError):
     """An encoder's preprocessing failed on an image that was read: the encoder's options, not the file."""
 
 
-class TextNotSupportedError(EmbedkitError):
-    """Text was given to an encoder that only embeds images (or the reverse)."""
+class ModalityNotSupportedError(EmbedkitError):
+    """An encoder was given a modality (images, text) it does not embed."""
 
     exit_code = 2
+
+
+class TextNotSupportedError(ModalityNotSupportedError):
+    """Text was given to an encoder that embeds images only."""
+
+
+class ImagesNotSupportedError(ModalityNotSupportedError):
+    """Images were given to an encoder that embeds text only."""
 
 
 class DatasetUnavailableError(EmbedkitError):
@@ -107,6 +115,11 @@ class StoreReadOnlyError(EmbedkitError):
 
 class StoreReadError(EmbedkitError):
     """The store raised an error of its own while reading (a damaged file, a server's refusal)."""
+
+
+class StoreBackendError(StoreReadError):
+    """A store backend's primitive failed with an exception of its own library (qdrant-edge's, qdrant-client's, an
+    OSError): a damaged file, a server's refusal. The store raises this from it (embedkit/store/backend.py)."""
 
 
 class StoreWriteError(EmbedkitError):

@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw
 
 from embedkit.encoders import Encoder, encoder_entry, entry_record
 from embedkit.encoders.names import split_checkpoint
-from embedkit.errors import EmbedkitError, InvalidOptionError, TextNotSupportedError
+from embedkit.errors import EmbedkitError, ImagesNotSupportedError, InvalidOptionError, TextNotSupportedError
 from embedkit.records import VectorRecord
 
 TEXTS = ("a photo of a cat", "a cup of coffee", "an astronaut", "", "a rocket on its launch pad")
@@ -188,14 +188,14 @@ def _refuses(encoder: Encoder, call: Callable[[], Any], error: type[Exception], 
 
 
 def check_modality(encoder: Encoder, image: Image.Image) -> Outcome:
-    """A modality the encoder lacks is refused with an embedkit error; `encode` takes the modality it has without
+    """A modality the encoder lacks is refused with the error that names it; `encode` takes the modality it has without
     being told, and asks to be told when it has both."""
     if not encoder.embeds_text:
         _refuses(encoder, lambda: encoder.encode_texts(["a cat"]), TextNotSupportedError, "encode_texts")
         _refuses(encoder, lambda: encoder.encode(["a cat"], modality="text"), TextNotSupportedError,
                  "encode(texts, modality='text')")
     if not encoder.embeds_images:
-        _refuses(encoder, lambda: encoder.encode_images([image]), TextNotSupportedError, "encode_images")
+        _refuses(encoder, lambda: encoder.encode_images([image]), ImagesNotSupportedError, "encode_images")
     if encoder.modality == "image+text":
         _refuses(encoder, lambda: encoder.encode([image]), InvalidOptionError, "encode without modality=")
         return None

@@ -22,7 +22,7 @@ from embedkit.encoders.ensemble import EnsembleArtifact, Member, identity_sha256
 from embedkit.encoders.ensemble.combination import check_members, combine, normalise_rows
 from embedkit.encoders.names import find_stored
 from embedkit._version import __version__
-from embedkit.errors import EmbedkitError, InvalidOptionError, MemberVectorsMissingError
+from embedkit.errors import EmbedkitError, InvalidOptionError, MemberVectorsMissingError, StoreBackendError
 from embedkit.records import MemberRecord, VectorRecord
 from embedkit.store import Store, using_store
 
@@ -125,7 +125,7 @@ def _encode_missing(store, collection, member, encoder, stored, dataset, split, 
         model = encoder or build_member(member.name, **options)
         log.info("member %s has no stored vectors in %s: encoding them", member.name, collection)
         report = ingest(dataset, model, split=split, limit=limit, collection=collection, store=store)
-    except MemberVectorsMissingError:
+    except (MemberVectorsMissingError, StoreBackendError):  # a failing store is not a member that cannot be encoded
         raise
     except EmbedkitError as error:
         raise MemberVectorsMissingError(

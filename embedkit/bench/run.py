@@ -27,7 +27,7 @@ from embedkit.bench.ranking import exact_ranking, store_ranking
 from embedkit.datasets import get_dataset
 from embedkit.encoders import get_encoder
 from embedkit._version import __version__
-from embedkit.errors import EmbedkitError, InvalidOptionError
+from embedkit.errors import EmbedkitError, InvalidOptionError, StoreBackendError
 from embedkit.ingestion import IngestProgress, default_collection_name, ingest
 from embedkit.store import Store, using_store
 from embedkit.store.urls import redacted
@@ -199,6 +199,8 @@ def bench(
             for encoder_name in encoders:
                 try:
                     result = _bench_pair(dataset_name, encoder_name, target, spec, progress)
+                except StoreBackendError:
+                    raise  # the store failing stops the bench: every pair after it would fail too
                 except EmbedkitError as error:
                     log.info("%s x %s: %s", dataset_name, encoder_name, error)
                     failures.append(BenchFailure(dataset_name, encoder_name, str(error)))

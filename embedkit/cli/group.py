@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -14,7 +13,7 @@ from rich.markup import escape
 
 from embedkit._version import __version__
 from embedkit.cli.signals import Terminated
-from embedkit.errors import EmbedkitError, StoreReadError, first_line
+from embedkit.errors import EmbedkitError, StoreBackendError, first_line
 from embedkit.plugins import load_commands
 
 
@@ -39,23 +38,15 @@ def usage_line(error: click.UsageError) -> str:
     return f"{error.format_message()} (`{command} --help` shows the options)"
 
 
-def raised_in_store(error: BaseException) -> bool:
-    """Whether the innermost embedkit code the error passed through is the store's: a backend's own exception
-    (a damaged file, a server's refusal) that the store let through."""
-    modules = [frame.f_globals.get("__name__", "") for frame, _ in traceback.walk_tb(error.__traceback__)]
-    ours = [name for name in modules if name.startswith("embedkit.")]
-    return bool(ours) and ours[-1].startswith("embedkit.store")
-
-
-def unexpected(error: Exception) -> EmbedkitError:
-    """What to tell about an exception embedkit did not raise on purpose."""
-    if raised_in_store(error):
-        return StoreReadError(
-            f"the store failed: {first_line(error)}; an embedded store's files may be damaged (ingest again into "
-            f"a new --qdrant folder), a server's log may say more; `embedkit --debug ...` shows the traceback"
-        )
-    return EmbedkitError(f"unexpected {type(error).__name__}: {first_line(error)}; this is a bug in embedkit: "
-                         f"`embedkit --debug ...` shows the traceback to report")
+def unexpected(error: Exception) -> tuple[str, int]:
+    """What to tell about an exception embedkit did not raise on purpose: the failure of a store backend's library
+    (the store raised StoreBackendError from it), else a bug."""
+    if isinstance(error, StoreBackendError):
+        if isinstance(error.__cause__, OSError):
+            return describe(error.__cause__)  # a file of the store: told as any file is
+        return f"{error}; `embedkit --debug ...` shows the traceback", error.exit_code
+    return (f"unexpected {type(error).__name__}: {first_line(error)}; this is a bug in embedkit: `embedkit --debug "
+            f"...` shows the traceback to report", EmbedkitError.exit_code)
 
 
 class ErrorReportingGroup(click.Group):
@@ -93,15 +84,14 @@ class ErrorReportingGroup(click.Group):
 
 def describe(error: Exception) -> tuple[str, int]:
     """The one line and the exit code that tell the user about an error."""
-    if isinstance(error, EmbedkitError):
+    if isinstance(error, EmbedkitError) and not isinstance(error, StoreBackendError):
         return str(error), error.exit_code
     if isinstance(error, click.UsageError):  # click would print usage, a hint and the error on three lines
         return usage_line(error), error.exit_code
     if isinstance(error, OSError):  # a file the user named cannot be read or written
         where = f" {error.filename!r}" if error.filename else ""
         return f"{error.strerror or error}{where}", 1
-    report = unexpected(error)  # a bug, or a library's exception let through: still one line
-    return str(report), report.exit_code
+    return unexpected(error)  # a bug, or a store backend's library failing: still one line
 
 
 @click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from embedkit.errors import InvalidOptionError, TextNotSupportedError
+from embedkit.errors import ImagesNotSupportedError, InvalidOptionError, TextNotSupportedError
 from embedkit.images import ImageInput, ReadOptions, load_image
 from embedkit.encoders.precision import PrecisionChoice, choose_precision
 from embedkit.encoders.weights import file_sha256
@@ -83,10 +83,10 @@ class Encoder:
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         if self.embeds_images and self.transform is not None:
             return self.transform(image)
-        raise TextNotSupportedError(f"encoder {self.name} does not embed images")
+        raise ImagesNotSupportedError(f"encoder {self.name} does not embed images")
 
     def forward_images(self, pixels: torch.Tensor) -> torch.Tensor:
-        raise TextNotSupportedError(f"encoder {self.name} does not embed images")
+        raise ImagesNotSupportedError(f"encoder {self.name} does not embed images")
 
     def forward_texts(self, texts: list[str]) -> torch.Tensor:
         raise TextNotSupportedError(
@@ -152,7 +152,7 @@ class Encoder:
     def encode_images(self, images: Iterable[ImageInput], batch_size: int = 32) -> np.ndarray:
         """Embed PIL images or image files; a file that cannot be read raises ImageLoadError."""
         if not self.embeds_images:
-            raise TextNotSupportedError(f"encoder {self.name} embeds text only; pass text, not images")
+            raise ImagesNotSupportedError(f"encoder {self.name} embeds text only; pass text, not images")
         _refuse_one_item(images, "images")
         reading = ReadOptions.from_environment(draft_size=self.input_size)  # as ingest reads files: the same vectors
         parts = [

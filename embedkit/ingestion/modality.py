@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from embedkit.datasets import DatasetView
 from embedkit.encoders import Encoder
 from embedkit.encoders.names import text_vector_name
-from embedkit.errors import InvalidOptionError, TextNotSupportedError
+from embedkit.errors import ImagesNotSupportedError, InvalidOptionError, TextNotSupportedError
 from embedkit.images import ReadOptions
 from embedkit.ingestion.encoding import Encoding
 from embedkit.ingestion.freshness import CONTENT_FIELD, Todo, samples_to_encode, text_stamp
@@ -31,8 +31,8 @@ class Images:
     def check(self, model: Encoder, view: DatasetView, dataset_name: str) -> None:
         """Refuse, before any work, an encoder that cannot embed images or whose preprocessing no image gets through."""
         if not model.embeds_images:
-            raise TextNotSupportedError(f"encoder {model.name} does not embed images; ingest images with an image "
-                                        f"encoder, or embed a text column with --text-field")
+            raise ImagesNotSupportedError(f"encoder {model.name} does not embed images; ingest images with an image "
+                                          f"encoder, or embed a text column with --text-field")
         check_preprocessing(model.preprocess)
 
     def vector(self, model: Encoder, reading: ReadOptions) -> tuple[str, VectorRecord]:

@@ -1,14 +1,22 @@
 """What a store backend is: what it can do (`StoreCapabilities`), and every primitive it implements
-(`StoreBackend`). The public methods are built on these once, for all backends (embedkit/store/base.py)."""
+(`StoreBackend`). The public methods are built on these once, for all backends (embedkit/store/base.py).
+
+A primitive's failure leaves the backend typed: an exception of the backend's library becomes a StoreBackendError
+raised from it, an embedkit error passes as it is."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from embedkit.errors import EmbedkitError, StoreBackendError, first_line
 from embedkit.store.collection_options import CollectionOptions
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
 
@@ -40,6 +48,10 @@ class StoreBackend(ABC):
     A backend subclasses `embedkit.store.Store` and implements every abstract method here; the others are
     optional and say what their default does. The metadata point must never match `Conditions`.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _classify_failures(cls)
 
     location: str = ""
     """Where the store is, as it may be shown (a URL's credentials hidden)."""
@@ -172,3 +184,51 @@ class StoreBackend(ABC):
     def _facet(self, collection: str, field: str, limit: int, conditions: Conditions) -> list[tuple[Any, int]]:
         """(value, count) pairs of the indexed payload `field` among the points matching `conditions`, the
         `limit` most frequent first."""
+
+
+PRIMITIVES = frozenset(name for name, value in vars(StoreBackend).items() if inspect.isfunction(value))
+"""The methods a backend implements (or inherits a default of): those whose failures the store classifies."""
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+_running = threading.local()
+
+
+def backend_failure(error: Exception) -> StoreBackendError:
+    """The embedkit error for an exception a store backend's library raised; raise it `from error`."""
+    return StoreBackendError(f"the store failed: {first_line(error)}; an embedded store's files may be damaged "
+                             f"(ingest again into a new --qdrant folder), a server's log may say more")
+
+
+def classified(primitive: _Function) -> _Function:
+    """`primitive`, raising StoreBackendError from any exception that is not an embedkit error. Only the outermost
+    primitive running in a thread does: one a backend calls from its own code fails as its library made it fail,
+    for the backend's own `except` clauses to see."""
+    if getattr(primitive, "_classified", False):  # one function in the bodies of two classes
+        return primitive
+
+    @functools.wraps(primitive)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if getattr(_running, "primitive", False):
+            return primitive(*args, **kwargs)
+        _running.primitive = True
+        try:
+            return primitive(*args, **kwargs)
+        except EmbedkitError:
+            raise
+        except Exception as error:
+            raise backend_failure(error) from error
+        finally:
+            _running.primitive = False
+
+    call._classified = True  # type: ignore[attr-defined]
+    return call  # type: ignore[return-value]
+
+
+def _classify_failures(cls: type) -> None:
+    """Classify the failures of the primitives `cls` defines itself (its bases' are classified already)."""
+    for name in PRIMITIVES & vars(cls).keys():
+        if inspect.isfunction(vars(cls)[name]):
+            setattr(cls, name, classified(vars(cls)[name]))
+
+
+_classify_failures(StoreBackend)  # the defaults: one may refuse (`_set_indexing_threshold`)

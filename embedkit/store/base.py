@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from embedkit.errors import (EmbedkitError, InvalidOptionError, SampleNotFoundError, SchemaMismatchError,
-                             StoreFullError, StoreWriteError, first_line)
+                             StoreBackendError, StoreFullError, StoreWriteError, first_line)
 from embedkit.records import VectorRecord
 from embedkit.store import schema
 from embedkit.store.backend import ID_CHUNK
@@ -141,10 +141,10 @@ class Store(Payloads, BulkLoad):
                 ]
                 if changed:
                     self._set_payloads(collection, changed)
-        except Exception as error:  # the backends raise OSError, RuntimeError or their own errors
+        except Exception as error:  # StoreBackendError from the backend's library, or the backend's embedkit errors
             if _passes_through(error):
                 raise
-            raise self._write_error(collection, vector_name, len(ids), error) from error
+            raise self._write_error(collection, vector_name, len(ids), error) from _cause(error)
 
     def drop(self, collection: str) -> None:
         """Delete a collection and everything in it."""
@@ -172,12 +172,12 @@ class Store(Payloads, BulkLoad):
             if deleted:
                 self.record_counts(collection)
             self.flush()
-        except Exception as error:  # the backends raise OSError, RuntimeError or their own errors
+        except Exception as error:  # StoreBackendError from the backend's library, or the backend's embedkit errors
             if _passes_through(error):
                 raise
             left = _count_after_failure(lambda: self.count_matching(collection, sample_ids, filter=filter))
             raise _failed_write(f"deleting points of {collection!r}", error, f"{left} matching points are left; fix "
-                                f"the cause and run the same delete again to remove them") from error
+                                f"the cause and run the same delete again to remove them") from _cause(error)
         log.info("deleted %d points of collection %s", deleted, collection)
         return deleted
 
@@ -360,17 +360,25 @@ class Store(Payloads, BulkLoad):
 
 
 def _passes_through(error: Exception) -> bool:
-    """Whether a write's failure is told as it is: an embedkit error, except a full disk, which is told with what
-    was committed (as any failure of the backend is)."""
-    return isinstance(error, EmbedkitError) and not isinstance(error, StoreFullError)
+    """Whether a write's failure is told as it is: an embedkit error, except a full disk and a failure of the
+    backend's library, which are told with what was committed."""
+    return isinstance(error, EmbedkitError) and not isinstance(error, (StoreFullError, StoreBackendError))
+
+
+def _cause(error: Exception) -> BaseException:
+    """The exception a write failed with: the library's one a StoreBackendError was raised from, else itself."""
+    if isinstance(error, StoreBackendError) and error.__cause__ is not None:
+        return error.__cause__
+    return error
 
 
 def _failed_write(what: str, error: Exception, outcome: str) -> StoreWriteError:
-    """The one line for a write that failed part-way: `what` failed, why, and `outcome`; a full disk stays a
-    StoreFullError, its cause quoted as the OSError(ENOSPC) it was told as before it had a type of its own."""
+    """The one line for a write that failed part-way: `what` failed, why (the first line of the library's error),
+    and `outcome`; a full disk stays a StoreFullError, its cause quoted as the OSError(ENOSPC) it was told as
+    before it had a type of its own."""
     if isinstance(error, StoreFullError):
         return StoreFullError(f"{what} failed ([Errno {errno.ENOSPC}] {error}); {outcome}")
-    return StoreWriteError(f"{what} failed ({first_line(error)}); {outcome}")
+    return StoreWriteError(f"{what} failed ({first_line(_cause(error))}); {outcome}")
 
 
 def _count_after_failure(count: Callable[[], int]) -> str:

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from embedkit.errors import InvalidOptionError
+from embedkit.errors import EmbedkitError, InvalidOptionError
 from embedkit.plugins import load_registry
 from embedkit.registry import Entry, Registry
+from embedkit.store.backend import backend_failure
 from embedkit.store.base import Store
 from embedkit.store.collection_options import CollectionOptions
 from embedkit.store.urls import redacted, url_scheme
@@ -88,12 +89,18 @@ def open_store(location: str | Path | None = None, *, grpc: bool = False, api_ke
       defaults to $QDRANT_API_KEY, or to the URL's `?api_key=`);
     - ":memory:" or "local:PATH": qdrant-client's own local mode (brute force; for tests and small data).
 
-    Anything else (an empty string, another URL scheme) raises InvalidOptionError. What the opened store can do
-    is `store.capabilities`.
+    Anything else (an empty string, another URL scheme) raises InvalidOptionError; a backend's library that
+    fails to open it, StoreBackendError (as its primitives do). What the opened store can do is
+    `store.capabilities`.
     """
     text = str(default_store_path() if location is None else location)
     backend = store_backend(text)
-    return backend.factory(text, grpc=grpc, api_key=api_key, collection_options=collection_options)
+    try:
+        return backend.factory(text, grpc=grpc, api_key=api_key, collection_options=collection_options)
+    except EmbedkitError:
+        raise
+    except Exception as error:
+        raise backend_failure(error) from error
 
 
 @contextmanager

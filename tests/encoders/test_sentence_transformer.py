@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from embedkit import get_encoder
 from embedkit.cli import main
-from embedkit.errors import InvalidOptionError, TextNotSupportedError, WeightsUnavailableError
+from embedkit.errors import (ImagesNotSupportedError, InvalidOptionError, ModalityNotSupportedError,
+                             TextNotSupportedError, WeightsUnavailableError)
 from embedkit.ingestion import ingest
 from embedkit.retrieval import search
 from embedkit.store import open_store
@@ -45,8 +46,10 @@ def test_the_packaged_minilm_is_found_offline_and_embeds_text(minilm):
 
 
 def test_a_text_model_refuses_images(minilm, photos):
-    with pytest.raises(TextNotSupportedError, match="embeds text only"):
+    with pytest.raises(ImagesNotSupportedError, match="embeds text only") as refused:
         minilm.encode_images([photos["cat"]])
+    assert isinstance(refused.value, ModalityNotSupportedError) and not isinstance(refused.value, TextNotSupportedError)
+    assert refused.value.exit_code == 2
 
 
 TEXTS = ["A cat.", " ".join(["The long sentence goes on about cats and mats and rugs."] * 12), "Hi",
@@ -100,7 +103,7 @@ def test_text_ingest_bad_input(minilm, tmp_path):
     manifest = make_manifest(tmp_path / "data", per_class=1)
     with pytest.raises(InvalidOptionError, match="no text field 'title'.*caption"):
         ingest(f"manifest:{manifest}", minilm, store=tmp_path / "store", text_field="title")
-    with pytest.raises(TextNotSupportedError, match="--text-field"):
+    with pytest.raises(ImagesNotSupportedError, match="--text-field"):
         ingest(f"manifest:{manifest}", minilm, store=tmp_path / "store")
     cnn = get_encoder("mobilenet_v2.random", image_size=32, device="cpu")
     with pytest.raises(TextNotSupportedError, match="embeds images only"):

@@ -11,6 +11,7 @@ import torch
 
 from embedkit import Encoder
 from embedkit.encoders.image_module import ImageModuleEncoder
+from embedkit.errors import TextNotSupportedError
 from embedkit.hookspecs import hookimpl
 from embedkit.plugins import load_registry, plugin_manager
 from embedkit.records import Preprocessing, VectorRecord
@@ -61,6 +62,20 @@ def pooled(*, weights=None, device="auto", precision="fp32") -> ImageModuleEncod
                               RECORD.replace(encoder=f"pooled.{tag}", weights=tag), device=device, precision=precision)
 
 
+class WordLengths(Encoder):
+    """A text encoder that refuses images with the error for text given to an image encoder."""
+
+    name = "word_lengths.v1"
+    dim = 3
+    modality = "text"
+
+    def forward_texts(self, texts):
+        return torch.tensor([[len(text) + 1.0, len(text.split()) + 1.0, 1.0] for text in texts])
+
+    def encode_images(self, images, batch_size=32):
+        raise TextNotSupportedError(f"encoder {self.name} embeds text only")
+
+
 class OwnResize(ImageModuleEncoder):
     """Records a resize to 40, but resizes to 32."""
 
@@ -74,7 +89,8 @@ class OwnResize(ImageModuleEncoder):
     (UnpicklablePreprocess(device="cpu"), "preprocess cannot be pickled"),
     (OwnResize(torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()), RECORD, device="cpu"),
      "preprocess is not the transform its record describes"),
-], ids=["wrong-dim", "batch-dependent", "unpicklable", "own-resize"])
+    (WordLengths(device="cpu"), "encode_images should raise ImagesNotSupportedError, not TextNotSupportedError"),
+], ids=["wrong-dim", "batch-dependent", "unpicklable", "own-resize", "images-refused-as-text"])
 def test_a_broken_promise_is_a_contract_error_that_names_it(encoder, promise):
     with pytest.raises(ContractError, match=re.escape(promise)):
         check_encoder(encoder, registered=False)

@@ -11,12 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from embedkit.cli import main
-from embedkit.errors import InvalidOptionError, StoreLockedError, StoreUnavailableError
+from embedkit.errors import InvalidOptionError, StoreBackendError, StoreLockedError, StoreUnavailableError
 from embedkit.hookspecs import hookimpl
 from embedkit.plugins import load_registry, plugin_manager
 from embedkit.records import VectorRecord
 from embedkit.registry import Registry
 from embedkit.store import StoreCapabilities, open_store, store_backend
+from embedkit.store.client.store import ClientStore
 from embedkit.store.edge.store import EdgeStore
 from embedkit.store.urls import parse_server_url
 
@@ -130,6 +131,16 @@ def test_reading_a_local_mode_store_that_does_not_exist_leaves_no_folder_behind(
         store.ensure_vector("c", "v", VectorRecord("enc", 4))
     with open_store(f"local:{tmp_path / 'written'}") as store:
         assert [c.name for c in store.collections()] == ["c"]
+
+
+def test_a_backends_library_failing_to_open_a_store_is_a_store_backend_error(tmp_path, monkeypatch):
+    def damaged(cls, path, **options):
+        raise EOFError("Ran out of input")  # what unpickling a truncated local-mode store raises
+
+    monkeypatch.setattr(ClientStore, "local", classmethod(damaged))
+    with pytest.raises(StoreBackendError, match="^the store failed: Ran out of input; ") as failed:
+        open_store(f"local:{tmp_path / 'q'}")
+    assert isinstance(failed.value.__cause__, EOFError)
 
 
 class UrlFolderStore(EdgeStore):

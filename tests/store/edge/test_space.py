@@ -87,38 +87,3 @@ def test_the_margin_is_a_setting(monkeypatch, tmp_path):
     assert space.shortage(tmp_path) is None
     monkeypatch.setenv(space.MIN_FREE_ENV, str((shutil.disk_usage(tmp_path).free >> 20) + 1024))
     assert "embedkit leaves free" in space.shortage(tmp_path)
-
-
-@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npy"])
-def test_an_export_that_fills_the_disk_leaves_nothing_and_keeps_the_earlier_file(tmp_path, monkeypatch, suffix):
-    import errno
-
-    import numpy as np
-    from click.testing import CliRunner
-
-    from embedkit.cli import main
-    from embedkit.records import VectorRecord
-    from embedkit.store import export
-
-    with open_store(tmp_path / "store") as store:
-        store.ensure_vector("toy", "enc", VectorRecord("enc", 4, "image", weights="w"))
-        store.upsert("toy", "enc", [f"s{i}" for i in range(50)], np.ones((50, 4), np.float32), [{"label": 1}] * 50)
-    earlier = tmp_path / f"out{suffix}"
-    earlier.write_text("an earlier export")
-    real_write = export._write
-
-    def fill_the_disk(paths, *args):
-        real_write(paths, *args)  # written out, then the disk is full (as a close that flushes the last block)
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(export, "_write", fill_the_disk)
-    result = CliRunner().invoke(main, ["export", "-c", "toy", "-o", str(earlier), "--qdrant", str(tmp_path / "store")])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"error: cannot write {earlier} (No space left on device); nothing was written")
-    assert earlier.read_text() == "an earlier export"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out" + suffix, "store"]  # no partial file left
-    monkeypatch.setattr(export, "_write", real_write)
-    assert CliRunner().invoke(main, ["export", "-c", "toy", "-o", str(earlier), "--qdrant",
-                                     str(tmp_path / "store")]).exit_code == 0
-    assert earlier.read_bytes() != b"an earlier export"
