@@ -21,6 +21,9 @@ class LoadedEncoders:
         self.max_batch = max_batch
         self.max_wait_ms = max_wait_ms
         self._loaded: OrderedDict[str, BatchedEncoder] = OrderedDict()
+        self._users: dict[BatchedEncoder, int] = {}
+        self._retired: set[BatchedEncoder] = set()
+        """Encoders let go of while requests still use them: closed when the last one is done."""
         self._loading = threading.Lock()
 
     @contextmanager
@@ -31,11 +34,28 @@ class LoadedEncoders:
                 self._loaded[vector.key] = BatchedEncoder(vector.encoder(), max_batch=self.max_batch,
                                                           max_wait=self.max_wait_ms / 1000)
                 while len(self._loaded) > self.limit:
-                    self._loaded.popitem(last=False)[1].close()
+                    self._retire(self._loaded.popitem(last=False)[1])
             self._loaded.move_to_end(vector.key)
             encoder = self._loaded[vector.key]
-        with encoder.expect():
-            yield encoder
+            self._users[encoder] = self._users.get(encoder, 0) + 1
+        try:
+            with encoder.expect():
+                yield encoder
+        finally:
+            with self._loading:
+                self._users[encoder] -= 1
+                if not self._users[encoder]:
+                    del self._users[encoder]
+                    if encoder in self._retired:
+                        self._retired.discard(encoder)
+                        encoder.close()
+
+    def _retire(self, encoder: BatchedEncoder) -> None:
+        """Close an encoder that is no longer kept, once no request uses it."""
+        if self._users.get(encoder):
+            self._retired.add(encoder)
+        else:
+            encoder.close()
 
     def batch_sizes(self) -> dict[str, list[int]]:
         """The sizes of the recent forward passes of each loaded encoder (images and texts), by name."""

@@ -14,6 +14,7 @@ from PIL import Image
 from embedkit.encoders import get_encoder
 from embedkit.serve import ServeSettings, create_app
 from embedkit.serve.batching import BatchedEncoder, QueryBatcher
+from embedkit.serve.encoders import LoadedEncoders
 from embedkit.store import open_store
 
 
@@ -140,3 +141,39 @@ def test_concurrent_searches_by_image_answer_as_one_at_a_time_ones(client, serve
     assert run_together(len(files), ask) == alone
     [sizes] = client.app.state.server.encoders.batch_sizes().values()
     assert sizes[: len(files)] == [1] * len(files) and max(sizes[len(files):]) > 1
+
+
+class Colour:
+    """A tiny image encoder (the mean colour) standing in for a model, with the vector a CollectionVector hands out."""
+
+    name, embeds_images, embeds_text, input_size = "colour", True, False, None
+
+    def preprocess(self, image):
+        import torch
+
+        return torch.tensor(np.asarray(image.convert("RGB"), dtype=np.float32).mean(axis=(0, 1)))
+
+    def embed_pixels(self, pixels):
+        return pixels.numpy() / np.linalg.norm(pixels.numpy(), axis=1, keepdims=True)
+
+
+class Stored:
+    def __init__(self, key):
+        self.key = key
+
+    def encoder(self):
+        return Colour()
+
+
+def test_an_encoder_let_go_of_while_a_request_uses_it_answers_that_request_then_stops():
+    loaded = LoadedEncoders(1, max_wait_ms=1)
+    red = Image.new("RGB", (4, 4), (200, 10, 10))
+    with loaded.using(Stored("first")) as first:
+        with loaded.using(Stored("second")) as second:  # the limit is 1: the first is let go of
+            assert loaded.names() == ["colour"] and second is not first
+        assert first.images._worker.is_alive()
+        np.testing.assert_allclose(first.encode_images([red])[0], Colour().embed_pixels(
+            Colour().preprocess(red)[None])[0], atol=1e-6)
+    first.images._worker.join(timeout=10)
+    assert not first.images._worker.is_alive()
+    assert second.images._worker.is_alive()  # still kept
