@@ -7,6 +7,8 @@ until a query must be embedded.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,12 +43,18 @@ class Catalogue(Protocol):
 
 @dataclass
 class CollectionVector:
-    """The vector `name` of `collection`, and `record`, what made it (None for vectors embedkit did not write)."""
+    """The vector `name` of `collection`, and `record`, what made it (None for vectors embedkit did not write),
+    read from the store when first asked for: a search by a stored id never needs it."""
 
     collection: str
     name: str
-    record: VectorRecord | None
+    recorded: VectorRecord | None | Callable[[], VectorRecord | None] = field(default=None, repr=False)
+    """The record, or how to read it."""
     _encoders: dict[tuple[Any, ...], Encoder] = field(default_factory=dict, repr=False, compare=False)
+
+    @functools.cached_property
+    def record(self) -> VectorRecord | None:
+        return self.recorded() if callable(self.recorded) else self.recorded
 
     @property
     def key(self) -> str:
@@ -116,7 +124,8 @@ def find_vector(store: Catalogue, collection: str, encoder: str | None = None, *
     if not stored:
         raise InvalidOptionError(f"collection {collection!r} does not exist in {store.location} or has no vectors; "
                                  f"`embedkit collections` lists what there is")
-    vectors = {name: CollectionVector(collection, name, store.vector_record(collection, name)) for name in stored}
+    vectors = {name: CollectionVector(collection, name, functools.partial(store.vector_record, collection, name))
+               for name in stored}
     return vectors[_chosen(store, collection, encoder, vectors, embeds)]
 
 
