@@ -67,14 +67,22 @@ def split_cores(decoding: float, forward: float, cores: int) -> CoreSplit:
     `forward` seconds on all the cores.
 
     Decoding stays in this process when it costs at most INLINE_DECODING_SHARE of the forward pass, or when
-    there is one core. Otherwise decoding gets its share of the work, in cores, rounded up to whole processes;
-    the forward pass keeps every core that decoding does not fill whole (a process that decodes a third of
-    the time would leave a core idle two thirds of it).
+    there is one core. Otherwise the split whose batch takes least: in this process a batch takes decoding +
+    forward; with W decoding processes beside T = cores - W forward threads (at least one), the slower of the
+    two, decoding / W and forward x cores / T. So on 2 cores a decoding process pays off only when decoding
+    takes longer than the forward pass would lose (measured in benchmarks/threads.py: 12 MP JPEGs with a CNN
+    decode fastest in this process there).
     """
+    inline = CoreSplit(0, cores)
     if cores <= 1 or decoding <= INLINE_DECODING_SHARE * forward:
-        return CoreSplit(0, cores)
-    load = cores * decoding / (decoding + forward * cores)  # cores busy decoding while the forward pass runs
-    return CoreSplit(min(cores, max(1, math.ceil(load - 1e-9))), max(1, cores - math.floor(load)))
+        return inline
+    best, least = inline, decoding + forward
+    for workers in range(1, cores + 1):
+        threads = max(1, cores - workers)
+        taken = max(decoding / workers, forward * cores / threads)
+        if taken < least:
+            best, least = CoreSplit(workers, threads), taken
+    return best
 
 
 class CoreBudget:

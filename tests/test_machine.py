@@ -52,14 +52,17 @@ def test_cheap_decoding_or_one_core_decodes_in_this_process_with_every_core():
     assert split_cores(decoding=5.0, forward=1.0, cores=1) == CoreSplit(workers=0, threads=1)
 
 
-def test_decoding_that_fills_part_of_a_core_gets_a_process_and_the_forward_pass_keeps_the_cores():
-    # 12 MP JPEGs next to a CNN on 2 cores: decoding is a fifth of the work
-    assert split_cores(decoding=0.5, forward=1.0, cores=2) == CoreSplit(workers=1, threads=2)
+def test_on_two_cores_decoding_a_third_of_the_work_stays_in_this_process():
+    # 12 MP JPEGs next to a CNN on 2 cores: a decoding process would take a core the forward pass needs more
+    assert split_cores(decoding=0.5, forward=1.0, cores=2) == CoreSplit(workers=0, threads=2)
+    # decoding three times the forward pass: both cores decode, and one thread runs the forward pass between
+    assert split_cores(decoding=3.0, forward=1.0, cores=2) == CoreSplit(workers=2, threads=1)
 
 
 def test_decoding_that_fills_cores_gets_them():
-    # decoding 3 s a batch on one core, the forward pass 0.5 s on 8 cores: 3 of the 7 core-seconds decode
-    assert split_cores(decoding=3.0, forward=0.5, cores=8) == CoreSplit(workers=4, threads=5)
+    # decoding 3 s a batch on one core, the forward pass 0.5 s on 8 cores: 3 processes decode a batch in 1 s
+    # while 5 threads run its forward pass in 0.8 s
+    assert split_cores(decoding=3.0, forward=0.5, cores=8) == CoreSplit(workers=3, threads=5)
     # a GPU's forward pass takes next to no CPU: every core decodes, the forward pass keeps one thread
     assert split_cores(decoding=2.0, forward=0.001, cores=16) == CoreSplit(workers=16, threads=1)
 
