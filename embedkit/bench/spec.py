@@ -3,7 +3,6 @@ query-time settings (`QuerySpec`) apart from the build-time ones (`BuildSpec`), 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 from embedkit.bench.protocols import ProtocolSpec
 from embedkit.bench.tasks import RETRIEVAL
-from embedkit.errors import InvalidOptionError
+from embedkit.ingestion.options import refuse_misplaced
 
 
 @dataclass(frozen=True)
@@ -50,10 +49,5 @@ class RunSpec(QuerySpec):
 def refuse_spec_options(encoder_options: Mapping[str, Any]) -> None:
     """Refuse a field of `QuerySpec` or `BuildSpec` given as a keyword of `bench`, where it would be taken for an
     encoder's option."""
-    for record, name in ((QuerySpec, "query"), (BuildSpec, "build")):
-        fields = {spec_field.name for spec_field in dataclasses.fields(record)}
-        misplaced = [option for option in encoder_options if option in fields]
-        if misplaced:
-            given = ", ".join(f"{option}=..." for option in misplaced)
-            raise InvalidOptionError(f"{', '.join(misplaced)} {'is an option' if len(misplaced) == 1 else 'are options'}"
-                                     f" of the benchmark, not of the encoders: pass {name}={record.__name__}({given})")
+    for record, keyword in ((QuerySpec, "query"), (BuildSpec, "build")):
+        refuse_misplaced(encoder_options, record, keyword, owner="the benchmark", instead_of="the encoders")
