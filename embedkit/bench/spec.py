@@ -10,7 +10,7 @@ from typing import Any
 
 from embedkit.bench.protocols import ProtocolSpec
 from embedkit.bench.tasks import RETRIEVAL
-from embedkit.ingestion.options import refuse_misplaced
+from embedkit.option_records import refuse_misplaced
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from embedkit.errors import InvalidOptionError
+from embedkit.option_records import refuse_misplaced
 
 if TYPE_CHECKING:
     from embedkit.ingestion.ray import RayIngest
@@ -42,14 +40,3 @@ def refuse_ingest_options(encoder_options: dict[str, Any]) -> None:
     """Refuse an option of `IngestOptions` given as a keyword of `ingest`, where it would be taken for an
     encoder's option (or, with an encoder object, not be used at all)."""
     refuse_misplaced(encoder_options, IngestOptions, "options", owner="the ingest", instead_of="the encoder")
-
-
-def refuse_misplaced(options: Mapping[str, Any], record: type, keyword: str, *, owner: str, instead_of: str) -> None:
-    """Refuse the fields of the option `record` among keywords that go to `instead_of` (the encoders): pass
-    `keyword=Record(...)` instead, the one line says."""
-    fields = {field.name for field in dataclasses.fields(record)}
-    misplaced = [name for name in options if name in fields]
-    if misplaced:
-        given = ", ".join(f"{name}=..." for name in misplaced)
-        raise InvalidOptionError(f"{', '.join(misplaced)} {'is an option' if len(misplaced) == 1 else 'are options'} "
-                                 f"of {owner}, not of {instead_of}: pass {keyword}={record.__name__}({given})")
