@@ -61,30 +61,34 @@ class QueryBatcher:
         self._queue.put(None)
 
     def _run(self) -> None:
-        while True:
+        closed = False
+        while not closed:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            deadline = time.monotonic() + self.max_wait
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                    continue
-                except queue.Empty:
-                    pass
+            batch, closed = self._gather(first)
+            self._answer(batch)
+
+    def _gather(self, first: tuple[Any, Future]) -> tuple[list[tuple[Any, Future]], bool]:
+        """`first` and what else is queued, waiting up to `max_wait` while announced queries are on their way;
+        and whether `close` came meanwhile (after it, nothing more is submitted)."""
+        batch = [first]
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._others_coming(len(batch)):
                     break
-                try:
-                    batch.append(self._queue.get(timeout=min(left, 0.001)))
+                try:  # a short wait, then the announced count is asked again
+                    item = self._queue.get(timeout=min(left, 0.001))
                 except queue.Empty:
                     continue
-            if batch[-1] is None:  # closed while gathering: answer what was gathered, then stop
-                batch.pop()
-                self._answer(batch)
-                return
-            self._answer(batch)
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
 
     def _others_coming(self, gathered: int) -> bool:
         """Whether queries announced by `expect` have yet to be submitted (each gathered one was announced)."""
