@@ -15,6 +15,7 @@ from embedkit.hookspecs import hookimpl
 from embedkit.retrieval.query import search
 from embedkit.serve.schemas import (CollectionOut, EmbedResponse, FacetsOut, Filter, HitOut, LabelCount, MapOut,
                                     SearchRequest, SearchResponse, SplitCount, VectorOut)
+from embedkit.serve.nesting import MAX_DEPTH, check_nesting
 from embedkit.serve.settings import MAX_K
 from embedkit.serve.state import ServerState
 from embedkit.serve.uploads import uploaded_file
@@ -95,9 +96,10 @@ def search_json(request: Request, collection: str, body: SearchRequest) -> Searc
     return respond(result, started)
 
 
-def parse_filter(text: str | None) -> dict[str, Any]:
+def parse_filter(text: str | None, depth: int = MAX_DEPTH) -> dict[str, Any]:
     if not text:
         return {}
+    check_nesting(text, depth, what="filter")  # before json.loads, which recurses as deep as the text nests
     try:
         return FILTER.validate_python(json.loads(text))
     except (ValueError, ValidationError) as error:
@@ -118,7 +120,7 @@ def search_image(
 ) -> SearchResponse:
     server = state(request)
     started = time.perf_counter()
-    conditions = parse_filter(filter)
+    conditions = parse_filter(filter, server.settings.max_json_depth)
     chosen = server.vector(collection, vector, embeds="image")
     with server.encoders.using(chosen) as encoder, uploaded_file(image, server.settings.max_upload_bytes) as path:
         result = search(collection, encoder=encoder, image=path, k=k, filter=conditions, store=server.store,

@@ -15,6 +15,8 @@ from embedkit.errors import (EmbedkitError, ImageLoadError, PreprocessingError, 
                              StoreLockedError, StoreReadError, StoreUnavailableError, UnknownNameError,
                              WeightsUnavailableError, first_line)
 from embedkit.plugins import load_routes
+from embedkit.serve.guard import RequestGuard
+from embedkit.serve.headers import SecurityHeaders
 from embedkit.serve.schemas import ErrorOut, HealthOut
 from embedkit.serve.settings import ServeSettings
 from embedkit.serve.state import ServerState
@@ -25,16 +27,11 @@ from embedkit.store.urls import redacted
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-MULTIPART_SLACK = 64 * 1024
-"""A multipart body carries its boundaries and form fields besides the file."""
 STATUS = ((SampleNotFoundError, 404), (UnknownNameError, 404), (UploadTooLargeError, 413), (ImageLoadError, 415),
           (PreprocessingError, 422), (StoreLockedError, 503), (StoreUnavailableError, 503), (StoreReadError, 503),
           (WeightsUnavailableError, 503), (EmptyUploadError, 400), (EmbedkitError, 400))
 """The first class an error is an instance of gives its HTTP status."""
-PAGE_POLICY = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
-               "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-"""The page loads nothing from anywhere else."""
-ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 413, 415, 503)}
+ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 413, 415, 503)}
 
 
 def status_of(error: EmbedkitError) -> int:
@@ -61,19 +58,6 @@ def create_app(store: Store, settings: ServeSettings | None = None) -> FastAPI:
         return HealthOut(status="ok", version=__version__, store=redacted(store.location),
                          encoders_loaded=app.state.server.encoders.names())
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # refuse a large upload before reading it
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > settings.max_upload_bytes + MULTIPART_SLACK:
-            return JSONResponse({"detail": f"the request is over the server's limit of "
-                                           f"{settings.max_upload_bytes / 2**20:g} MiB; send a smaller image"},
-                                status_code=413)
-        response = await call_next(request)
-        if not request.url.path.startswith("/api/"):
-            response.headers["Content-Security-Policy"] = PAGE_POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
-
     @app.exception_handler(EmbedkitError)
     async def embedkit_error(request: Request, error: EmbedkitError) -> JSONResponse:
         return JSONResponse({"detail": first_line(error)}, status_code=status_of(error))
@@ -90,6 +74,8 @@ def create_app(store: Store, settings: ServeSettings | None = None) -> FastAPI:
     routes = APIRouter()  # after the server's own routes, which no plugin may shadow
     load_routes(routes)
     app.include_router(routes, dependencies=[Depends(check_key)])
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestGuard, settings=settings)  # outermost: Host, key and body limits before any read
     return app
 
 

@@ -15,6 +15,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+class ServerUrl(str):
+    """The base URL of a running server, with the server's process."""
+
+    process: subprocess.Popen
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -22,14 +32,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(store: Path, *options: str, wait: float = 90, env: dict[str, str] | None = None) -> Iterator[str]:
+def running_server(store: Path, *options: str, wait: float = 90, env: dict[str, str] | None = None) -> Iterator[ServerUrl]:
     """The base URL of a server of `store`, up and answering /api/health; stopped with Ctrl-C afterwards."""
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "embedkit", "serve", "--qdrant", str(store), "--port", str(port),
                                 *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler))
-    url = f"http://127.0.0.1:{port}"
+    url = ServerUrl(f"http://127.0.0.1:{port}")
+    url.process = process
     deadline = time.monotonic() + wait
     try:
         while True:
