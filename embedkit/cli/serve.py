@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import socket
+import sys
 from pathlib import Path
 
 import click
@@ -26,6 +28,21 @@ def check_port(host: str, port: int) -> None:
         raise InvalidOptionError(f"{host}:{port} {why}") from error
 
 
+def read_key_file(path: Path) -> str:
+    """The first line of `path`, refused in one line when the file is missing, not a regular file, or empty."""
+    if not path.is_file():  # a FIFO or a folder would block or fail the read
+        raise InvalidOptionError(f"--access-key-file {path}: {'not a regular file' if path.exists() else 'no such file'}; "
+                                 f"give a file that holds the key")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidOptionError(f"--access-key-file {path} cannot be read ({error}); give a readable UTF-8 file") from error
+    key = lines[0].strip() if lines else ""
+    if not key:
+        raise InvalidOptionError(f"--access-key-file {path} is empty; write the key on its first line")
+    return key
+
+
 def exposed(host: str) -> bool:
     try:
         return not ipaddress.ip_address(host).is_loopback
@@ -38,10 +55,18 @@ def exposed(host: str) -> bool:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; 0.0.0.0 opens the server to the network (set --access-key then).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Another name clients may reach the server by (its Host header; repeatable; * for any). "
+                   "The address listened on and localhost always work.")
 @click.option("--access-key", envvar="EMBEDKIT_ACCESS_KEY", default=None,
-              help="Clients must send this key (X-API-Key header or ?api_key=); also read from $EMBEDKIT_ACCESS_KEY.")
+              help="Clients must send this key (X-API-Key header or ?api_key=). Other users see it in `ps`: "
+                   "prefer $EMBEDKIT_ACCESS_KEY or --access-key-file.")
+@click.option("--access-key-file", type=click.Path(path_type=Path), default=None,
+              help="Read the access key from this file (its first line).")
 @click.option("--max-upload-mb", type=NumberRange(0.01, 1024), default=20, show_default=True,
               help="Largest image a client may upload.")
+@click.option("--max-json-mb", type=NumberRange(0.01, 1024), default=8, show_default=True,
+              help="Largest body that is not an upload (a JSON search).")
 @click.option("--encoders", "max_encoders", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Query encoders kept loaded (least recently used goes first).")
 @click.option("--query-batch", type=click.IntRange(1, 256), default=32, show_default=True,
@@ -50,33 +75,52 @@ def exposed(host: str) -> bool:
               help="How long a batch waits for searches on their way (a lone search never waits).")
 @click.option("--results", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of `embedkit bench` results to show (repeatable; default: bench-results).")
-def serve_command(store: StoreLocation, host: str, port: int, access_key: str | None, max_upload_mb: float,
-                  max_encoders: int, query_batch: int, query_wait_ms: float, results: tuple[Path, ...]) -> None:
+def serve_command(store: StoreLocation, host: str, port: int, allow_hosts: tuple[str, ...], access_key: str | None,
+                  access_key_file: Path | None, max_upload_mb: float, max_json_mb: float, max_encoders: int,
+                  query_batch: int, query_wait_ms: float, results: tuple[Path, ...]) -> None:
     """Serve the search page and the HTTP API of a store.
 
     Open http://127.0.0.1:8000 for the page, /docs for the API. The server holds an embedded store while it
     runs; apps that need to write meanwhile use a Qdrant server (--qdrant URL)."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401
 
         from embedkit.serve import ServeSettings, create_app
+        from embedkit.serve.running import serve_until_stopped, stuck_threads
+        from embedkit.serve.settings import LOOPBACK_HOSTS
     except ImportError as error:
         raise InvalidOptionError(f'embedkit serve needs the serve extra ({error.name} is missing): '
                                  f'pip install "embedkit[serve]"') from error
 
+    if access_key_file is not None:
+        source = click.get_current_context().get_parameter_source("access_key")
+        if access_key and source == click.core.ParameterSource.COMMANDLINE:
+            raise InvalidOptionError("give the access key one way: --access-key or --access-key-file, not both")
+        access_key = read_key_file(access_key_file)
     if exposed(host) and not access_key:
         click.echo(f"warning: listening on {host} without --access-key: anyone who reaches this port can search "
                    f"the store and read its images", err=True)
     check_port(host, port)
+    wildcard = host in ("0.0.0.0", "::")
     settings = ServeSettings(api_key=access_key or None, max_upload_bytes=int(max_upload_mb * 2**20),
+                             max_json_bytes=int(max_json_mb * 2**20), any_address=wildcard,
+                             allowed_hosts=(*LOOPBACK_HOSTS, *(() if wildcard else (host,)), *allow_hosts),
                              max_encoders=max_encoders, results=results or (Path("bench-results"),),
                              query_batch=query_batch, query_wait_ms=query_wait_ms)
-    with store.open() as opened:
-        opened.collections()  # an embedded store held by another process refuses here, in one line
-        app = create_app(opened, settings)
-        shown = f"[{host}]" if ":" in host else host
-        click.echo(f"serving {store.shown} on http://{shown}:{port} (API docs at /docs); Ctrl-C stops", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    try:
+        with store.open() as opened:
+            opened.collections()  # an embedded store held by another process refuses here, in one line
+            app = create_app(opened, settings)
+            shown = f"[{host}]" if ":" in host else host
+            click.echo(f"serving {store.shown} on http://{shown}:{port} (API docs at /docs); Ctrl-C stops", err=True)
+            serve_until_stopped(app, host, port)
+    except KeyboardInterrupt:
+        if stuck := stuck_threads():  # Python would wait for them at exit, for ever if a read never ends
+            click.echo(f"stopped; {len(stuck)} request(s) still running were dropped", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        raise
 
 
 @hookimpl

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -54,3 +59,66 @@ def test_a_key_from_the_environment_guards_the_running_server(store_copy):
         request = urllib.request.Request(f"{url}/api/collections", headers={"X-API-Key": "let-me-in"})
         with urllib.request.urlopen(request, timeout=10) as answered:
             assert [collection["points"] for collection in json.load(answered)] == [36]
+
+
+def test_ctrl_c_stops_the_server_within_5_seconds_with_requests_in_flight(store_copy, tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    os.mkfifo(results / "fifo.json")  # a bench result nobody writes: the /bench request blocks in its thread
+    with running_server(store_copy, "--results", str(results)) as url:
+        def hang(path: str, data: bytes | None = None) -> None:
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"{url}{path}", data=data), timeout=30)
+            except OSError:
+                pass
+
+        def never_finished() -> Iterator[bytes]:  # a client that starts a body and never ends it
+            yield b'{"text": "'
+            time.sleep(30)
+
+        collection = "/api/collections/" + json.load(urllib.request.urlopen(f"{url}/api/collections"))[0]["name"]
+        for target, args in ((hang, (f"{collection}/bench",)), (hang, (f"{collection}/search", never_finished()))):
+            threading.Thread(target=target, args=args, daemon=True).start()
+        time.sleep(1.5)
+        interrupted = time.monotonic()
+        url.process.send_signal(signal.SIGINT)
+        try:
+            url.process.wait(10)
+        finally:
+            took = time.monotonic() - interrupted
+        stderr = url.process.stderr.read()
+    assert took < 5, f"the server took {took:.1f} s to stop"
+    assert url.process.returncode == 130
+    assert "Traceback" not in stderr and "CancelledError" not in stderr, stderr
+
+
+def test_a_missing_or_empty_key_file_is_refused_in_one_line(store_copy, tmp_path):
+    empty = tmp_path / "empty-key"
+    empty.write_text("\n")
+    for path, why in ((tmp_path / "nowhere", "no such file"), (tmp_path, "not a regular file"), (empty, "is empty")):
+        finished = CliRunner().invoke(main, ["serve", "--qdrant", str(store_copy), "--access-key-file", str(path)])
+        assert finished.exit_code == 2 and why in finished.output
+        assert finished.output.startswith(f"error: --access-key-file {path}")
+    both = CliRunner().invoke(main, ["serve", "--qdrant", str(store_copy), "--access-key", "a", "--access-key-file",
+                                     str(empty)])
+    assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_a_key_from_a_file_and_the_allowed_hosts_guard_the_running_server(store_copy, tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text("from-a-file\n")
+    with running_server(store_copy, "--access-key-file", str(key_file), "--allow-host", "search.lan") as url:
+        assert "from-a-file" not in " ".join(Path(f"/proc/{url.pid}/cmdline").read_text().split("\0"))
+
+        def status(host: str | None = None, key: str | None = None) -> int:
+            headers = {**({"Host": host} if host else {}), **({"X-API-Key": key} if key else {})}
+            try:
+                with urllib.request.urlopen(urllib.request.Request(f"{url}/api/collections", headers=headers),
+                                            timeout=10) as answered:
+                    return answered.status
+            except urllib.error.HTTPError as refused:
+                return refused.code
+
+        assert status() == 401 and status(key="from-a-file") == 200
+        assert status("search.lan:8000", "from-a-file") == 200 and status("localhost", "from-a-file") == 200
+        assert status("attacker.example", "from-a-file") == 403
