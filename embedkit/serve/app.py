@@ -15,6 +15,7 @@ from embedkit.errors import (EmbedkitError, ImageLoadError, PreprocessingError, 
                              StoreLockedError, StoreReadError, StoreUnavailableError, UnknownNameError,
                              WeightsUnavailableError, first_line)
 from embedkit.plugins import load_routes
+from embedkit.serve.docs import add_docs
 from embedkit.serve.guard import RequestGuard
 from embedkit.serve.headers import SecurityHeaders
 from embedkit.serve.schemas import ErrorOut, HealthOut
@@ -43,7 +44,7 @@ def create_app(store: Store, settings: ServeSettings | None = None) -> FastAPI:
     settings = settings or ServeSettings()
     app = FastAPI(title="embedkit", version=__version__, description="Search embedkit collections by image, "
                   "stored id, text or examples; embed images as a collection's vectors were embedded.",
-                  responses=ERRORS)
+                  responses=ERRORS, docs_url=None, redoc_url=None)  # /docs from local assets: add_docs
     app.state.server = ServerState.open(store, settings)
 
     def check_key(request: Request) -> None:
@@ -71,6 +72,7 @@ def create_app(store: Store, settings: ServeSettings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    add_docs(app)
     routes = APIRouter()  # after the server's own routes, which no plugin may shadow
     load_routes(routes)
     app.include_router(routes, dependencies=[Depends(check_key)])

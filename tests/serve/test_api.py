@@ -262,3 +262,12 @@ def test_the_openapi_schema_describes_every_route(client):
             "/api/collections/{collection}/search/image", "/api/collections/{collection}/embed",
             "/api/collections/{collection}/image", "/api/collections/{collection}/map",
             "/api/collections/{collection}/bench", "/api/collections/{collection}/facets"} <= set(paths)
+
+
+def test_the_api_docs_and_their_assets_come_from_the_server_alone(client):
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "default-src 'self'" in docs.headers["content-security-policy"]
+    assert not re.findall(r"https?://", docs.text) and "<script>" not in docs.text  # the CSP allows no inline script
+    for asset in re.findall(r'(?:src|href)="(/[^"]+)"', docs.text):
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/redoc").status_code == 404  # Redoc would need a CDN

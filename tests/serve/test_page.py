@@ -124,3 +124,18 @@ def test_the_bench_tab_lists_the_collections_results(page, served):
     page.wait_for_selector("#bench-table table")
     header = page.inner_text("#bench-table thead")
     assert "map@5" in header and "pixels-8px" in page.inner_text("#bench-table tbody")
+
+
+def test_the_api_docs_render_every_operation_offline_under_the_pages_policy(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    docs = context.new_page()
+    outside, errors = [], []
+    docs.on("request", lambda request: outside.append(request.url) if not request.url.startswith(server) else None)
+    docs.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    docs.goto(f"{server}/docs")
+    docs.wait_for_selector(".opblock-summary-path")
+    paths = {text.replace("\u200b", "") for text in docs.locator(".opblock-summary-path").all_inner_texts()}
+    context.close()
+    assert {"/api/health", "/api/collections", "/api/collections/{collection}/search",
+            "/api/collections/{collection}/search/image", "/api/collections/{collection}/image"} <= paths
+    assert not outside and not errors, (outside, errors)
