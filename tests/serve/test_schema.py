@@ -41,3 +41,18 @@ def test_no_request_the_schema_allows_or_breaks_gets_a_server_error(api_schema, 
     assert len(ran) == len(operations) if mode == "positive" else {
         "POST /api/collections/{collection}/search", "POST /api/collections/{collection}/search/image",
         "POST /api/collections/{collection}/embed", "GET /api/collections/{collection}/image"} <= set(ran)
+
+
+def test_deep_and_large_bodies_get_a_4xx_the_schema_describes(api_schema, served):
+    search = next(result.ok() for result in api_schema.get_all_operations()
+                  if result.ok().label == "POST /api/collections/{collection}/search")
+    deep: object = {"label": 1}
+    for _ in range(40):
+        deep = [deep]
+    bodies = ({"id": "x", "filter": deep}, {"id": "x", "like": ["y" * 1000] * 9000},
+              {"text": "a" * 9 * 2**20})
+    statuses = []
+    for body in bodies:
+        case = search.Case(path_parameters={"collection": served.collection}, body=body, media_type="application/json")
+        statuses.append(case.call_and_validate(excluded_checks=[positive_data_acceptance]).status_code)
+    assert statuses == [400, 413, 413]
