@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import click
 
 from embedkit.cli.options import NumberRange, StoreLocation, store_options
+from embedkit.cli.signals import Terminated, terminate_as_interrupt
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 
@@ -108,18 +110,18 @@ def serve_command(store: StoreLocation, host: str, port: int, allow_hosts: tuple
                              max_encoders=max_encoders, results=results or (Path("bench-results"),),
                              query_batch=query_batch, query_wait_ms=query_wait_ms)
     try:
-        with store.open() as opened:
+        with terminate_as_interrupt(), store.open() as opened:  # SIGTERM too closes the store and exits 143
             opened.collections()  # an embedded store held by another process refuses here, in one line
             app = create_app(opened, settings)
             shown = f"[{host}]" if ":" in host else host
             click.echo(f"serving {store.shown} on http://{shown}:{port} (API docs at /docs); Ctrl-C stops", err=True)
             serve_until_stopped(app, host, port)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         if stuck := stuck_threads():  # Python would wait for them at exit, for ever if a read never ends
             click.echo(f"stopped; {len(stuck)} request(s) still running were dropped", err=True)
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(130)
+            os._exit(128 + signal.SIGTERM if isinstance(stopped, Terminated) else 130)
         raise
 
 

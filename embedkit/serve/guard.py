@@ -17,8 +17,8 @@ from embedkit.serve.settings import ServeSettings
 
 MULTIPART_SLACK = 64 * 1024
 """A multipart body carries its boundaries and form fields besides the file."""
-PUBLIC = ("/", "/api/health", "/openapi.json", "/favicon.ico")
-PUBLIC_PREFIXES = ("/static/", "/docs")
+PUBLIC = ("/", "/api/health", "/openapi.json", "/favicon.ico", "/docs")
+PUBLIC_PREFIXES = ("/static/", "/docs/assets/")
 """What a client may fetch without the key: the page, its assets, the API's description, the health check."""
 KEY_MESSAGE = "this server needs its API key: send it as the X-API-Key header (or ?api_key=)"
 

@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from embedkit.cli import main
@@ -61,7 +62,8 @@ def test_a_key_from_the_environment_guards_the_running_server(store_copy):
             assert [collection["points"] for collection in json.load(answered)] == [36]
 
 
-def test_ctrl_c_stops_the_server_within_5_seconds_with_requests_in_flight(store_copy, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_the_server_within_5_seconds_with_requests_in_flight(store_copy, tmp_path, stop):
     results = tmp_path / "results"
     results.mkdir()
     os.mkfifo(results / "fifo.json")  # a bench result nobody writes: the /bench request blocks in its thread
@@ -81,14 +83,14 @@ def test_ctrl_c_stops_the_server_within_5_seconds_with_requests_in_flight(store_
             threading.Thread(target=target, args=args, daemon=True).start()
         time.sleep(1.5)
         interrupted = time.monotonic()
-        url.process.send_signal(signal.SIGINT)
+        url.process.send_signal(stop)
         try:
             url.process.wait(10)
         finally:
             took = time.monotonic() - interrupted
         stderr = url.process.stderr.read()
     assert took < 5, f"the server took {took:.1f} s to stop"
-    assert url.process.returncode == 130
+    assert url.process.returncode == (130 if stop == signal.SIGINT else 143)
     assert "Traceback" not in stderr and "CancelledError" not in stderr, stderr
 
 
