@@ -102,8 +102,11 @@ def serve_command(store: StoreLocation, host: str, port: int, allow_hosts: tuple
     if exposed(host) and not access_key:
         click.echo(f"warning: listening on {host} without --access-key: anyone who reaches this port can search "
                    f"the store and read its images", err=True)
-    check_port(host, port)
     wildcard = host in ("0.0.0.0", "::")
+    if wildcard and not allow_hosts:
+        click.echo("note: clients that reach this server by a name (not an IP address or localhost) need "
+                   "--allow-host NAME", err=True)
+    check_port(host, port)
     settings = ServeSettings(api_key=access_key or None, max_upload_bytes=int(max_upload_mb * 2**20),
                              max_json_bytes=int(max_json_mb * 2**20), any_address=wildcard,
                              allowed_hosts=(*LOOPBACK_HOSTS, *(() if wildcard else (host,)), *allow_hosts),

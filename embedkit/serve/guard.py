@@ -95,7 +95,8 @@ class RequestGuard:
     def refusal(self, scope: Scope, headers: Headers, limit: int) -> tuple[int, str, dict[str, str]] | None:
         host = host_name(headers.get("host", ""))
         if "*" not in self.hosts and host not in self.hosts and not (self.settings.any_address and is_address(host)):
-            return 403, (f"this server does not answer for host {host!r}; start it with --allow-host {host} "
+            shown = host[:100]
+            return 403, (f"this server does not answer for host {shown!r}; start it with --allow-host {shown} "
                          f"if that name is meant to reach it"), {}
         key = self.settings.api_key
         path = scope.get("path", "")
