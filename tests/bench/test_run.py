@@ -156,7 +156,7 @@ def test_cli_bench_prints_the_table_and_report_rebuilds_it_with_a_plot(folder, t
     runner = CliRunner()
     out = tmp_path / "out"
     result = runner.invoke(main, ["bench", "--datasets", f"folder:{folder}", "--encoders", "mobilenet_v2.random",
-                                  "--qdrant", str(tmp_path / "store"), "--out", str(out), "--workers", "0",
+                                  "--qdrant", str(tmp_path / "store"), "--out-dir", str(out), "--workers", "0",
                                   "--queries", "5"])
     assert result.exit_code == 0, result.output
     assert "mobilenet_v2.random" in result.output and "random (expected)" in result.output
@@ -226,7 +226,7 @@ def test_an_interrupted_bench_writes_nothing_for_the_pair_and_exits_130(folder, 
               image_size=32, build=BuildSpec(workers=0))
     assert list(out.glob("*")) == []
     result = CliRunner().invoke(main, ["bench", "-d", f"folder:{folder}", "-e", "mobilenet_v2.random", "--image-size",
-                                       "32", "--qdrant", str(tmp_path / "store"), "--out", str(out), "--workers", "0"])
+                                       "32", "--qdrant", str(tmp_path / "store"), "--out-dir", str(out), "--workers", "0"])
     assert result.exit_code == 130 and "interrupted" in result.stderr and "mAP@5" not in result.output
     assert list(out.glob("*")) == []
 

@@ -107,7 +107,7 @@ def test_a_missing_metric_learning_library_names_the_extra(monkeypatch):
     ({"name": "Shoes!"}, "model name 'Shoes!' must be lower-case"),
     ({"objective": "contrastive"}, "unknown objective 'contrastive'"),
     ({"epochs": 1, "frozen_epochs": 2}, "frozen epochs between 0 and the epochs"),
-    ({"validation_split": "train", "split": "train"}, "validating on the training split 'train' needs --limit"),
+    ({"validation_split": "train", "split": "train"}, "validating on the training split 'train' needs --limit or --sample"),
     ({"batch_size": 2}, "batch size must be at least 4"),
 ])
 def test_settings_that_cannot_train_are_refused_before_anything_loads(changes, message):
