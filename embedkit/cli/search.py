@@ -119,13 +119,12 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
     --encoder only picks among several stored vectors.
     """
     if filters and not any((query.image, query.sample_id, query.text, query.like, query.unlike)):
-        from embedkit.cli.browse import browse_command
-
         click.echo(f"note: no query, so this lists the first {k} points matching the filter (`embedkit browse` pages "
                    f"through them)", err=True)
-        click.get_current_context().invoke(browse_command, collection=collection, filters=filters, limit=k,
-                                           out=grid, qdrant=store.qdrant, grpc=store.grpc, api_key=store.api_key,
-                                           as_json=as_json)
+        ctx = click.get_current_context()
+        browse_command = ctx.find_root().command.commands["browse"]  # by name: browse imports this module
+        ctx.invoke(browse_command, collection=collection, filters=filters, limit=k, out=grid, qdrant=store.qdrant,
+                   grpc=store.grpc, api_key=store.api_key, as_json=as_json)
         return
     from embedkit.retrieval import search  # imports torch: only when the command runs, not for --help
 
