@@ -155,7 +155,7 @@ def push_command(collection: str, target: str, target_collection: str | None, ba
 
     In batches with retries (--grpc: over gRPC); re-running resumes."""
     source_store, target_store, target = replace(store, grpc=False), replace(store, qdrant=target), StoreLocation(target).shown
-    with source_store.open() as source, target_store.open() as destination:
+    with source_store.open() as source, target_store.open("--to") as destination:
         copied = push(source, destination, collection, target_collection=target_collection, batch_size=batch_size)
     if as_json:
         print_json({"collection": collection, "to": target, "points": copied})

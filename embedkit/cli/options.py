@@ -99,11 +99,19 @@ class StoreLocation:
     def __repr__(self) -> str:
         return f"StoreLocation(qdrant={self.shown!r}, grpc={self.grpc})"
 
-    def open(self) -> Store:
-        """The opened store; use it in a `with` block, which closes it."""
+    def open(self, option: str = "--qdrant") -> Store:
+        """The opened store; use it in a `with` block, which closes it. `option` is the one that named it: a
+        server that cannot be reached through --qdrant may be left out for the embedded store."""
+        from embedkit.errors import StoreUnavailableError
         from embedkit.store import open_store
 
-        return open_store(self.qdrant, grpc=self.grpc, api_key=self.api_key or None)
+        try:
+            return open_store(self.qdrant, grpc=self.grpc, api_key=self.api_key or None)
+        except StoreUnavailableError as error:
+            if option != "--qdrant" or self.qdrant is None:
+                raise
+            raise StoreUnavailableError(f"{error}; or leave out --qdrant (and $EMBEDKIT_QDRANT) to use the embedded "
+                                        f"store") from error
 
 
 def record_options(record: type, parameter: str, options: list[Callable[[F], F]],
