@@ -122,7 +122,7 @@ MALFORMED = [  # (arguments, exit code, what the error line says); {store}, {mod
     ("classify -c unlabelled", 2, "no point of 'unlabelled'/'enc' split 'train' has a label"),
     ("classify -c one-class", 2, "have a single class ('4'); a classifier needs at least two"),
     ("classify -c shapes --train-split validation", 2, "the train split 'validation' of 'shapes'/'colour.v1' has no"),
-    ("classify -c shapes --k 10", 2, "k=10 neighbours are more than the 9 points each fit trains on; use --k 9"),
+    ("classify -c shapes --k 10", 2, "k=10 neighbours are more than the 9 points each fit trains on; use -k 9"),
     ("classify -c shapes --shots 4", 2, "4 shots are more than the 3 training points of class 'blue'"),
     ("classify -c shapes --cv 7", 2, "7 folds need 7 points of each class, and class 'blue' has 6"),
     ("classify -c shapes --seeds 3", 2, "--seeds averages k-shot runs: give --shots N with it"),
