@@ -28,7 +28,7 @@ def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
         else:
             results.append(_read_result(path, named=True))
     if not results:
-        raise InvalidOptionError(f"no bench result in {', '.join(map(str, paths))}; `embedkit bench --out DIR` "
+        raise InvalidOptionError(f"no bench result in {', '.join(map(str, paths))}; `embedkit bench --out-dir DIR` "
                                  f"writes one JSON per dataset x encoder pair there")
     return results
 
@@ -40,7 +40,7 @@ def _read_result(file: Path, named: bool) -> dict[str, Any] | None:
         if not named:
             return None
         raise InvalidOptionError(f"{file} is not JSON ({first_line(error)}); pass bench result files "
-                                 f"(`embedkit bench --out DIR` writes them)") from error
+                                 f"(`embedkit bench --out-dir DIR` writes them)") from error
     problem = shape_problem(document)
     if problem is None:
         return document
