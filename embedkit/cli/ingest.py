@@ -39,10 +39,12 @@ def render_report(report: IngestReport, console: Console, unit: str = "images") 
         + f"in {report.seconds:.1f} s ({speed}"
         + (f"; index build {report.index_seconds:.1f} s" if report.index_seconds >= 0.1 else "") + ")"
         + (" [yellow]— interrupted; run again to finish[/]" if report.interrupted else ""),
-        highlight=False,
+        highlight=False, soft_wrap=True,
     )
     for failure in report.failures[:20]:
-        console.print(f"  skipped {failure.sample_id} ({failure.source}): {failure.reason}", highlight=False,
+        said = failure.sample_id in failure.reason  # the reason names the sample and its file itself
+        console.print(f"  skipped: {failure.reason}" if said else
+                      f"  skipped {failure.sample_id} ({failure.source}): {failure.reason}", highlight=False,
                       soft_wrap=True)
     if len(report.failures) > 20:
         console.print(f"  … and {len(report.failures) - 20} more (--json lists them all)")

@@ -30,3 +30,9 @@ def test_a_run_that_encoded_nothing_gives_no_speed_and_text_is_counted_in_texts(
     again = rendered(report(0))
     assert "nothing new to encode" in again and "/s" not in again
     assert "2.5 texts/s" in rendered(report(4), "texts") and "2.5 images/s" in rendered(report(4))
+
+
+def test_a_reason_that_names_the_sample_itself_is_not_preceded_by_its_name_again():
+    named = IngestReport("c", "v", "folder:/data", None, total=2, already_stored=0, stored=1, seconds=1.0, failures=[
+        Failure("folder/a/bad.png", "/d/a/bad.png", "sample 'folder/a/bad.png' (/d/a/bad.png): not an image")])
+    assert rendered(named).count("folder/a/bad.png") == 1
