@@ -37,9 +37,9 @@ SHOWN_FIELDS = ("label_name", "label", "split", "source", "sample_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the page as JSON on stdout (with next_offset).")
 def browse_command(collection: str, filters: tuple[str, ...], limit: int, offset: str | None, out: Path | None,
                    store: StoreLocation, as_json: bool) -> None:
-    """Page through the stored points whose payloads match --filter, with no query.
+    """Page through stored points by payload filter, no query.
 
-    In the store's order (by point id, the same from one call to the next); each page prints the token of
+    Shows the points whose payloads match --filter, in the store's order (by point id, the same from one call to the next); each page prints the token of
     the next one. No image is encoded and no vector read.
     """
     from embedkit.retrieval.browse import browse, check_offset

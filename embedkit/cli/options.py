@@ -258,8 +258,8 @@ class DeprecatedSpelling(click.Option):
 
 
 def deprecated_spelling(old: str, name: str, instead: str, note: str = "", **kwargs: Any) -> Callable[[F], F]:
-    """A hidden option `old` that fills parameter `name`, as `instead` does (""; nothing: it may be left out); put it before the new option, so that
-    the new one's default wins when neither is given. `kwargs`: the new option's type and callback."""
+    """A hidden option `old` that fills parameter `name` when given, as `instead` does ("": the old option may
+    simply be left out). `kwargs`: the new option's type and callback, so that the old spelling is checked alike."""
     def decorate(function: F) -> F:
         option = DeprecatedSpelling(old, name, instead=instead, note=note, **kwargs)
         function.__click_params__ = [*getattr(function, "__click_params__", []), option]  # type: ignore[attr-defined]
