@@ -45,7 +45,7 @@ def main() -> None:
     for objective in args.objectives.split(","):
         classification = objective == "classification"
         config = TrainConfig(base="efficientnet_lite0", dataset="fashion-mnist", name=f"fmnist-{objective}",
-                             objective=objective, limit=args.limit, validation_split="train",
+                             objective=objective, sample=args.limit, validation_split="train",
                              validation_limit=1000,
                              epochs=args.epochs + 1 if classification else args.epochs,
                              frozen_epochs=1 if classification else 0, image_size=args.image_size, patience=args.epochs,

@@ -42,6 +42,7 @@ BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (
     "embedkit.cli.collections",
     "embedkit.cli.ingest",
     "embedkit.cli.search",
+    "embedkit.cli.browse",
     "embedkit.cli.bench",
     "embedkit.cli.ensembles",
     "embedkit.cli.delete",

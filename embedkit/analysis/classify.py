@@ -222,10 +222,18 @@ def _check_training(train: LabelledVectors, classes: list[int], method: str | An
         raise InvalidOptionError(f"{shots} shots are more than the {sizes[smallest]} training points of class "
                                  f"{train.label_name(smallest)!r} (the smallest class); use --shots "
                                  f"{sizes[smallest]} or fewer")
+    if cv is not None and sizes[smallest] < 2:
+        lonely = [train.label_name(label) for label in classes if sizes[label] < 2]
+        named = ", ".join(repr(name) for name in lonely[:5]) + (f" and {len(lonely) - 5} more" if len(lonely) > 5 else "")
+        raise InvalidOptionError(f"class{'es' if len(lonely) > 1 else ''} {named} of {where} "
+                                 f"{'have' if len(lonely) > 1 else 'has'} a single point, and cross-validation needs "
+                                 f"at least 2 of each class: add another image of "
+                                 f"{'each' if len(lonely) > 1 else 'it'}, or leave "
+                                 f"{'those classes' if len(lonely) > 1 else 'that class'} out of the collection")
     if cv is not None and cv > sizes[smallest]:
-        remedy = f"use --cv {sizes[smallest]} or fewer" if sizes[smallest] >= 2 else "leave out --cv and test on another split"
         raise InvalidOptionError(f"{cv} folds need {cv} points of each class, and class "
-                                 f"{train.label_name(smallest)!r} has {sizes[smallest]}; {remedy}")
+                                 f"{train.label_name(smallest)!r} has {sizes[smallest]}; use --cv {sizes[smallest]} "
+                                 f"or fewer")
     if shots is not None:
         fit_size = shots * len(classes)
     elif cv is not None:
@@ -234,7 +242,7 @@ def _check_training(train: LabelledVectors, classes: list[int], method: str | An
         fit_size = len(train.ids)
     if isinstance(method, str) and method == "knn" and k > fit_size:
         raise InvalidOptionError(f"k={k} neighbours are more than the {fit_size} points each fit trains on; use "
-                                 f"--k {fit_size} or fewer")
+                                 f"-k {fit_size} or fewer")
     return fit_size
 
 

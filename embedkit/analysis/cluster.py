@@ -90,16 +90,25 @@ class ClusterReport:
         return document
 
 
+DEFAULT_FIELD = "cluster"
+"""The payload field `write=True` stores clusters in."""
+
+
 def read_points(store: Store, collection: str, vector: str | None, split: str | None, limit: int | None,
-                seed: int) -> tuple[str, LabelledVectors]:
-    """The stored vector name `vector` means (None: the collection's default), and its points of `split`; with
-    `limit`, a random `limit` of them (seeded), kept in sample-id order."""
+                seed: int, sample: int | None = None) -> tuple[str, LabelledVectors]:
+    """The stored vector name `vector` means (None: the collection's default), and its points of `split`, in
+    sample-id order: with `limit`, the first `limit` of them; with `sample`, a random `sample` of them (seeded)."""
+    if limit is not None and sample is not None:
+        raise InvalidOptionError("limit takes the first N points and sample a random N: give one of them")
+    for name, count in (("limit", limit), ("sample", sample)):
+        if count is not None and count < 1:
+            raise InvalidOptionError(f"{name} must be at least 1, got {count}")
     vector_name = store.vector(collection, vector).name
     data = stored_vectors(store, collection, vector_name, split, require_labels=False)
     if limit is not None and limit < len(data.ids):
-        if limit < 1:
-            raise InvalidOptionError(f"limit must be at least 1, got {limit}")
-        data = data.subset(np.sort(np.random.default_rng(seed).choice(len(data.ids), limit, replace=False)))
+        data = data.subset(np.arange(limit))
+    if sample is not None and sample < len(data.ids):
+        data = data.subset(np.sort(np.random.default_rng(seed).choice(len(data.ids), sample, replace=False)))
     return vector_name, data
 
 
@@ -223,21 +232,24 @@ def cluster_collection(
     min_cluster_size: int | None = None,
     split: str | None = None,
     limit: int | None = None,
-    field: str = "cluster",
-    write: bool = True,
+    sample: int | None = None,
+    write: bool | str = False,
     seed: int = 0,
 ) -> ClusterReport:
     """Cluster the stored vectors of `vector` (None: the default one) of `collection`, score the clusters, and with
-    `write` store each point's cluster in payload `field`, indexed so that any Qdrant client can filter by it.
+    `write` store each point's cluster in a payload field (True: `cluster`, or the field's name), indexed so that
+    any Qdrant client can filter by it. `limit` takes the first N points (in sample-id order), `sample` a random N
+    (seeded by `seed`).
 
     `method` is kmeans, agglomerative or hdbscan, or any scikit-learn clusterer object. `store` is a Store, or where
     one is (None: the default store). No image is encoded.
     """
     started = time.perf_counter()
     with using_store(store) as target:
-        vector_name, data = read_points(target, collection, vector, split, limit, seed)
+        vector_name, data = read_points(target, collection, vector, split, limit, seed, sample)
         n = len(data.ids)
-        if write:
+        field = (DEFAULT_FIELD if write is True else write) if write else None
+        if field is not None:
             target.check_writable(f"write clusters into collection {collection!r}")
             check_field(target, collection, field, data.ids)
         if isinstance(method, str):
@@ -256,7 +268,7 @@ def cluster_collection(
         baseline = random_baseline(data.vectors, assignments, labels, sample=SILHOUETTE_SAMPLE, seed=seed)
         clustered = int((assignments != NOISE).sum())
         written = 0
-        if write:
+        if field is not None:
             target.set_payloads(collection, {i: {field: int(c)} for i, c in zip(data.ids, assignments.tolist())})
             target.index_field(collection, field, "integer")
             target.flush()
@@ -268,7 +280,7 @@ def cluster_collection(
             clusters=len(set(assignments.tolist()) - {NOISE}), noise=n - clustered,
             labelled=int((data.labels != NO_LABEL).sum()), scores=scores, baseline=baseline,
             silhouette_sample=SILHOUETTE_SAMPLE if clustered > SILHOUETTE_SAMPLE else None,
-            summaries=summaries(assignments, data), field=field if write else None, written=written,
+            summaries=summaries(assignments, data), field=field, written=written,
             seconds=time.perf_counter() - started, ids=data.ids, assignments=assignments)
 
 

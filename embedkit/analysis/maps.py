@@ -182,18 +182,20 @@ def map_collection(
     colour: str = "label",
     split: str | None = None,
     limit: int | None = None,
+    sample: int | None = None,
     thumbnails: int = 0,
     seed: int = 0,
     perplexity: float | None = None,
 ) -> VectorMap:
     """A 2-D map of the stored vectors of `vector` (None: the default one) of `collection`, coloured by `colour`
     (label, split, or a payload field such as cluster), with the images of `thumbnails` random points. `store` is a
-    Store, or where one is (None: the default store). No image is encoded; `save` and `save_html` draw the map."""
+    Store, or where one is (None: the default store). No image is encoded; `save` and `save_html` draw the map. `limit` takes the first N
+    points (in sample-id order), `sample` a random N (seeded by `seed`)."""
     started = time.perf_counter()
     if method not in METHODS:
         raise InvalidOptionError(f"unknown map method {method!r}; use one of {', '.join(METHODS)}")
     with using_store(store) as target:
-        vector_name, data = read_points(target, collection, vector, split, limit, seed)
+        vector_name, data = read_points(target, collection, vector, split, limit, seed, sample)
         groups, group_of = colour_groups(target, collection, data, colour)
         xy, params = project(data.vectors, method, seed=seed, perplexity=perplexity)
         picked = np.random.default_rng(seed).permutation(len(data.ids))[: max(0, thumbnails)]

@@ -28,7 +28,7 @@ def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
         else:
             results.append(_read_result(path, named=True))
     if not results:
-        raise InvalidOptionError(f"no bench result in {', '.join(map(str, paths))}; `embedkit bench --out DIR` "
+        raise InvalidOptionError(f"no bench result in {', '.join(map(str, paths))}; `embedkit bench --out-dir DIR` "
                                  f"writes one JSON per dataset x encoder pair there")
     return results
 
@@ -40,7 +40,7 @@ def _read_result(file: Path, named: bool) -> dict[str, Any] | None:
         if not named:
             return None
         raise InvalidOptionError(f"{file} is not JSON ({first_line(error)}); pass bench result files "
-                                 f"(`embedkit bench --out DIR` writes them)") from error
+                                 f"(`embedkit bench --out-dir DIR` writes them)") from error
     problem = shape_problem(document)
     if problem is None:
         return document
@@ -182,7 +182,7 @@ def plot_figure(results: Sequence[dict[str, Any]]) -> Any:
     figure, axes = plt.subplots(len(groups), 2, figsize=(bar_inches + 8, 4.8 * len(groups) + 0.4), squeeze=False,
                                 layout="constrained", width_ratios=(bar_inches, 5))
     for (bars, curves), ((dataset, protocol, queries), members) in zip(axes, groups.items()):
-        _bars(bars, members, widest)
+        _bars(bars, members, widest, lambda name: colours(encoders.index(name) % colours.N))
         bars.set_title(f"{dataset}, {protocol}\n{queries} queries", fontsize=10)
         for r in members:
             curves.plot(r["pr_curve"]["recall"], r["pr_curve"]["precision"], marker=".", label=r["encoder"],
@@ -195,19 +195,28 @@ def plot_figure(results: Sequence[dict[str, Any]]) -> Any:
         curves.set_ylim(0, 1.02)
         curves.set_title("precision-recall (mean over the queries)", fontsize=10)
         curves.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i] == BASELINE)  # the metrics first
-    figure.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center", ncol=4,
+    from matplotlib.patches import Patch
+
+    handles, labels = axes[0][0].get_legend_handles_labels()  # the baseline's mark
+    keys = [Patch(facecolor="lightgrey", edgecolor="dimgrey", hatch=hatch)  # hatching, in no encoder's colour
+            for hatch in METRIC_HATCHES]
+    figure.legend(keys + handles, [label for _, label in BAR_METRICS] + labels, loc="outside lower center", ncol=4,
                   fontsize=8, frameon=False)
     return figure
 
 
-def _bars(axes: Any, members: Sequence[dict[str, Any]], slots: int) -> None:
-    """Three bars per encoder in `slots` places (the same width of bar in every row), the baseline on each."""
+METRIC_HATCHES = ("", "////", "....")
+"""How the bars of BAR_METRICS differ: colours are the encoders', as on the precision-recall curves."""
+
+
+def _bars(axes: Any, members: Sequence[dict[str, Any]], slots: int, colour: Any) -> None:
+    """Three bars per encoder in `slots` places (the same width of bar in every row), each in the encoder's
+    `colour(name)` and told apart by its hatching, the baseline on each."""
     width = 0.27
     for offset, (key, label) in enumerate(BAR_METRICS):
         xs = [i + (offset - 1) * width for i in range(len(members))]
-        axes.bar(xs, [r["metrics"][key] for r in members], width, label=label, color=f"C{offset}")
+        axes.bar(xs, [r["metrics"][key] for r in members], width, color=[colour(r["encoder"]) for r in members],
+                 edgecolor="white", hatch=METRIC_HATCHES[offset])
     for offset, (key, _) in enumerate(BAR_METRICS):
         xs = [i + (offset - 1) * width for i in range(len(members))]
         chance = axes.hlines([r["random_expected"][key] for r in members], [x - width / 2 for x in xs],

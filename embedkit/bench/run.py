@@ -181,7 +181,7 @@ def bench(
     (None: all of them). Writes one JSON per pair to `out_dir` (None: none). `progress` hears how the encoding
     goes. A pair that cannot run (weights missing, no labels, ...) is reported as a failure; the others go on.
     """
-    from embedkit.bench.report import write_summaries
+    from embedkit.bench.report import load_results, write_summaries
 
     refuse_spec_options(encoder_options)
     spec = run_spec(split, limit, query or QuerySpec(), build or BuildSpec(), encoder_options)
@@ -209,7 +209,7 @@ def bench(
                 results.append(result)
                 if out is not None:  # each pair as soon as it is done: a later failure loses nothing
                     (out / result_filename(result)).write_text(json.dumps(result.to_json(), indent=2))
-                    write_summaries([r.to_json() for r in results], out)
+                    write_summaries(load_results([out]), out)  # every pair of the folder, not only this run's
     return results, failures
 
 

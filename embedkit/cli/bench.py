@@ -17,7 +17,8 @@ from embedkit.bench.spec import BuildSpec, QuerySpec
 from embedkit.bench.tasks import RETRIEVAL, parse_tasks
 from embedkit.cli.bench_tasks import render_tasks
 from embedkit.cli.options import (BATCH_SIZE, SEED, WORKERS, EncoderChoice, StoreLocation, data_dir_option,
-                                  dataset_options, encoder_options, parse_options, record_options, store_options)
+                                  dataset_options, encoder_options, out_dir_option, parse_options, record_options,
+                                  store_options)
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -154,8 +155,7 @@ build_options = record_options(BuildChoice, "build", [
                                            "images, an hour or more on a CPU).")
 @encoder_options(with_name=False, helps={"weights": "A checkpoint for every encoder (random weights: NAME.random)."})
 @build_options
-@click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), show_default=True,
-              help="Folder for one JSON per pair, summary.md and summary.csv.")
+@out_dir_option(Path("bench-results"), "Folder for one JSON per pair, summary.md and summary.csv.", name="out")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (as the result files).")
 @store_options
 @click.pass_context

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from embedkit.bench.report import ordered
+
 CLASSIFICATION_COLUMNS = (("accuracy", "accuracy"), ("± std", "accuracy_std"), ("macro-F1", "macro_f1"),
                           ("train acc.", "train_accuracy"))
 CLUSTERING_COLUMNS = (("NMI", "nmi"), ("ARI", "ari"), ("silhouette", "silhouette"))
@@ -16,16 +18,18 @@ TITLES = {"knn": "kNN classification (cosine, distance-weighted)",
 
 
 def render_tasks(results: list[dict[str, Any]], console: Console) -> None:
-    """A table for each task the results hold, per dataset; the errors of tasks that could not run, below."""
+    """A table for each task the results hold, per dataset, its rows in the order of the retrieval tables; the
+    errors of tasks that could not run, below."""
     errors = []
     for task in TITLES:
         by_dataset: dict[str, list[dict[str, Any]]] = {}
-        for result in results:
+        for result in ordered(results) if all("map@5" in r.get("metrics", {}) for r in results) else results:
             if task in result.get("tasks", {}):
                 by_dataset.setdefault(result["dataset"], []).append(result)
         for dataset, members in by_dataset.items():
             columns = CLUSTERING_COLUMNS if task == "clustering" else CLASSIFICATION_COLUMNS
             scored = [(r["encoder"], r["tasks"][task]) for r in members if "error" not in r["tasks"][task]]
+            columns = tuple(c for c in columns if any(s.get(c[1]) is not None for _, s in scored))  # no column of "-"
             errors += [f"{dataset} x {r['encoder']}, {task}: {r['tasks'][task]['error']}" for r in members
                        if "error" in r["tasks"][task]]
             if not scored:
@@ -37,8 +41,14 @@ def render_tasks(results: list[dict[str, Any]], console: Console) -> None:
                 table.add_column(heading, justify="right", no_wrap=True)
             for encoder, scores in scored:
                 table.add_row(encoder, *(_cell(scores.get(key)) for _, key in columns))
-            baseline = scored[0][1]["baseline"]
-            table.add_row(baseline["name"], *(_cell(baseline.get(key)) for _, key in columns), style="dim")
+            baselines = {encoder: scores["baseline"] for encoder, scores in scored}
+            if len({tuple(_cell(b.get(key)) for _, key in columns) for b in baselines.values()}) == 1:
+                baseline = next(iter(baselines.values()))
+                table.add_row(baseline["name"], *(_cell(baseline.get(key)) for _, key in columns), style="dim")
+            else:  # chance depends on each encoder's vectors (a random clustering's silhouette): one row each
+                for encoder, baseline in baselines.items():
+                    table.add_row(f"{baseline['name']}, {encoder}", *(_cell(baseline.get(key)) for _, key in columns),
+                                  style="dim")
             console.print(table)
     for line in errors:
         console.print(f"[yellow]task not scored:[/] {line}", highlight=False)

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from embedkit.cli.options import SEED, StoreLocation, record_options, store_options
+from embedkit.cli.options import SEED, StoreLocation, out_dir_option, record_options, store_options
 from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
 
@@ -58,7 +58,7 @@ class ClassifierTraining:
 training_options = record_options(ClassifierTraining, "training", [
     click.option("--method", type=click.Choice(CLASSIFY_METHODS), default="knn", show_default=True,
                  help="knn: nearest neighbours; linear: logistic regression; svm: RBF kernel; forest: random forest."),
-    click.option("--k", type=click.IntRange(1, 10_000), default=10, show_default=True,
+    click.option("-k", "--k", type=click.IntRange(1, 10_000), default=10, show_default=True,
                  help="knn: the neighbours that vote (cosine, weighted by closeness)."),
     click.option("--shots", type=click.IntRange(1, 100_000), default=None,
                  help="Train on N examples of each class, drawn again for each seed (k-shot, as MIEB does)."),
@@ -71,8 +71,8 @@ training_options = record_options(ClassifierTraining, "training", [
                  help="Split to test on.  [default: test; with --load --write-labels: every point]"),
     click.option("--cv", type=click.IntRange(2, 100), default=None,
                  help="Cross-validate in N folds instead of testing on a split (a collection of one split)."),
-    click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("classify-results"),
-                 show_default=True, help="Folder for the confusion matrix (PNG) and the report (JSON)."),
+    out_dir_option(Path("classify-results"), "Folder for the confusion matrix (PNG) and the report (JSON).",
+                   name="out"),
     click.option("--save", type=click.Path(path_type=Path), default=None, callback=joblib_file,
                  help="Save the classifier as FILE.joblib, with its provenance in FILE.json."),
 ])
@@ -103,7 +103,7 @@ def classify_command(ctx: click.Context, images: tuple[Path, ...], collection: s
 
     Learns from the vectors and labels of a collection (no image is encoded): trains on --train-split and
     scores on --test-split, or cross-validates (--cv N), or averages k-shot runs (--shots N --seeds S).
-    Prints accuracy, macro-F1 and a per-class report, and saves the confusion matrix in --out.
+    Prints accuracy, macro-F1 and a per-class report, and saves the confusion matrix in --out-dir.
     --predict labels IMAGES; --load uses a saved classifier (for --predict or --write-labels)."""
     given = {name for name in ctx.params if ctx.get_parameter_source(name) not in
              (click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP, None)}
@@ -163,7 +163,8 @@ def _check_usage(given: set[str], images: tuple[Path, ...], collection: str | No
     if predict and not images:
         raise click.UsageError("--predict needs the IMAGE files to label")
     if load is not None:
-        refused = [f"--{name.replace('_', '-')}" for name in TRAINING_OPTIONS if name in given]
+        refused = [f"--{'out-dir' if name == 'out' else name.replace('_', '-')}" for name in TRAINING_OPTIONS
+                   if name in given]
         if refused:
             raise click.UsageError(f"--load uses a saved classifier, so {', '.join(refused)} (which train one) "
                                    f"cannot be given with it")
@@ -185,7 +186,7 @@ def _check_usage(given: set[str], images: tuple[Path, ...], collection: str | No
     if cv is not None and ("test_split" in given or shots is not None):
         raise click.UsageError("--cv tests each fold in turn: it takes no --test-split and no --shots")
     if "k" in given and method != "knn":
-        raise click.UsageError(f"--k is the neighbours of --method knn; --method {method} does not use it")
+        raise click.UsageError(f"-k is the neighbours of --method knn; --method {method} does not use it")
 
 
 def render_report(report: ClassifyReport, console: Console) -> None:
@@ -233,7 +234,7 @@ def render_written(written: LabelsWritten, console: Console) -> None:
 
 def render_predictions(predictions: list[Prediction], console: Console) -> None:
     table = Table(title="predictions", title_justify="left")
-    table.add_column("image", overflow="fold")
+    table.add_column("image", no_wrap=True, overflow="ellipsis")
     table.add_column("label", overflow="fold")
     table.add_column("probability", justify="right")
     for prediction in predictions:

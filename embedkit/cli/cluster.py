@@ -9,7 +9,8 @@ import click
 from rich import box
 from rich.table import Table
 
-from embedkit.cli.options import SEED, StoreLocation, record_options, store_options
+from embedkit.cli.options import (SEED, StoreLocation, deprecated_spelling, first_or_sample, record_options,
+                                  sample_option, store_options)
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -37,7 +38,7 @@ class ClustererChoice:
 
 clusterer_options = record_options(ClustererChoice, "clusterer", [
     click.option("--method", type=click.Choice(CLUSTER_METHODS), default="kmeans", show_default=True),
-    click.option("--k", "k", type=click.IntRange(2, 100_000), default=10, show_default=True,
+    click.option("-k", "--k", "k", type=click.IntRange(2, 100_000), default=10, show_default=True,
                  help="Clusters to find (kmeans, agglomerative)."),
     click.option("--linkage", type=click.Choice(LINKAGES), default="ward", show_default=True,
                  help="How agglomerative clustering merges clusters."),
@@ -78,8 +79,10 @@ def render(report: ClusterReport) -> None:
     if report.field:
         example = next((s.cluster for s in report.summaries if s.cluster != -1), -1)
         console.print(f"wrote payload field '{report.field}' (indexed) of {report.written:,} points; e.g. "
-                      f"embedkit search -c {report.collection} --filter {report.field}={example} --id ID",
+                      f"embedkit browse -c {report.collection} --filter {report.field}={example}",
                       highlight=False, soft_wrap=True)
+    else:
+        console.print("the payloads are unchanged; --write stores each point's cluster in them", highlight=False)
 
 
 @click.command("cluster")
@@ -88,26 +91,34 @@ def render(report: ClusterReport) -> None:
               help="Which stored vector (an encoder name or alias; default: the collection's default one).")
 @clusterer_options
 @click.option("--split", default=None, help="Only the points of this split (default: all).")
-@click.option("--limit", type=click.IntRange(1, MAX_POINTS), default=None, help="Only a random N of the points.")
+@click.option("--limit", type=click.IntRange(1, MAX_POINTS), default=None,
+              help="Only the first N points (in sample-id order).")
+@sample_option()
 @click.option("--field", default="cluster", show_default=True, help="Payload field each point's cluster goes to.")
-@click.option("--write/--no-write", default=True, show_default=True,
-              help="Store each point's cluster in --field (indexed, so that filters on it are fast).")
-@click.option("--seed", type=SEED, default=0, show_default=True)
+@deprecated_spelling("--no-write", "write", "", "the payloads are written only with --write", flag_value=False,
+                     is_flag=True)
+@click.option("--write", is_flag=True, default=False,
+              help="Store each point's cluster in --field (indexed, so that filters on it are fast). Without it the "
+                   "payloads are left as they are.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seeds the clustering and --sample.")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 def cluster_command(collection: str, vector: str | None, clusterer: ClustererChoice, split: str | None,
-                    limit: int | None, field: str, write: bool, seed: int, store: StoreLocation, as_json: bool) -> None:
+                    limit: int | None, sample: int | None, field: str, write: bool, seed: int, store: StoreLocation,
+                    as_json: bool) -> None:
     """Cluster stored vectors and score the clusters.
 
     Scores: silhouette and Davies-Bouldin, and NMI and ARI against the labels, beside a random clustering of
-    the same sizes. With --write (the default) each point's cluster is stored in --field, which any Qdrant
-    client can then filter by (`embedkit search ... --filter cluster=3`). No image is encoded."""
+    the same sizes. With --write each point's cluster is stored in --field, which any Qdrant client can then
+    filter by (`embedkit browse ... --filter cluster=3`); without it nothing is written. No image is encoded."""
     from embedkit.analysis.cluster import cluster_collection  # imports scikit-learn: only when the command runs
 
+    first_or_sample(limit, sample)
     with store.open() as opened:
         report = cluster_collection(opened, collection, vector=vector, method=clusterer.method, k=clusterer.k,
                                     linkage=clusterer.linkage, min_cluster_size=clusterer.min_cluster_size,
-                                    split=split, limit=limit, field=field, write=write, seed=seed)
+                                    split=split, limit=limit, sample=sample, write=field if write else False,
+                                    seed=seed)
     if as_json:
         print_json(report.to_json())
     else:

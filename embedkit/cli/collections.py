@@ -11,7 +11,7 @@ from rich.console import Console
 from rich import box
 from rich.table import Column, Table
 
-from embedkit.cli.options import BATCH_SIZE, StoreLocation, store_options
+from embedkit.cli.options import BATCH_SIZE, StoreLocation, out_file_option, required_out, store_options
 from embedkit.cli.tables import print_json
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
@@ -123,13 +123,13 @@ def index_command(ctx: click.Context, collection: str, store: StoreLocation, as_
 @click.option("--collection", "-c", required=True)
 @click.option("--encoder", "-e", "encoders", multiple=True,
               help="Vector(s) to export, by encoder or vector name (default: the collection's default vector).")
-@click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
-              help="FILE.parquet, FILE.csv (the classic embeddings.csv) or FILE.npy.")
+@out_file_option(help="FILE.parquet, FILE.csv (the classic embeddings.csv) or FILE.npy.", old="--output")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
-def export_command(collection: str, encoders: tuple[str, ...], output: Path, store: StoreLocation,
+def export_command(collection: str, encoders: tuple[str, ...], out: Path | None, store: StoreLocation,
                    as_json: bool) -> None:
     """Write vectors and payloads to Parquet, CSV or .npy."""
+    output = required_out(out)
     with store.open() as opened:
         names = [opened.vector(collection, e).name for e in encoders or (None,)]
         count = export(opened, collection, names, output)
@@ -155,7 +155,7 @@ def push_command(collection: str, target: str, target_collection: str | None, ba
 
     In batches with retries (--grpc: over gRPC); re-running resumes."""
     source_store, target_store, target = replace(store, grpc=False), replace(store, qdrant=target), StoreLocation(target).shown
-    with source_store.open() as source, target_store.open() as destination:
+    with source_store.open() as source, target_store.open("--to") as destination:
         copied = push(source, destination, collection, target_collection=target_collection, batch_size=batch_size)
     if as_json:
         print_json({"collection": collection, "to": target, "points": copied})

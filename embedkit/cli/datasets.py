@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -177,7 +178,7 @@ def check_command(name: str, split: str | None, strict: bool, workers: int | Non
                   data_dir: Path | None, options: tuple[str, ...], as_json: bool) -> None:
     """Decode every image; list the unreadable ones.
 
-    Each by id and path, with a count, for dataset NAME."""
+    Each by id and path, with a count, for dataset NAME. Exits with 1 when an image cannot be read."""
     console = Console(stderr=True)
     dataset = open_dataset(name, data_dir, download, options, console)
     print_notes(dataset, console)
@@ -190,8 +191,10 @@ def check_command(name: str, split: str | None, strict: bool, workers: int | Non
     if as_json:
         print_json({"name": dataset.name, "split": split, "read": report.read, "skipped": [
             {"sample_id": item.id, "source": item.source, "reason": item.reason} for item in report.skipped]})
-        return
-    print_report(report, console)
+    else:
+        print_report(report, console)
+    if report.skipped:
+        sys.exit(1)  # scripts and CI can tell a dataset with unreadable images from a sound one
 
 
 @hookimpl

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from embedkit.cli.options import NumberRange, StoreLocation, record_options, store_options
+from embedkit.cli.options import NumberRange, StoreLocation, out_dir_option, record_options, store_options
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -36,12 +36,11 @@ class GroupPictures:
 
 
 group_picture_options = record_options(GroupPictures, "pictures", [
-    click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-                 help="Write a PNG per group (group-0001.png ...) into this folder."),
+    out_dir_option(help="Write a PNG per group (group-0001.png ...) into this folder.", name="out"),
     click.option("--grids", type=click.IntRange(0, MAX_GRIDS), default=50, show_default=True,
-                 help="At most this many group PNGs with --out."),
+                 help="At most this many group PNGs with --out-dir."),
 ])
-"""--out and --grids, handed to the command as `pictures: GroupPictures`."""
+"""--out-dir and --grids, handed to the command as `pictures: GroupPictures`."""
 
 
 @click.command("duplicates")

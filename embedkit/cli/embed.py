@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from embedkit.cli.options import BATCH_SIZE, EncoderChoice, encoder_options, reading_options
+from embedkit.cli.options import BATCH_SIZE, EncoderChoice, encoder_options, out_file_option, reading_options
 from embedkit.cli.tables import print_json
 from embedkit.encoders import encoder_entry
 from embedkit.hookspecs import hookimpl
@@ -20,20 +20,21 @@ from embedkit.images import ReadOptions, check_image, load_image
 @encoder_options
 @reading_options
 @click.option("--batch-size", type=BATCH_SIZE, default=32, show_default=True)
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
-              help="Write to FILE: .npy for an (n, dim) float32 array, otherwise JSON. Default: JSON on stdout.")
-@click.option("--json", "as_json", is_flag=True, help="JSON on stdout (the default without --output).")
+@out_file_option(help="Write to FILE: .npy for an (n, dim) float32 array, otherwise JSON. Default: JSON on stdout.",
+                 old="--output")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout (the default without -o/--out).")
 def embed_command(images: tuple[Path, ...], encoder: EncoderChoice, background: str, full_decode: bool,
-                  batch_size: int, output: Path | None, as_json: bool) -> None:
+                  batch_size: int, out: Path | None, as_json: bool) -> None:
     """Embed IMAGES with an encoder.
 
     Files are read as `ingest` reads them (--background, --full-decode), so the vectors equal stored ones.
     """
+    output = out
     if as_json and output is not None:
-        raise click.UsageError("--json prints on stdout; leave it out to write --output FILE")
+        raise click.UsageError("--json prints on stdout; leave it out to write -o/--out FILE")
     if output is not None and output.is_dir():
         raise click.BadParameter(f"{output} is a folder; name a file in it, e.g. {output / 'vectors.npy'}",
-                                 param_hint="'--output'")
+                                 param_hint="'-o' / '--out'")
     encoder_entry(encoder.name)  # an unknown name fails before any file is read
     for path in images:  # every file is checked (its header) before the model loads
         check_image(path)

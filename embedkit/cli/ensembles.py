@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
-from embedkit.cli.options import DIMENSION, SEED, StoreLocation, store_options
+from embedkit.cli.options import DIMENSION, SEED, StoreLocation, out_file_option, required_out, store_options
 from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
 
@@ -79,8 +79,7 @@ def stack_group() -> None:
 @stack_group.command("train")
 @click.argument("members")
 @click.option("--collection", "-c", required=True, help="Collection that holds the members' vectors and labels.")
-@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, callback=npz_file,
-              help="Artifact to write (.npz).")
+@out_file_option(npz_file, "Artifact to write (.npz).", old="--output")
 @click.option("--split", default="train", show_default=True, help="Labelled split to train on.")
 @click.option("--method", type=click.Choice(STACKING_METHODS), default="lda", show_default=True)
 @click.option("--dim", type=DIMENSION, default=None, help="Output dim (lda: classes-1; linear: 128).")
@@ -89,13 +88,14 @@ def stack_group() -> None:
 @click.option("--no-apply", is_flag=True, help="Only save the artifact; do not write stack vectors.")
 @store_options
 @click.option("--json", "json_output", is_flag=True)
-def train_command(members: str, collection: str, output: Path, split: str, method: str, dim: int | None, seed: int,
+def train_command(members: str, collection: str, out: Path | None, split: str, method: str, dim: int | None, seed: int,
                   limit: int | None, no_apply: bool, store: StoreLocation, json_output: bool) -> None:
     """Train a stacker over MEMBERS and save it.
 
     MEMBERS such as 'efficientnet-lite0+efficientnet-lite1'."""
     from embedkit.analysis.stacking import train_stacker
 
+    output = required_out(out)
     with store.open() as opened:
         report = train_stacker(opened, collection, members, output, split=split, method=method, dim=dim, seed=seed,
                                limit=limit, apply=not no_apply)

@@ -27,19 +27,25 @@ if TYPE_CHECKING:
 LOCAL_RAY = "local"
 
 
-def render_report(report: IngestReport, console: Console) -> None:
+def render_report(report: IngestReport, console: Console, unit: str = "images") -> None:
+    """What an ingest stored; its speed only when it encoded something (a re-run that found everything stored
+    has none), in `unit` (texts for a text field)."""
+    speed = f"{report.images_per_second:.1f} {unit}/s" if report.stored else "nothing new to encode"
     console.print(
         f"[bold]{report.collection}[/] / {report.vector_name}: stored {report.stored}"
         + (f" ({report.changed} changed since embedded)" if report.changed else "")
         + f", already there {report.already_stored}, failed {len(report.failures)}, "
         + (f"pruned {report.pruned}, " if report.pruned else "")
-        + f"in {report.seconds:.1f} s ({report.images_per_second:.1f} images/s"
+        + f"in {report.seconds:.1f} s ({speed}"
         + (f"; index build {report.index_seconds:.1f} s" if report.index_seconds >= 0.1 else "") + ")"
         + (" [yellow]— interrupted; run again to finish[/]" if report.interrupted else ""),
-        highlight=False,
+        highlight=False, soft_wrap=True,
     )
     for failure in report.failures[:20]:
-        console.print(f"  skipped {failure.sample_id} ({failure.source})", highlight=False)
+        said = failure.sample_id in failure.reason  # the reason names the sample and its file itself
+        console.print(f"  skipped: {failure.reason}" if said else
+                      f"  skipped {failure.sample_id} ({failure.source}): {failure.reason}", highlight=False,
+                      soft_wrap=True)
     if len(report.failures) > 20:
         console.print(f"  … and {len(report.failures) - 20} more (--json lists them all)")
 
@@ -184,7 +190,7 @@ def ingest_command(dataset: DatasetChoice, encoder: EncoderChoice, batch_size: i
                     "images_per_second": report.images_per_second,
                     "precision_choice": model.precision_choice and model.precision_choice.to_json()})
     else:
-        render_report(report, Console())
+        render_report(report, Console(), "texts" if text_field else "images")
     if report.interrupted:
         sys.exit(termination.exit_code)
 

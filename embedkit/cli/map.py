@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from embedkit.cli.options import SEED, StoreLocation, record_options, store_options
+from embedkit.cli.options import SEED, StoreLocation, first_or_sample, record_options, sample_option, store_options
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -51,7 +51,7 @@ class MapFiles:
 
 map_file_options = record_options(MapFiles, "files", [
     click.option("--thumbnails", is_flag=True, help="Draw small images of some points on the PNG."),
-    click.option("--out", type=click.Path(path_type=Path), default=Path("map.png"), show_default=True,
+    click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("map.png"), show_default=True,
                  callback=output_file(".png"), help="The PNG to write."),
     click.option("--html", type=click.Path(path_type=Path), default=None, callback=output_file(".html"),
                  help="Also write a self-contained interactive page (hover a point for its image, id and label)."),
@@ -73,24 +73,27 @@ map_file_options = record_options(MapFiles, "files", [
 @click.option("--colour", "--color", "colour", default="label", show_default=True,
               help="Colour points by label, split, or a payload field such as cluster.")
 @click.option("--split", default=None, help="Only the points of this split (default: all).")
-@click.option("--limit", type=click.IntRange(1, MAX_POINTS), default=None, help="Only a random N of the points.")
+@click.option("--limit", type=click.IntRange(1, MAX_POINTS), default=None,
+              help="Only the first N points (in sample-id order).")
+@sample_option()
 @map_file_options
-@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seeds the projection and --sample.")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
 def map_command(collection: str, vector: str | None, method: str, colour: str, split: str | None,
-                limit: int | None, files: MapFiles, seed: int, store: StoreLocation, as_json: bool) -> None:
+                limit: int | None, sample: int | None, files: MapFiles, seed: int, store: StoreLocation, as_json: bool) -> None:
     """Draw a 2-D map of stored vectors (PNG, HTML).
 
     Projects the vectors with PCA, t-SNE or UMAP and colours them by label, split or cluster. No image is
     encoded; --thumbnails and --html show the points' images, found from their payload `source`."""
     from embedkit.analysis.maps import map_collection  # imports scikit-learn: only when it runs
 
+    first_or_sample(limit, sample)
     out, html, hover_images = files.out, files.html, files.hover_images
     wanted = max(PNG_THUMBNAILS * 3 if files.thumbnails else 0, hover_images if html is not None else 0)
     with store.open() as opened:
         vector_map = map_collection(opened, collection, vector=vector, method=method, colour=colour, split=split,
-                                    limit=limit, thumbnails=wanted, seed=seed)
+                                    limit=limit, sample=sample, thumbnails=wanted, seed=seed)
     vector_map.save(out, width=files.width, height=files.height, thumbnails=PNG_THUMBNAILS if files.thumbnails else 0)
     if html is not None:
         vector_map.save_html(html, images=hover_images)

@@ -99,11 +99,19 @@ class StoreLocation:
     def __repr__(self) -> str:
         return f"StoreLocation(qdrant={self.shown!r}, grpc={self.grpc})"
 
-    def open(self) -> Store:
-        """The opened store; use it in a `with` block, which closes it."""
+    def open(self, option: str = "--qdrant") -> Store:
+        """The opened store; use it in a `with` block, which closes it. `option` is the one that named it: a
+        server that cannot be reached through --qdrant may be left out for the embedded store."""
+        from embedkit.errors import StoreUnavailableError
         from embedkit.store import open_store
 
-        return open_store(self.qdrant, grpc=self.grpc, api_key=self.api_key or None)
+        try:
+            return open_store(self.qdrant, grpc=self.grpc, api_key=self.api_key or None)
+        except StoreUnavailableError as error:
+            if option != "--qdrant" or self.qdrant is None:
+                raise
+            raise StoreUnavailableError(f"{error}; or leave out --qdrant (and $EMBEDKIT_QDRANT) to use the embedded "
+                                        f"store") from error
 
 
 def record_options(record: type, parameter: str, options: list[Callable[[F], F]],
@@ -226,3 +234,77 @@ def image_file(ctx: click.Context, param: click.Parameter, value: Path | None) -
     if not value.parent.is_dir():
         raise click.BadParameter(f"folder {value.parent} does not exist; create it first")
     return value
+
+
+class DeprecatedSpelling(click.Option):
+    """An old spelling of an option, hidden from --help: it fills the same parameter as the new one and says on
+    stderr, when given, which spelling to use instead (the one option grammar of issue 29)."""
+
+    def __init__(self, old: str, target: str, *, instead: str, note: str = "", **kwargs: Any):
+        # a name of its own, so that the parser tells the old spelling from the new one
+        super().__init__([old, f"{target}__{old.strip('-').replace('-', '_')}"], hidden=True, expose_value=False,
+                         **kwargs)
+        self.target, self.instead, self.note = target, instead, note
+
+    def handle_parse_result(self, ctx: click.Context, opts: Mapping[str, Any], args: list[str]) -> Any:
+        value, args = super().handle_parse_result(ctx, opts, args)
+        if self.name in opts and not ctx.resilient_parsing:
+            instead = f"use {self.instead}" if self.instead else "leave it out"
+            click.echo(f"note: {self.opts[0]} is deprecated; {instead}" + (f" ({self.note})" if self.note else ""),
+                       err=True)
+            ctx.params[self.target] = value  # the new option, not given, then leaves it as it is
+            ctx.set_parameter_source(self.target, click.core.ParameterSource.COMMANDLINE)
+        return value, args
+
+
+def deprecated_spelling(old: str, name: str, instead: str, note: str = "", **kwargs: Any) -> Callable[[F], F]:
+    """A hidden option `old` that fills parameter `name` when given, as `instead` does ("": the old option may
+    simply be left out). `kwargs`: the new option's type and callback, so that the old spelling is checked alike."""
+    def decorate(function: F) -> F:
+        option = DeprecatedSpelling(old, name, instead=instead, note=note, **kwargs)
+        function.__click_params__ = [*getattr(function, "__click_params__", []), option]  # type: ignore[attr-defined]
+        return function
+    return decorate
+
+
+def out_file_option(callback: Callable[..., Any] | None = None, help: str = "The file to write.",
+                    old: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+    """-o/--out FILE (and the old spelling `old`, hidden, e.g. --output)."""
+    def decorate(function: F) -> F:
+        function = click.option("-o", "--out", "out", type=click.Path(path_type=Path), callback=callback,
+                                help=help, **kwargs)(function)
+        if old is not None:
+            function = deprecated_spelling(old, "out", "-o/--out", type=click.Path(path_type=Path),
+                                           callback=callback)(function)
+        return function
+    return decorate
+
+
+def out_dir_option(default: Path | None = None, help: str = "The folder to write into.",
+                   name: str = "out_dir") -> Callable[[F], F]:
+    """--out-dir FOLDER, and --out, its old spelling, hidden (a folder is --out-dir: -o/--out is always a file)."""
+    def decorate(function: F) -> F:
+        folder = click.Path(file_okay=False, path_type=Path)
+        function = click.option("--out-dir", name, type=folder, default=default, show_default=default is not None,
+                                help=help)(function)
+        return deprecated_spelling("--out", name, "--out-dir", "--out names a file in every command",
+                                   type=folder)(function)
+    return decorate
+
+
+def sample_option(help: str = "Only a seeded random N of the points (--seed picks them).") -> Callable[[F], F]:
+    """--sample N: a random subset, where --limit N is always the first N."""
+    return click.option("--sample", type=click.IntRange(1, 100_000_000), default=None, help=help)
+
+
+def required_out(out: Path | None) -> Path:
+    """-o/--out where a command needs it (its old spelling may have given it, so click cannot require it)."""
+    if out is None:
+        raise click.UsageError("Missing option '-o' / '--out': the file to write")
+    return out
+
+
+def first_or_sample(limit: int | None, sample: int | None) -> None:
+    """Refuse --limit with --sample: one takes the first N, the other a random N."""
+    if limit is not None and sample is not None:
+        raise click.UsageError("--limit takes the first N and --sample a random N: give one of them")

@@ -14,7 +14,7 @@ from rich.table import Column, Table
 
 from embedkit.cli.options import (EncoderChoice, StoreLocation, encoder_options, image_file, record_options,
                                   store_options)
-from embedkit.cli.tables import print_json, shortened_paths
+from embedkit.cli.tables import path_column, print_json, shortened_paths
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 from embedkit.images import load_image
@@ -104,7 +104,7 @@ SEARCH_ENCODER_HELPS = {
 @click.option("--collection", "-c", required=True, help="Collection to search.")
 @encoder_options(required=False, helps=SEARCH_ENCODER_HELPS)
 @query_options
-@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=10, show_default=True, help="How many hits to show.")
+@click.option("-k", "--k", "k", type=click.IntRange(1, MAX_K), default=10, show_default=True, help="How many hits to show.")
 @click.option("--filter", "filters", multiple=True, help="FIELD=VALUE payload condition, e.g. label=3 (repeatable).")
 @click.option("--exact", is_flag=True, help="Exact search instead of the HNSW index.")
 @store_options
@@ -118,6 +118,14 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
     A query by --image or --text is embedded by the encoder that made the collection's vectors;
     --encoder only picks among several stored vectors.
     """
+    if filters and not any((query.image, query.sample_id, query.text, query.like, query.unlike)):
+        click.echo(f"note: no query, so this lists the first {k} points matching the filter (`embedkit browse` pages "
+                   f"through them)", err=True)
+        ctx = click.get_current_context()
+        browse_command = ctx.find_root().command.commands["browse"]  # by name: browse imports this module
+        ctx.invoke(browse_command, collection=collection, filters=filters, limit=k, out=grid, qdrant=store.qdrant,
+                   grpc=store.grpc, api_key=store.api_key, as_json=as_json)
+        return
     from embedkit.retrieval import search  # imports torch: only when the command runs, not for --help
 
     if grid is not None and k > MAX_GRID_HITS:
@@ -135,7 +143,8 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
         query_image = load_image(query.image) if query.image is not None else None
         if result.query_hit is not None:
             query_image = hit_images([result.query_hit])[0]
-        result_grid(query_image, query.caption(), result.hits).save(grid)
+        result_grid(query_image, query.caption(), result.hits,
+                    result.query_hit.payload if result.query_hit is not None else None).save(grid)
         click.echo(f"wrote {grid}: the query and its {len(result.hits)} nearest", err=True)
     if as_json:
         print_json({"collection": result.collection, "vector": result.vector_name, "query": result.query,
@@ -154,7 +163,7 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
                Column("label", overflow="fold", max_width=20),
                Column("sample id", no_wrap=True, min_width=widest["id"])]
     if with_source:  # else the ids say which files they are; --json has every source
-        columns.append(Column("source", overflow="fold", ratio=1))
+        columns.append(path_column(ratio=1))
     table = Table(*columns, box=box.SIMPLE_HEAD, caption=None if root is None else f"sources in {root}",
                   title=f"{result.collection} / {result.vector_name}: "
                         + "; ".join(f"{key} {', '.join(map(str, value)) if isinstance(value, list) else value}"

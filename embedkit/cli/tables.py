@@ -41,6 +41,14 @@ def print_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, default=str))
 
 
+def path_column(header: str = "source", **kwargs: Any) -> Any:
+    """A table column of file paths: one line each, cut with an ellipsis when the table is too narrow, never
+    wrapped in the middle of a name."""
+    from rich.table import Column
+
+    return Column(header, no_wrap=True, overflow="ellipsis", **kwargs)
+
+
 def shortened_paths(paths: list[str]) -> tuple[str | None, list[str]]:
     """Absolute file paths under one folder as that folder and the paths relative to it (what tells them
     apart), so that a table at 80 columns shows what matters; other values as they are."""

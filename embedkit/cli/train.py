@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from embedkit.cli.options import NumberRange, PRECISIONS, SEED
+from embedkit.cli.options import NumberRange, PRECISIONS, SEED, out_dir_option, sample_option
 from embedkit.cli.tables import print_json
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
@@ -28,9 +28,10 @@ def run_options(function: Any) -> Any:
         click.option("--name", required=True, help="The new encoder is named ARCHITECTURE.ft-NAME."),
         click.option("--split", default="train", show_default=True, help="Split to learn from."),
         click.option("--validation-split", default="test", show_default=True,
-                     help="Split scored after each epoch (mAP@5 as bench scores it); the training split itself takes images --limit leaves out."),
+                     help="Split scored after each epoch (mAP@5 as bench scores it); the training split itself takes images --limit or --sample leaves out."),
         click.option("--limit", type=click.IntRange(2, 100_000_000), default=None,
-                     help="Learn from a seeded random N images."),
+                     help="Learn from the first N images of the split."),
+        sample_option("Learn from a seeded random N images of the split (--seed picks them)."),
         click.option("--validation-limit", type=click.IntRange(2, 1_000_000), default=1000, show_default=True),
         click.option("--epochs", type=click.IntRange(1, 1000), default=3, show_default=True),
         click.option("--batch-size", type=click.IntRange(4, 4096), default=32, show_default=True),
@@ -41,8 +42,7 @@ def run_options(function: Any) -> Any:
                           "natively, else fp32."),
         click.option("--device", default="auto", show_default=True),
         click.option("--seed", type=SEED, default=0, show_default=True),
-        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Where models go (default: $EMBEDKIT_MODELS or ~/.cache/embedkit/models)."),
+        out_dir_option(help="Where models go (default: $EMBEDKIT_MODELS or ~/.cache/embedkit/models).", name="out"),
     ]
     for option in reversed(options):
         function = option(function)
@@ -118,7 +118,7 @@ def tune_command(dataset: str, base: str, name: str, out: Path | None, trials: i
 
     Learning rates, batch size, frozen epochs, objective and augmentation strength.
 
-    Bad trials are pruned on validation mAP@5; the study is kept in OUT/NAME/study.sqlite3 (default OUT:
+    Bad trials are pruned on validation mAP@5; the study is kept in OUT_DIR/NAME/study.sqlite3 (default OUT_DIR:
     tune-results), so that an interrupted search resumes. Writes trials.csv and trials.png there.
     """
     from embedkit.training import tune

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from rich.console import Console
@@ -42,6 +43,7 @@ def verify_command(collection: str, encoder: str | None, sample: int, every_poin
         print_json({"collection": report.collection, "vector": report.vector_name, "checked": report.checked,
                     "differing": [{"sample_id": i, "cosine": c} for i, c in report.differing],
                     "unreadable": report.unreadable, "repaired": report.repaired, "missing": report.missing,
+                    "missing_unreadable": report.missing_unreadable,
                     "largest_difference_of_equal_points": report.largest_difference, "problems": report.problems,
                     "ok": report.ok})
     else:
@@ -54,8 +56,7 @@ def verify_command(collection: str, encoder: str | None, sample: int, every_poin
         if report.vector_name:  # empty when the metadata point is lost: nothing was embedded again
             console.print(f"{report.collection} / {report.vector_name}: {report.checked} points embedded again, "
                           f"{len(report.differing)} differ (the others by {report.largest_difference:.1e} at most), "
-                          f"{len(report.unreadable)} unreadable now; {report.missing} samples of its datasets have "
-                          f"no vector (lost, or left out by --split or --limit)"
+                          f"{len(report.unreadable)} unreadable now; {missing_line(report)}"
                           + ("" if not report.differing or report.repaired else "; `--repair` stores them right"),
                           highlight=False)
         if report.repaired:
@@ -63,6 +64,20 @@ def verify_command(collection: str, encoder: str | None, sample: int, every_poin
                           highlight=False)
     if report.problems or (report.differing and not report.repaired):
         sys.exit(1)
+
+
+def missing_line(report: Any) -> str:
+    """The samples without a vector, the unreadable files ingest skipped told apart from the others."""
+    if not report.missing:
+        return "every sample of its datasets has a vector"
+    parts = []
+    if report.missing_unreadable:
+        parts.append(f"files that cannot be read {report.missing_unreadable} (ingest skipped them; `embedkit "
+                     f"datasets check` says why)")
+    others = report.missing - report.missing_unreadable
+    if others:
+        parts.append(f"lost or left out by --split or --limit {others}")
+    return f"{report.missing} samples of its datasets have no vector: " + "; ".join(parts)
 
 
 @hookimpl

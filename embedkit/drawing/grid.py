@@ -54,23 +54,56 @@ def fit(image: Image.Image, side: int) -> Image.Image:
     return image.resize(size, Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS)
 
 
-def result_grid(query: Image.Image | None, query_caption: str, hits: Sequence[Hit]) -> Image.Image:
-    """The query (framed) then each hit with its rank, score and label."""
-    cells = [(query, query_caption, True)]
+def result_grid(query: Image.Image | None, query_caption: str, hits: Sequence[Hit],
+                query_payload: dict | None = None) -> Image.Image:
+    """The query (framed, with its label when `query_payload` has one) then each hit with its rank, score and label,
+    and under each its file's name."""
+    cells = [(query, _with_label(query_caption, query_payload or {}), file_name(query_payload or {}), True)]
     for rank, (hit, image) in enumerate(zip(hits, hit_images(hits)), start=1):
-        label = hit.payload.get("label_name") or hit.payload.get("label") or ""
-        cells.append((image, f"{rank}. {hit.score:.3f} {label}", False))
-    sheet = Image.new("RGB", (CELL * len(cells), CELL + CAPTION), "white")
+        cells.append((image, _with_label(f"{rank}. {hit.score:.3f}", hit.payload), file_name(hit.payload), False))
+    return _sheet(cells, len(cells))
+
+
+def point_grid(points: Sequence[Hit], columns: int = 8) -> Image.Image:
+    """Stored points (no query) in rows of `columns`: each image with its label and its file's name."""
+    cells = [(image, _with_label("", point.payload) or point.sample_id, file_name(point.payload), False)
+             for point, image in zip(points, hit_images(points))]
+    return _sheet(cells, max(1, min(columns, len(cells))))
+
+
+def _with_label(caption: str, payload: dict) -> str:
+    label = payload.get("label_name")
+    label = payload.get("label") if label is None else label
+    return caption if label is None or str(label) in caption.split() else f"{caption} {label}".strip()
+
+
+def file_name(payload: dict) -> str:
+    """The name of a point's source file (a path's last part), or its sample id's, to write under its image."""
+    source = str(payload.get("source") or payload.get("sample_id") or "")
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _shortened(text: str, width: int = 24) -> str:
+    """At most `width` characters, its middle left out: a file's name keeps its start and its extension."""
+    return text if len(text) <= width else text[: width // 2 - 2] + "..." + text[-(width - width // 2 - 1):]
+
+
+def _sheet(cells: Sequence[tuple[Image.Image | None, str, str, bool]], columns: int) -> Image.Image:
+    rows = max(1, -(-len(cells) // columns))
+    height = CELL + CAPTION
+    sheet = Image.new("RGB", (CELL * columns, height * rows), "white")
     draw = ImageDraw.Draw(sheet)
-    for column, (image, caption, is_query) in enumerate(cells):
-        left = column * CELL
+    for number, (image, caption, name, is_query) in enumerate(cells):
+        left, top = (number % columns) * CELL, (number // columns) * height
         if image is not None:
             thumb = fit(image, CELL - 8)
-            sheet.paste(thumb, (left + (CELL - thumb.width) // 2, (CELL - thumb.height) // 2))
+            sheet.paste(thumb, (left + (CELL - thumb.width) // 2, top + (CELL - thumb.height) // 2))
         else:
-            draw.rectangle((left + 4, 4, left + CELL - 4, CELL - 4), outline="grey")
-            draw.text((left + 12, CELL // 2), "no image", fill="grey")
+            draw.rectangle((left + 4, top + 4, left + CELL - 4, top + CELL - 4), outline="grey")
+            draw.text((left + 12, top + CELL // 2), "no image", fill="grey")
         if is_query:
-            draw.rectangle((left + 1, 1, left + CELL - 2, CELL - 2), outline="red", width=3)
-        draw.text((left + 4, CELL + 8), caption[:26], fill="black")
+            draw.rectangle((left + 1, top + 1, left + CELL - 2, top + CELL - 2), outline="red", width=3)
+        draw.text((left + 4, top + CELL + 2), _shortened(caption, 26), fill="black")
+        if name and name != caption:
+            draw.text((left + 4, top + CELL + 15), _shortened(name), fill="dimgrey")
     return sheet

@@ -58,14 +58,15 @@ def group_colours(groups: list[str]) -> list[tuple[float, float, float]]:
     noise and for points without a value."""
     from matplotlib import colormaps
 
-    count = len(groups)
+    count = sum(name not in FAINT_GROUPS for name in groups)  # grey ones take no colour of the palette
     if count <= 10:
         colours = [colormaps["tab10"](i)[:3] for i in range(count)]
     elif count <= 20:
         colours = [colormaps["tab20"](i)[:3] for i in range(count)]
     else:
         colours = [colormaps["turbo"]((i * 0.618034) % 1)[:3] for i in range(count)]  # neighbours far apart
-    return [FAINT if name in FAINT_GROUPS else colour for name, colour in zip(groups, colours)]
+    coloured = iter(colours)
+    return [FAINT if name in FAINT_GROUPS else next(coloured) for name in groups]
 
 
 def spread_out(xy: np.ndarray, candidates: list[int], count: int, gap: float) -> list[int]:

@@ -4,6 +4,7 @@ compare (damaged files show up here), and count the dataset's samples that have 
 from __future__ import annotations
 
 import random
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,8 +31,11 @@ class VerifyReport:
     repaired: int = 0
     """Differing points whose stored vector was replaced by what their source embeds to now (`repair`)."""
     missing: int = 0
-    """Samples of the collection's datasets without this vector: lost points, or samples an ingest with --split or
-    --limit left out (the store does not say which)."""
+    """Samples of the collection's datasets without this vector: files ingest could not read (`missing_unreadable`),
+    lost points, or samples an ingest with --split or --limit left out (the store does not say which)."""
+    missing_unreadable: int = 0
+    """Of the missing samples, those whose file cannot be read (ingest skipped them), among the first
+    MISSING_CHECKED."""
     problems: list[str] = field(default_factory=list)
     """One line per loss the store's own counts show: a lost metadata point, fewer points than the last writer
     recorded (`Store.count_problems`)."""
@@ -39,6 +43,19 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.differing and not self.problems
+
+
+MISSING_CHECKED = 2000
+"""Missing samples whose files verify tries to read, to tell unreadable files from lost points."""
+
+
+def readable(sample: Any) -> bool:
+    """Whether a sample's image decodes (what ingest needs to store it)."""
+    try:
+        sample.image()
+    except ImageLoadError:
+        return False
+    return True
 
 
 def verify(collection: str, *, encoder: str | None = None, sample: int | None = 100, seed: int = 0,
@@ -75,7 +92,9 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
             view = get_dataset(identity).view()
             samples.update({view[i].id: view[i] for i in range(len(view))})
         stored = target.stored_ids(collection, vector_name)
-        report = VerifyReport(collection, vector_name, missing=len(set(samples) - set(stored)), problems=problems)
+        absent = sorted(set(samples) - set(stored))
+        report = VerifyReport(collection, vector_name, missing=len(absent), problems=problems,
+                              missing_unreadable=sum(not readable(samples[i]) for i in absent[:MISSING_CHECKED]))
         population = sorted(set(stored) & set(samples))
         chosen = random.Random(seed).sample(population, len(population) if sample is None else
                                             min(sample, len(population)))

@@ -76,7 +76,9 @@ def search(
     given = [name for name, value in (("image", image), ("sample_id", sample_id), ("text", text),
                                       ("like", like or unlike)) if value]
     if len(given) != 1:
-        raise InvalidOptionError("give exactly one query: --image FILE, --id SAMPLE_ID, --text TEXT, or --like/--unlike IDs")
+        raise InvalidOptionError("give exactly one query: --image FILE, --id SAMPLE_ID, --text TEXT, or --like/--unlike "
+                                 "IDs; to page through a collection without a query: embedkit browse -c COLLECTION "
+                                 "[--filter FIELD=VALUE]")
     if unlike and not like:
         raise InvalidOptionError("--unlike needs at least one --like example")
     if k < 1:

@@ -13,8 +13,8 @@ from pydantic import TypeAdapter, ValidationError
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
 from embedkit.retrieval.query import search
-from embedkit.serve.schemas import (CollectionOut, EmbedResponse, FacetsOut, Filter, HitOut, LabelCount, MapOut,
-                                    SearchRequest, SearchResponse, SplitCount, VectorOut)
+from embedkit.serve.schemas import (BrowseResponse, CollectionOut, EmbedResponse, FacetsOut, Filter, HitOut,
+                                    LabelCount, MapOut, PointOut, SearchRequest, SearchResponse, SplitCount, VectorOut)
 from embedkit.serve.nesting import MAX_DEPTH, check_nesting
 from embedkit.serve.settings import MAX_K
 from embedkit.serve.state import ServerState
@@ -23,6 +23,8 @@ from embedkit.store import Hit
 
 api = APIRouter(prefix="/api")
 FILTER = TypeAdapter(Filter)
+MAX_PAGE = 200
+"""Points one page of the API holds at most."""
 VectorField = Annotated[str | None, Form(max_length=256, description="The vector to search; the default if left out.")]
 
 
@@ -105,6 +107,31 @@ def parse_filter(text: str | None, depth: int = MAX_DEPTH) -> dict[str, Any]:
     except (ValueError, ValidationError) as error:
         raise InvalidOptionError(f'filter is not a JSON object of payload conditions such as {{"label": 3}} '
                                  f'({str(error).splitlines()[0]})') from error
+
+
+@api.get("/collections/{collection}/points", response_model=BrowseResponse,
+         summary="Page through the points whose payloads match a filter, with no query (a paged scroll)")
+def browse_points(
+    request: Request,
+    collection: str,
+    filter: Annotated[str | None, Query(max_length=8192, description='Payload conditions as JSON: {"cluster": 3}; '
+                                                                     'none: every point.')] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Points on the page.")] = 24,
+    offset: Annotated[str | None, Query(max_length=64, description="A number of points to skip, or the "
+                                                                   "next_offset of the page before.")] = None,
+) -> BrowseResponse:
+    from embedkit.retrieval.browse import browse
+
+    server = state(request)
+    server.require(collection)
+    page = browse(collection, store=server.store, filter=parse_filter(filter), limit=limit, offset=offset)
+    points = []
+    for point in page.points:
+        hit = hit_out(0, Hit(point.sample_id, 0.0, point.payload))
+        points.append(PointOut(sample_id=hit.sample_id, label=hit.label, label_name=hit.label_name, split=hit.split,
+                               payload=hit.payload))
+    return BrowseResponse(collection=collection, filter=page.filter, matching=page.matching, points=points,
+                          next_offset=page.next_offset)
 
 
 @api.post("/collections/{collection}/search/image", response_model=SearchResponse,

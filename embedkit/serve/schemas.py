@@ -45,6 +45,22 @@ class HitOut(BaseModel):
     payload: dict[str, Any]
 
 
+class PointOut(BaseModel):
+    sample_id: str
+    label: int | None = None
+    label_name: str | None = None
+    split: str | None = None
+    payload: dict[str, Any]
+
+
+class BrowseResponse(BaseModel):
+    collection: str
+    filter: dict[str, Any]
+    matching: int = Field(description="How many points match the filter in all.")
+    points: list[PointOut]
+    next_offset: str | None = Field(description="The offset of the next page; null: this page is the last.")
+
+
 class SearchResponse(BaseModel):
     collection: str
     vector: str

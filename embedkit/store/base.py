@@ -298,6 +298,25 @@ class Store(Payloads, BulkLoad):
             if offset is None:
                 return found
 
+    def page(self, collection: str, filter: dict[str, Any] | None = None, *, limit: int = 20,
+             offset: str | None = None) -> tuple[list[tuple[str, dict[str, Any]]], str | None]:
+        """Up to `limit` points matching the payload `filter`, as (sample id, payload) pairs in the store's order
+        (by point id), from `offset` (None: the first page; else what the previous page returned), and the offset
+        of the next page (None: this was the last). No vector is read."""
+        if not self._has_collection(collection):
+            raise InvalidOptionError(f"collection {collection!r} does not exist in {self.location}; ingest into it "
+                                     f"first (`embedkit collections` lists them)")
+        conditions = Conditions(match=schema.check_filter(filter))
+        records, following = self._scroll(collection, conditions, [], True, limit, offset)
+        return ([(str(r.payload.get("sample_id")), r.payload) for r in records],
+                None if following is None else str(following))
+
+    def count_filtered(self, collection: str, filter: dict[str, Any] | None = None) -> int:
+        """How many points match the payload `filter` (None: every point)."""
+        if not self._has_collection(collection):
+            return 0
+        return self._count(collection, Conditions(match=schema.check_filter(filter)))
+
     def count(self, collection: str, vector_name: str | None = None) -> int:
         """Points in a collection, or those that have `vector_name`. 0 when the collection does not exist."""
         if not self._has_collection(collection):

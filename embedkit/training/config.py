@@ -23,6 +23,9 @@ class TrainConfig:
     split: str | None = "train"
     validation_split: str | None = "test"
     limit: int | None = None
+    """Learn from the first N images of the split."""
+    sample: int | None = None
+    """Learn from a seeded random N images of the split (instead of the first N)."""
     validation_limit: int | None = 1000
     objective: str = "classification"
     epochs: int = 3
@@ -58,9 +61,11 @@ class TrainConfig:
             raise InvalidOptionError(f"batch size must be at least 4 (a metric loss needs pairs), got {self.batch_size}")
         if not 0 <= self.augmentation <= 3:
             raise InvalidOptionError(f"augmentation strength must be between 0 and 3, got {self.augmentation}")
-        if self.split == self.validation_split and self.limit is None:
-            raise InvalidOptionError(f"validating on the training split {self.split!r} needs --limit, so that images "
-                                     f"are left out of training to validate on")
+        if self.limit is not None and self.sample is not None:
+            raise InvalidOptionError("--limit takes the first N images and --sample a random N: give one of them")
+        if self.split == self.validation_split and self.limit is None and self.sample is None:
+            raise InvalidOptionError(f"validating on the training split {self.split!r} needs --limit or --sample, so "
+                                     f"that images are left out of training to validate on")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

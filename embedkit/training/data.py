@@ -43,9 +43,10 @@ class LabelledSamples:
         return digest.hexdigest()
 
 
-def choose(view: DatasetView, limit: int | None, seed: int, exclude: np.ndarray | None = None) -> LabelledSamples:
-    """Every labelled sample of `view` but those at `exclude`, or a seeded random `limit` of them (a split's first
-    samples may all be of one class)."""
+def choose(view: DatasetView, limit: int | None, seed: int, exclude: np.ndarray | None = None,
+           sample: int | None = None) -> LabelledSamples:
+    """Every labelled sample of `view` but those at `exclude`: the first `limit` of them, or a seeded random `sample`
+    of them (a split's first samples may all be of one class)."""
     labels = view.labels()
     unlabelled = sum(label is None for label in labels)
     if unlabelled:
@@ -53,7 +54,9 @@ def choose(view: DatasetView, limit: int | None, seed: int, exclude: np.ndarray 
                                   f"training learns from labels: label them, or pick another split")
     indices = np.setdiff1d(np.arange(len(labels)), exclude) if exclude is not None else np.arange(len(labels))
     if limit is not None and limit < len(indices):
-        indices = np.sort(np.random.default_rng(seed).choice(indices, limit, replace=False))
+        indices = indices[:limit]
+    if sample is not None and sample < len(indices):
+        indices = np.sort(np.random.default_rng(seed).choice(indices, sample, replace=False))
     return LabelledSamples(view, indices, np.asarray([labels[i] for i in indices], dtype=np.int64))
 
 

@@ -68,9 +68,10 @@ def train(config: TrainConfig, *, out: Path | None = None, on_epoch: EpochCallba
     name = finetuned_name(record, config.name)
     folder = (out or models_dir()) / name
     dataset = get_dataset(config.dataset)
-    training = choose(dataset.view(config.split), config.limit, config.seed)
+    training = choose(dataset.view(config.split), config.limit, config.seed, sample=config.sample)
     held_out = training.indices if config.validation_split == config.split else None
-    validating = choose(dataset.view(config.validation_split), config.validation_limit, config.seed, exclude=held_out)
+    validating = choose(dataset.view(config.validation_split), None, config.seed, exclude=held_out,
+                        sample=config.validation_limit)
     classes = max(len(dataset.classes), int(training.labels.max()) + 1)
     device, network = base.device, base.module
     objective = make_objective(config.objective, record.dim, classes).to(device)

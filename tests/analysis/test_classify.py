@@ -238,6 +238,11 @@ def awkward(shapes):
         store.ensure_vector(collection, "enc", VectorRecord("enc", 4, "image"))
         store.upsert(collection, "enc", [f"s{i}" for i in range(8)], vectors,
                      [{"label": label, "split": "train" if i < 4 else "test"} for i in range(8)])
+    store.ensure_vector("lonely", "enc", VectorRecord("enc", 4, "image"))  # one split, a class of one image
+    store.upsert("lonely", "enc", [f"s{i}" for i in range(8)], vectors,
+                 [{"label": min(i // 4, 1) if i < 7 else 2, "label_name": ["cat", "dog", "owl"][min(i // 4, 1) if i < 7
+                                                                                               else 2],
+                   "split": "all"} for i in range(8)])
     return store
 
 
@@ -264,6 +269,9 @@ REFUSALS = [  # (collection, keywords, error, what the message says)
     ("shapes", {"seeds": 0, "shots": 1}, InvalidOptionError, "seeds must be"),
     ("unlabelled", {}, InvalidOptionError, "no point of 'unlabelled'/'enc' split 'train' has a label"),
     ("one-class", {}, InvalidOptionError, "have a single class ('0'); a classifier needs at least two"),
+    ("lonely", {"cv": 2, "train_split": None}, InvalidOptionError,  # names the class, and sends nowhere in a circle
+     "class 'owl' of 'lonely'/'enc' has a single point, and cross-validation needs at least 2 of each class: add "
+     "another image of it, or leave that class out of the collection"),
 ]
 
 

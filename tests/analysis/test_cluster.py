@@ -23,7 +23,7 @@ def stored(location):
 def test_kmeans_finds_the_colours_far_above_a_random_clustering_of_the_same_sizes_without_encoding(ingested, location):
     _, encoder = ingested
     seen = encoder.images_seen
-    report = cluster_collection(location, "shapes", k=3)
+    report = cluster_collection(location, "shapes", k=3, write=True)
     assert encoder.images_seen == seen
     assert (report.points, report.clusters, report.noise, report.labelled) == (36, 3, 0, 36)
     assert report.scores.nmi > 0.9 and report.scores.nmi > report.baseline.nmi + 0.6
@@ -57,7 +57,7 @@ def test_the_silhouette_of_many_points_is_computed_on_a_sample_and_says_so(locat
 
 
 def test_each_points_cluster_is_written_to_an_indexed_field_that_filters_searches(location):
-    report = cluster_collection(location, "shapes", k=3, field="colour_group")
+    report = cluster_collection(location, "shapes", k=3, write="colour_group")
     assert report.field == "colour_group" and report.written == 36
     with open_store(location) as store:
         assert store.indexed_fields("shapes")["colour_group"] == "integer"
@@ -78,7 +78,7 @@ def test_no_write_leaves_the_payloads_as_they_were(location):
 
 
 def test_split_and_limit_cluster_and_write_only_their_points(location):
-    report = cluster_collection(location, "shapes", k=3, split="test", limit=10)
+    report = cluster_collection(location, "shapes", k=3, split="test", limit=10, write=True)
     assert report.points == 10 and report.split == "test" and all("test-" in i for i in report.ids)
     every = stored(location).ids
     with open_store(location) as store:
@@ -126,7 +126,7 @@ def blobs(tmp_path):
 
 def test_hdbscan_leaves_outliers_as_noise_and_scores_only_the_clustered_points(blobs):
     location, ids = blobs
-    report = cluster_collection(location, "blobs", method="hdbscan", min_cluster_size=5)
+    report = cluster_collection(location, "blobs", method="hdbscan", min_cluster_size=5, write=True)
     assert report.clusters == 3 and report.noise >= 3 and report.labelled == 0
     assert report.scores.nmi is None and report.baseline.nmi is None
     outliers = set(ids[45:])
@@ -143,7 +143,7 @@ def test_hdbscan_leaves_outliers_as_noise_and_scores_only_the_clustered_points(b
 
 def test_a_clustering_with_only_noise_has_no_scores_but_is_written(blobs):
     location, ids = blobs
-    report = cluster_collection(location, "blobs", method="hdbscan", min_cluster_size=50)
+    report = cluster_collection(location, "blobs", method="hdbscan", min_cluster_size=50, write=True)
     assert report.clusters == 0 and report.noise == 50
     assert report.scores.silhouette is None and report.scores.davies_bouldin is None
     assert report.written == 50
@@ -155,10 +155,10 @@ def test_a_clustering_with_only_noise_has_no_scores_but_is_written(blobs):
     ({"k": 36}, "give --k from 2 to 35 (or cluster more points"),
     ({"method": "agglomerative", "linkage": "single"}, "unknown linkage 'single'; use one of ward, average"),
     ({"method": "hdbscan", "min_cluster_size": 99}, "give --min-cluster-size from 2 to 36"),
-    ({"field": "label"}, "is written by ingest; give clusters another --field"),
-    ({"field": "content@caption"}, "is written by ingest"),
-    ({"field": "my cluster"}, "invalid cluster field 'my cluster'"),
-    ({"field": "caption"}, "already holds other values (e.g. 'a "),
+    ({"write": "label"}, "is written by ingest; give clusters another --field"),
+    ({"write": "content@caption"}, "is written by ingest"),
+    ({"write": "my cluster"}, "invalid cluster field 'my cluster'"),
+    ({"write": "caption"}, "already holds other values (e.g. 'a "),
     ({"split": "validation"}, "no stored vectors in 'shapes'/'colour.v1' split 'validation'"),
     ({"vector": "resnet50"}, "has no vector 'resnet50'"),
 ])
@@ -175,3 +175,19 @@ def test_agglomerative_clustering_of_too_many_points_is_refused_before_it_runs(l
     with pytest.raises(InvalidOptionError, match=r"36 points needs .* GB.*use --method kmeans.*--limit or --split"):
         cluster_collection(location, "shapes", method="agglomerative", k=3)
     assert cluster_collection(location, "shapes", method="agglomerative", k=3, limit=20, write=False).points == 20
+
+
+def test_limit_reads_the_first_points_in_id_order_and_sample_a_seeded_random_choice(location):
+    from embedkit.analysis.cluster import read_points
+
+    every = stored(location).ids
+    with open_store(location) as store:
+        _, first = read_points(store, "shapes", None, None, 5, 0)
+        _, drawn = read_points(store, "shapes", None, None, None, 1, sample=5)
+        _, again = read_points(store, "shapes", None, None, None, 1, sample=5)
+        _, other = read_points(store, "shapes", None, None, None, 2, sample=5)
+        with pytest.raises(InvalidOptionError, match="give one of them"):
+            read_points(store, "shapes", None, None, 5, 0, sample=5)
+    assert first.ids == every[:5]
+    assert drawn.ids == again.ids and drawn.ids != other.ids and drawn.ids != every[:5]
+    assert set(drawn.ids) <= set(every) and drawn.ids == sorted(drawn.ids, key=every.index)

@@ -50,7 +50,7 @@ def test_without_umap_learn_the_error_names_the_extra_to_install(monkeypatch):
 def test_points_are_coloured_by_split_or_by_the_clusters_a_clustering_wrote(location):
     by_split = map_collection(location, "shapes", colour="split")
     assert by_split.groups == ["test", "train"] and np.bincount(by_split.group_of).tolist() == [18, 18]
-    cluster_collection(location, "shapes", k=3, field="group")
+    cluster_collection(location, "shapes", k=3, write="group")
     by_cluster = map_collection(location, "shapes", colour="group")
     assert by_cluster.groups == ["0", "1", "2"]
     assert by_cluster.labels[0] in ("red", "green", "blue")

@@ -88,3 +88,17 @@ def test_the_plot_legends_cover_no_bar_and_the_random_baseline_is_drawn():
 def test_the_plot_is_saved_for_one_or_many_results(tmp_path, count):
     plot([result(f"e{i}", 0.5 + i / 50) for i in range(count)], tmp_path / "bench.png")
     assert (tmp_path / "bench.png").stat().st_size > 10_000
+
+
+def test_a_bar_has_its_encoders_colour_and_the_metrics_differ_by_hatching_not_by_colour():
+    from matplotlib.colors import to_hex
+
+    figure = plot_figure(several_groups())
+    bars, curves = figure.axes[0], figure.axes[1]
+    colour_of = {line.get_label(): to_hex(line.get_color()) for line in curves.lines if line.get_gid() != BASELINE}
+    names = [tick.get_text() for tick in bars.get_xticklabels()]
+    patches = sorted(bars.patches, key=lambda patch: patch.get_x())
+    for position, name in enumerate(names):
+        three = patches[3 * position: 3 * position + 3]
+        assert {to_hex(patch.get_facecolor()) for patch in three} == {colour_of[name]}
+        assert len({patch.get_hatch() for patch in three}) == 3

@@ -156,7 +156,7 @@ def test_cli_bench_prints_the_table_and_report_rebuilds_it_with_a_plot(folder, t
     runner = CliRunner()
     out = tmp_path / "out"
     result = runner.invoke(main, ["bench", "--datasets", f"folder:{folder}", "--encoders", "mobilenet_v2.random",
-                                  "--qdrant", str(tmp_path / "store"), "--out", str(out), "--workers", "0",
+                                  "--qdrant", str(tmp_path / "store"), "--out-dir", str(out), "--workers", "0",
                                   "--queries", "5"])
     assert result.exit_code == 0, result.output
     assert "mobilenet_v2.random" in result.output and "random (expected)" in result.output
@@ -226,7 +226,7 @@ def test_an_interrupted_bench_writes_nothing_for_the_pair_and_exits_130(folder, 
               image_size=32, build=BuildSpec(workers=0))
     assert list(out.glob("*")) == []
     result = CliRunner().invoke(main, ["bench", "-d", f"folder:{folder}", "-e", "mobilenet_v2.random", "--image-size",
-                                       "32", "--qdrant", str(tmp_path / "store"), "--out", str(out), "--workers", "0"])
+                                       "32", "--qdrant", str(tmp_path / "store"), "--out-dir", str(out), "--workers", "0"])
     assert result.exit_code == 130 and "interrupted" in result.stderr and "mAP@5" not in result.output
     assert list(out.glob("*")) == []
 
@@ -246,3 +246,15 @@ def test_store_figures_skip_queries_whose_class_the_gallery_lacks_as_the_exact_o
     assert through["recall@10_vs_exact"] == pytest.approx(1.0)
     for key in ("p@10", "map@5", "hit@10"):
         assert through[key] == pytest.approx(exact[key], abs=1e-9)
+
+
+def test_summary_md_holds_every_result_of_the_folder_not_only_the_last_runs(tmp_path, photos):
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    for size in (8, 4):
+        _, failures = bench([f"folder:{folder}"], ["pixels"], image_size=size, store=tmp_path / "store",
+                            out_dir=tmp_path / "out", build=BuildSpec(workers=0), device="cpu")
+        assert not failures
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert len(list((tmp_path / "out").glob("*.json"))) == 2
+    assert "pixels-8px" in summary and "pixels-4px" in summary
+    assert "pixels-8px" in (tmp_path / "out" / "summary.csv").read_text()

@@ -28,7 +28,7 @@ def invoke(*args):
 
 def small_bench(folder, tmp_path, *args):
     return invoke("bench", "-d", f"folder:{folder}", "-e", "mobilenet_v2.random", "--image-size", 32, "--workers", 0,
-                  "--qdrant", tmp_path / "store", "--out", tmp_path / "out", *args)
+                  "--qdrant", tmp_path / "store", "--out-dir", tmp_path / "out", *args)
 
 
 def words(text: str) -> str:
@@ -90,7 +90,7 @@ def test_json_prints_one_document_with_the_result_files_rows_and_no_table(folder
 def test_a_failed_pair_is_listed_in_the_json_and_on_stderr(folder, tmp_path):
     shutil.copytree(folder / "cat", tmp_path / "one-class" / "cat")
     ran = invoke("bench", "-d", f"folder:{tmp_path / 'one-class'}", "-e", "mobilenet_v2.random", "--image-size", 32,
-                 "--workers", 0, "--qdrant", tmp_path / "store", "--out", tmp_path / "out", "--json")
+                 "--workers", 0, "--qdrant", tmp_path / "store", "--out-dir", tmp_path / "out", "--json")
     assert ran.exit_code == 1
     (failure,) = json.loads(ran.stdout)["failures"]
     assert failure["encoder"] == "mobilenet_v2.random" and "single class" in failure["error"]
@@ -99,7 +99,7 @@ def test_a_failed_pair_is_listed_in_the_json_and_on_stderr(folder, tmp_path):
 
 def test_a_misspelt_encoder_is_refused_before_any_work(tmp_path):
     ran = invoke("bench", "-d", "fashion-mnist", "-e", "mobilenet_v2.random,resnet5O", "--qdrant", tmp_path / "store",
-                 "--out", tmp_path / "out")
+                 "--out-dir", tmp_path / "out")
     assert ran.exit_code != 0 and "resnet5O" in ran.stderr and ran.stderr.count("\n") == 1
     assert not (tmp_path / "store").exists() and not (tmp_path / "out").exists()
 

@@ -44,7 +44,7 @@ def world(tmp_path_factory):
             opened.ensure_vector(collection, "enc", VectorRecord("enc", 2, "image"))
             opened.upsert(collection, "enc", ["a", "b", "c", "d"], vectors,
                           [{"label": label, "split": split} for split in ("train", "train", "test", "test")])
-    saved = invoke("classify", "-c", "shapes", "--k", "3", "--save", root / "model.joblib", "--out", root / "out",
+    saved = invoke("classify", "-c", "shapes", "--k", "3", "--save", root / "model.joblib", "--out-dir", root / "out",
                    "--qdrant", store)
     assert saved.exit_code == 0, saved.output
     Image.new("RGB", (20, 20), COLOURS["green"]).save(root / "green.png")
@@ -54,7 +54,7 @@ def world(tmp_path_factory):
 
 
 def test_classify_draws_its_report_on_stderr_and_saves_the_confusion_matrix(world, tmp_path):
-    result = invoke("classify", "-c", "shapes", "--method", "linear", "--out", tmp_path, "--qdrant", world["store"])
+    result = invoke("classify", "-c", "shapes", "--method", "linear", "--out-dir", tmp_path, "--qdrant", world["store"])
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     for text in ("shapes / colour.v1: linear", "accuracy", "macro-F1", "training accuracy", "precision", "green",
@@ -66,7 +66,7 @@ def test_classify_draws_its_report_on_stderr_and_saves_the_confusion_matrix(worl
 
 def test_json_is_one_document_with_the_scores_each_class_and_each_seed(world, tmp_path):
     result = invoke("classify", "-c", "shapes", "--shots", "2", "--seeds", "3", "--method", "linear", "--json",
-                    "--out", tmp_path, "--qdrant", world["store"])
+                    "--out-dir", tmp_path, "--qdrant", world["store"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["protocol"] == "k-shot" and len(document["runs"]) == 3 and document["accuracy_std"] is not None
@@ -77,7 +77,7 @@ def test_json_is_one_document_with_the_scores_each_class_and_each_seed(world, tm
 
 def test_cross_validation_on_one_split(world, tmp_path):
     result = invoke("classify", "-c", "shapes", "--train-split", "test", "--cv", "3", "--k", "2", "--json",
-                    "--out", tmp_path, "--qdrant", world["store"])
+                    "--out-dir", tmp_path, "--qdrant", world["store"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert (document["protocol"], document["train_split"], document["test_count"]) == ("cv", "test", 9)
@@ -100,7 +100,7 @@ def test_a_loaded_classifier_labels_an_image_by_the_encoder_its_vectors_record(w
 
 
 def test_write_labels_stores_the_predictions_in_the_payloads(world, tmp_path):
-    trained = invoke("classify", "-c", "shapes", "--k", "2", "--write-labels", "--out", tmp_path,
+    trained = invoke("classify", "-c", "shapes", "--k", "2", "--write-labels", "--out-dir", tmp_path,
                      "--qdrant", world["store"])
     assert trained.exit_code == 0, trained.output
     assert "wrote predicted_label and predicted_label_name to 9 points (split 'test')" in unwrapped(trained.stderr)
@@ -122,7 +122,7 @@ MALFORMED = [  # (arguments, exit code, what the error line says); {store}, {mod
     ("classify -c unlabelled", 2, "no point of 'unlabelled'/'enc' split 'train' has a label"),
     ("classify -c one-class", 2, "have a single class ('4'); a classifier needs at least two"),
     ("classify -c shapes --train-split validation", 2, "the train split 'validation' of 'shapes'/'colour.v1' has no"),
-    ("classify -c shapes --k 10", 2, "k=10 neighbours are more than the 9 points each fit trains on; use --k 9"),
+    ("classify -c shapes --k 10", 2, "k=10 neighbours are more than the 9 points each fit trains on; use -k 9"),
     ("classify -c shapes --shots 4", 2, "4 shots are more than the 3 training points of class 'blue'"),
     ("classify -c shapes --cv 7", 2, "7 folds need 7 points of each class, and class 'blue' has 6"),
     ("classify -c shapes --seeds 3", 2, "--seeds averages k-shot runs: give --shots N with it"),
@@ -150,7 +150,7 @@ MALFORMED = [  # (arguments, exit code, what the error line says); {store}, {mod
 @pytest.mark.parametrize(("line", "exit_code", "says"), MALFORMED, ids=[case[0] for case in MALFORMED])
 def test_a_call_that_cannot_work_is_one_error_line(world, line, exit_code, says):
     args = shlex.split(line.format(**{key: str(value) for key, value in world.items()}))
-    out = [] if "--load" in args else ["--out", world["root"] / "out"]
+    out = [] if "--load" in args else ["--out-dir", world["root"] / "out"]
     error = assert_one_error_line(invoke(*args, *out, "--qdrant", world["store"]), exit_code)
     assert says in error
 

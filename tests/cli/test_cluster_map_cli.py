@@ -34,7 +34,7 @@ def invoke(store, *args: object):
 
 
 def test_cluster_prints_one_json_document_and_search_then_filters_by_the_written_field(store):
-    result = invoke(store, "cluster", "-c", "shapes", "--k", "3", "--json")
+    result = invoke(store, "cluster", "-c", "shapes", "-k", "3", "--write", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["points"], report["clusters"], report["field"], report["written"]) == (36, 3, "cluster", 36)
@@ -51,14 +51,13 @@ def test_cluster_prints_one_json_document_and_search_then_filters_by_the_written
 
 
 def test_cluster_draws_its_scores_and_clusters_on_stderr(store):
-    result = invoke(store, "cluster", "-c", "shapes", "--method", "agglomerative", "--linkage", "average", "--k", "3",
-                    "--no-write")
+    result = invoke(store, "cluster", "-c", "shapes", "--method", "agglomerative", "--linkage", "average", "--k", "3")
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     for text in ("agglomerative", "silhouette, cosine", "Davies-Bouldin", "NMI with labels (36 labelled)",
                  "random, same sizes", "most common label", "red (100%)"):
         assert text in result.stderr, result.stderr
-    assert "wrote payload field" not in result.stderr
+    assert "wrote payload field" not in result.stderr and "--write stores each point's cluster" in result.stderr
 
 
 def test_map_writes_the_png_and_the_html_page(store, tmp_path):
@@ -74,7 +73,7 @@ def test_map_writes_the_png_and_the_html_page(store, tmp_path):
 
 
 def test_map_colours_by_the_clusters_cluster_wrote(store, tmp_path):
-    assert invoke(store, "cluster", "-c", "shapes", "--k", "3", "--field", "group").exit_code == 0
+    assert invoke(store, "cluster", "-c", "shapes", "--k", "3", "--field", "group", "--write").exit_code == 0
     result = invoke(store, "map", "-c", "shapes", "--colour", "group", "--out", tmp_path / "groups.png")
     assert result.exit_code == 0, result.output
     assert "3 group groups" in result.stderr and (tmp_path / "groups.png").is_file()
@@ -82,8 +81,10 @@ def test_map_colours_by_the_clusters_cluster_wrote(store, tmp_path):
 
 @pytest.mark.parametrize(("args", "says"), [
     (["cluster", "-c", "shapes", "--k", "36"], "give --k from 2 to 35"),
-    (["cluster", "-c", "shapes", "--field", "label"], "is written by ingest"),
-    (["cluster", "-c", "shapes", "--field", "a.b"], "invalid cluster field 'a.b'"),
+    (["cluster", "-c", "shapes", "--field", "label", "--write"], "is written by ingest"),
+    (["cluster", "-c", "shapes", "--field", "a.b", "--write"], "invalid cluster field 'a.b'"),
+    (["cluster", "-c", "shapes", "--limit", "20", "--sample", "10"], "--limit takes the first N and --sample"),
+    (["map", "-c", "shapes", "--limit", "20", "--sample", "10"], "--limit takes the first N and --sample"),
     (["cluster", "-c", "shapes", "--split", "nope"], "no stored vectors"),
     (["cluster", "-c", "nowhere"], "collection 'nowhere' does not exist"),
     (["cluster", "-c", "shapes", "--method", "dbscan"], "'dbscan' is not one of 'kmeans', 'agglomerative', 'hdbscan'"),
@@ -118,3 +119,23 @@ def test_the_help_of_cluster_and_map_loads_no_model_or_plotting_library(command)
             f"print([m for m in ('sklearn', 'matplotlib', 'umap') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip().endswith("[]"), result.stdout[-500:] + result.stderr[-500:]
+
+
+def test_cluster_writes_no_payload_unless_asked_and_the_old_no_write_only_notes_its_deprecation(store):
+    from embedkit.store import open_store
+
+    plain = invoke(store, "cluster", "-c", "shapes", "-k", "3", "--json")
+    old = invoke(store, "cluster", "-c", "shapes", "-k", "3", "--no-write", "--json")
+    assert plain.exit_code == 0 and old.exit_code == 0, plain.output + old.output
+    assert json.loads(plain.stdout)["field"] is None and json.loads(old.stdout)["written"] == 0
+    assert "note: --no-write is deprecated" in old.stderr
+    with open_store(store) as opened:
+        assert "cluster" not in opened.indexed_fields("shapes")
+
+
+def test_limit_and_sample_reach_cluster_and_map(store, tmp_path):
+    for command in (["cluster", "-k", "2"], ["map", "--out", tmp_path / "m.png"]):
+        for choice in (["--limit", "8"], ["--sample", "8", "--seed", "3"]):
+            result = invoke(store, *command, "-c", "shapes", *choice, "--json")
+            assert result.exit_code == 0, result.output
+            assert json.loads(result.stdout)["points"] == 8

@@ -95,3 +95,15 @@ def test_store_commands_take_json_and_the_store_after_the_subcommand(tmp_path, p
     dropped = runner.invoke(main, ["collections", "drop", "folder-photos", "--qdrant", store, "--yes", "--json"])
     assert dropped.exit_code == 0, dropped.output
     assert json.loads(dropped.stdout) == {"collection": "folder-photos", "dropped": 2 * PER_CLASS}
+
+
+def test_a_push_to_a_server_that_is_not_there_does_not_advise_leaving_out_a_qdrant_not_given(tmp_path):
+    from tests.cli.test_fuzz import assert_one_error_line
+    from tests.store.client.test_store import closed_port
+
+    url = f"http://127.0.0.1:{closed_port()}"
+    pushed = CliRunner().invoke(main, ["push", "-c", "toy", "--to", url, "--qdrant", str(tmp_path / "empty")])
+    error = assert_one_error_line(pushed)
+    assert f"cannot reach the Qdrant server at {url}" in error and "--qdrant" not in error
+    listed = CliRunner().invoke(main, ["collections", "--qdrant", url])
+    assert "or leave out --qdrant (and $EMBEDKIT_QDRANT) to use the embedded store" in assert_one_error_line(listed)

@@ -62,15 +62,18 @@ def test_check_reports_corrupt_images_and_strict_fails_on_the_first(run, tmp_pat
     (tmp_path / "cats" / "good.jpg").write_bytes(jpeg_bytes((1, 1, 1)))
     (tmp_path / "cats" / "bad.jpg").write_bytes(jpeg_bytes((1, 1, 1), (64, 64))[:200])
     result = run("datasets", "check", f"folder:{tmp_path}", "--workers", 0)
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # a dataset with an unreadable image does not pass a check
     assert "skipped: sample 'folder/cats/bad.jpg'" in result.output
     assert "read 1 of 2 images; skipped 1 unreadable" in result.output
     strict = run("datasets", "check", f"folder:{tmp_path}", "--workers", 0, "--strict")
     assert strict.exit_code == 1
     assert strict.output.startswith("error: sample 'folder/cats/bad.jpg'") and "Traceback" not in strict.output
-    checked = json.loads(run("datasets", "check", f"folder:{tmp_path}", "--workers", 0, "--json").stdout)
-    assert checked["read"] == 1 and [item["sample_id"] for item in checked["skipped"]] == ["folder/cats/bad.jpg"]
+    as_json = run("datasets", "check", f"folder:{tmp_path}", "--workers", 0, "--json")
+    checked = json.loads(as_json.stdout)
+    assert as_json.exit_code == 1 and checked["read"] == 1 and [item["sample_id"] for item in checked["skipped"]] == ["folder/cats/bad.jpg"]
     assert checked["skipped"][0]["source"] == str(tmp_path / "cats" / "bad.jpg")
+    (tmp_path / "cats" / "bad.jpg").unlink()
+    assert run("datasets", "check", f"folder:{tmp_path}", "--workers", 0).exit_code == 0
 
 
 def test_errors_are_one_line_with_a_hint(run, mirror):

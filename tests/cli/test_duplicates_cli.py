@@ -75,7 +75,7 @@ def test_the_table_goes_to_stderr_with_the_leaks_and_a_summary(store_path):
 
 def test_a_png_per_group_is_written_up_to_the_cap(store_path, tmp_path):
     out = tmp_path / "grids"
-    result = invoke("duplicates", "-c", "shots", "-e", "thumb.v1", "--qdrant", store_path, "--out", out,
+    result = invoke("duplicates", "-c", "shots", "-e", "thumb.v1", "--qdrant", store_path, "--out-dir", out,
                     "--grids", 3, "--json")
     assert result.exit_code == 0, result.output
     written = sorted(out.iterdir())
@@ -85,7 +85,7 @@ def test_a_png_per_group_is_written_up_to_the_cap(store_path, tmp_path):
         assert grid.width == 3 * 160 and grid.height > 160
         assert len(grid.convert("L").getcolors(65536)) > 10  # images drawn, not "no image" boxes
     leaks = tmp_path / "leaks"
-    invoke("duplicates", "-c", "shots", "-e", "thumb.v1", "--qdrant", store_path, "--out", leaks, "--leaks")
+    invoke("duplicates", "-c", "shots", "-e", "thumb.v1", "--qdrant", store_path, "--out-dir", leaks, "--leaks")
     assert [p.name for p in leaks.iterdir()] == ["group-0001.png"]
 
 
@@ -121,5 +121,5 @@ def test_a_bad_call_is_one_error_line(store_path, args, says):
 
 def test_an_out_folder_that_is_a_file_is_refused_before_the_search(store_path, tmp_path):
     (tmp_path / "file").write_text("x")
-    error = one_error_line(invoke("duplicates", "-c", "shots", "--out", tmp_path / "file", "--qdrant", store_path))
+    error = one_error_line(invoke("duplicates", "-c", "shots", "--out-dir", tmp_path / "file", "--qdrant", store_path))
     assert "is a file" in error

@@ -99,7 +99,7 @@ def benched(monkeypatch) -> list[dict]:
 
 
 def test_bench_passes_the_query_and_gallery_splits_only_for_the_split_protocol(run, benched, tmp_path):
-    common = ("--qdrant", tmp_path / "store", "--out", tmp_path / "out")
+    common = ("--qdrant", tmp_path / "store", "--out-dir", tmp_path / "out")
     assert run("bench", "-d", "a,b", "-e", "mobilenet_v2", "--split", "test", "--weights", "random",
                *common).exit_code == 0
     assert run("bench", "--protocol", "split", "--device", "cpu", *common).exit_code == 0

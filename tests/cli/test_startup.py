@@ -74,8 +74,9 @@ def vectors_only(tmp_path_factory):
 
 @pytest.mark.parametrize("args", [
     ["search", "-c", "things", "--id", "p1"], ["search", "-c", "things", "--like", "p1", "--unlike", "p2"],
-    ["collections"], ["export", "-c", "things", "-o", "{tmp}/e.parquet"], ["classify", "-c", "things", "--cv", "2", "--out", "{tmp}/c"],
-    ["cluster", "-c", "things", "--k", "3"], ["duplicates", "-c", "things"], ["map", "-c", "things", "--out", "{tmp}/m.png"],
+    ["collections"], ["export", "-c", "things", "-o", "{tmp}/e.parquet"], ["classify", "-c", "things", "--cv", "2", "--out-dir", "{tmp}/c"],
+    ["cluster", "-c", "things", "--k", "3"], ["duplicates", "-c", "things"], ["map", "-c", "things", "-o", "{tmp}/m.png"],
+    ["browse", "-c", "things", "--filter", "label=1", "-o", "{tmp}/b.png"], ["search", "-c", "things", "--filter", "split=test"],
 ], ids=" ".join)
 def test_what_only_reads_stored_vectors_imports_no_model_library(args, vectors_only, tmp_path):
     given = [arg.format(tmp=tmp_path) for arg in args]

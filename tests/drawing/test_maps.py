@@ -40,3 +40,13 @@ def test_more_groups_than_a_legend_holds_get_a_note_instead(tmp_path):
     assert "too many for a legend" in figure.axes[0].get_title(loc="left")
     with Image.open(save_png(vector_map, tmp_path / "many.png", width=800, height=600)) as image:
         assert image.size == (800, 600)
+
+
+def test_a_point_without_a_value_does_not_switch_ten_groups_to_light_and_dark_pairs():
+    from matplotlib import colormaps
+
+    from embedkit.drawing.maps import FAINT, group_colours
+
+    colours = group_colours([str(i) for i in range(10)] + ["(none)"])
+    assert colours[:10] == [colormaps["tab10"](i)[:3] for i in range(10)] and colours[10] == FAINT
+    assert group_colours(["0", "noise", "1"]) == [colormaps["tab10"](0)[:3], FAINT, colormaps["tab10"](1)[:3]]

@@ -97,7 +97,7 @@ def test_dataset_options_reach_the_dataset_from_ingest_and_bench(tmp_path, photo
         _, _, payloads = next(opened.iter_points("folder-nested", ["mobilenet_v2.random-32px"]))
     assert {p["label_name"] for p in payloads} == {"animals/cat", "animals/coffee"}
     benched = CliRunner().invoke(main, ["bench", "-d", f"folder:{root}", "-O", "depth=2", "--encoders",
-                                        "mobilenet_v2.random", "--image-size", "32", "--qdrant", store, "--out",
+                                        "mobilenet_v2.random", "--image-size", "32", "--qdrant", store, "--out-dir",
                                         str(tmp_path / "out"), "--workers", "0"])
     assert benched.exit_code == 0, benched.output
     bad = CliRunner().invoke(main, ["ingest", f"folder:{root}", "-O", "depth", *common])

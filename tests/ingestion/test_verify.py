@@ -112,3 +112,19 @@ def test_verify_fails_on_points_lost_unrecorded_and_on_a_lost_metadata_point(tmp
 def test_verify_refuses_a_tolerance_that_is_not_a_number(tmp_path):
     result = CliRunner().invoke(main, ["verify", "-c", "x", "--qdrant", str(tmp_path / "store"), "--tolerance", "nan"])
     assert result.exit_code == 2 and "tolerance" in result.output and not (tmp_path / "store").exists()
+
+
+def test_verify_tells_the_unreadable_files_ingest_skipped_from_lost_points(tmp_path, photos):
+    folder = make_photo_folder(tmp_path / "photos", photos)  # with cat/broken.jpg, which ingest skips
+    store = tmp_path / "store"
+    ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=32, device="cpu", store=store, workers=0)
+    with open_store(store) as opened:
+        opened.delete("folder-photos", ["folder/coffee/3.jpg"])
+    report = verify("folder-photos", store=store, device="cpu", sample=2)
+    assert (report.missing, report.missing_unreadable) == (2, 1)
+    result = CliRunner().invoke(main, ["verify", "-c", "folder-photos", "--qdrant", str(store), "--device", "cpu",
+                                       "--sample", "2"])
+    assert result.exit_code == 0, result.output
+    assert ("2 samples of its datasets have no vector: files that cannot be read 1 (ingest skipped them; "
+            "`embedkit datasets check` says why); lost or left out by --split or --limit 1") in \
+        " ".join(result.stderr.split())

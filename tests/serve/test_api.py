@@ -271,3 +271,37 @@ def test_the_api_docs_and_their_assets_come_from_the_server_alone(client):
     for asset in re.findall(r'(?:src|href)="(/[^"]+)"', docs.text):
         assert client.get(asset).status_code == 200, asset
     assert client.get("/redoc").status_code == 404  # Redoc would need a CDN
+
+
+def test_browse_pages_through_the_points_of_a_filter_with_no_query(client, served):
+    seen, offset = [], None
+    while True:
+        params = {"filter": json.dumps({"label_name": "red"}), "limit": 5, **({"offset": offset} if offset else {})}
+        page = client.get(url(served, "/points"), params=params)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert body["matching"] == 12 and len(body["points"]) <= 5
+        seen += [point["sample_id"] for point in body["points"]]
+        assert all(point["label_name"] == "red" for point in body["points"])
+        offset = body["next_offset"]
+        if offset is None:
+            break
+    assert len(seen) == len(set(seen)) == 12
+    skipped = client.get(url(served, "/points"), params={"filter": json.dumps({"label_name": "red"}), "offset": 10})
+    assert [point["sample_id"] for point in skipped.json()["points"]] == seen[10:]
+    every = client.get(url(served, "/points"), params={"limit": 200}).json()
+    assert every["matching"] == 36 and len(every["points"]) == 36 and every["next_offset"] is None
+
+
+@pytest.mark.parametrize(("params", "status", "says"), [
+    ({"offset": "second-page"}, 400, "neither a number of points to skip"),
+    ({"filter": "label=3"}, 400, "filter is not a JSON object"),
+    ({"limit": 0}, 422, "greater than or equal to 1"),
+])
+def test_a_browse_that_cannot_run_says_why(client, served, params, status, says):
+    response = client.get(url(served, "/points"), params=params)
+    assert response.status_code == status and says in response.text, response.text
+
+
+def test_browsing_a_missing_collection_is_a_404(client):
+    assert client.get("/api/collections/nope/points").status_code == 404

@@ -124,6 +124,7 @@ def test_the_bench_tab_lists_the_collections_results(page, served):
     page.wait_for_selector("#bench-table table")
     header = page.inner_text("#bench-table thead")
     assert "map@5" in header and "pixels-8px" in page.inner_text("#bench-table tbody")
+    assert "protocol" in header and "leave-one-out" in page.inner_text("#bench-table tbody")
 
 
 def test_the_api_docs_render_every_operation_offline_under_the_pages_policy(browser, server):
@@ -139,3 +140,30 @@ def test_the_api_docs_render_every_operation_offline_under_the_pages_policy(brow
     assert {"/api/health", "/api/collections", "/api/collections/{collection}/search",
             "/api/collections/{collection}/search/image", "/api/collections/{collection}/image"} <= paths
     assert not outside and not errors, (outside, errors)
+
+
+def test_the_browse_tab_pages_through_a_filter_with_no_query(page, served):
+    page.fill("#k", "5")
+    page.select_option("#label", label="red (12)")
+    page.click("[data-tab=browse]")
+    page.wait_for_function("() => document.querySelectorAll('#browse-grid .card').length === 5")
+    assert page.inner_text("#browse-count").startswith("5 of 12 points")
+    page.click("#browse-more")
+    page.wait_for_function("() => document.querySelectorAll('#browse-grid .card').length === 10")
+    page.click("#browse-more")
+    page.wait_for_function("() => document.querySelectorAll('#browse-grid .card').length === 12")
+    labels = page.locator("#browse-grid .card .label").all_inner_texts()
+    ids = [card.get_attribute("data-sample-id") for card in page.locator("#browse-grid .card").all()]
+    assert labels == ["red"] * 12 and len(set(ids)) == 12
+    assert page.locator("#browse-more").is_hidden()
+    page.select_option("#label", value="")
+    page.fill("#browse-field", "split=test")
+    page.click("#browse-form button")
+    page.wait_for_function("() => document.querySelector('#browse-count').textContent.startsWith('5 of 18 points')")
+
+
+def test_the_text_search_button_is_disabled_when_no_vector_embeds_text_and_no_empty_examples_bar_shows(page):
+    assert page.locator("#examples").is_hidden()  # its display: flex once overrode the hidden attribute
+    page.evaluate("() => { state.collections.forEach(c => c.vectors.forEach(v => { v.embeds_text = false; })); "
+                  "updateTextAvailability(); }")
+    assert page.locator("#text-form button").is_disabled() and page.locator("#text").is_disabled()

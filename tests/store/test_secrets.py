@@ -204,7 +204,7 @@ def test_bench_results_and_the_collections_title_show_the_server_without_the_cre
     folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
     server = f"http://admin:{PASSWORD}@qdrant.example:6333/?api_key={KEY}"
     ran = invoke("bench", "-d", f"folder:{folder}", "-e", "mobilenet_v2.random", "--image-size", 32, "--workers", 0,
-                 "--full", "--qdrant", server, "--out", tmp_path / "out")
+                 "--full", "--qdrant", server, "--out-dir", tmp_path / "out")
     assert ran.exit_code == 0, ran.output
     (written,) = (tmp_path / "out").glob("*.json")
     assert json.loads(written.read_text())["provenance"]["store"] == "http://***@qdrant.example:6333/?api_key=***"

@@ -107,7 +107,7 @@ def test_a_missing_metric_learning_library_names_the_extra(monkeypatch):
     ({"name": "Shoes!"}, "model name 'Shoes!' must be lower-case"),
     ({"objective": "contrastive"}, "unknown objective 'contrastive'"),
     ({"epochs": 1, "frozen_epochs": 2}, "frozen epochs between 0 and the epochs"),
-    ({"validation_split": "train", "split": "train"}, "validating on the training split 'train' needs --limit"),
+    ({"validation_split": "train", "split": "train"}, "validating on the training split 'train' needs --limit or --sample"),
     ({"batch_size": 2}, "batch size must be at least 4"),
 ])
 def test_settings_that_cannot_train_are_refused_before_anything_loads(changes, message):
@@ -147,3 +147,23 @@ def test_the_held_out_choice_excludes_the_training_indices(colours):
     held_out = choose(view, None, seed=0, exclude=training.indices)
     assert not set(training.indices) & set(held_out.indices)
     assert sorted([*training.indices, *held_out.indices]) == list(range(len(view)))
+
+
+def test_limit_takes_the_first_images_and_sample_a_seeded_random_choice():
+    from embedkit.training.data import choose
+
+    class View:  # what choose reads of a dataset's split
+        dataset_name, split = "d", "train"
+
+        def labels(self):
+            return [i % 3 for i in range(30)]
+
+    first = choose(View(), 6, seed=0)
+    drawn, again = choose(View(), None, seed=4, sample=6), choose(View(), None, seed=4, sample=6)
+    assert first.indices.tolist() == list(range(6)) and first.labels.tolist() == [0, 1, 2, 0, 1, 2]
+    assert drawn.indices.tolist() == again.indices.tolist() != list(range(6)) and len(drawn.indices) == 6
+
+
+def test_limit_and_sample_together_are_refused(tiny):
+    with pytest.raises(InvalidOptionError, match="--limit takes the first N images and --sample a random N"):
+        tiny(limit=8, sample=8)

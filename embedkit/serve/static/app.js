@@ -2,7 +2,7 @@
 // The search page: every request goes to this server's /api; nothing is fetched from anywhere else.
 
 const $ = (id) => document.getElementById(id);
-const state = { collections: [], liked: [], unliked: [], mapData: null, mapXY: [], lastQuery: null };
+const state = { collections: [], liked: [], unliked: [], mapData: null, mapXY: [], lastQuery: null, browseNext: null };
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#7b4173", "#3182bd", "#e6550d"];
 
@@ -66,6 +66,8 @@ async function collectionChanged() {
   state.liked = []; state.unliked = []; state.mapData = null;
   renderExamples();
   $("grid").replaceChildren();
+  $("browse-grid").replaceChildren();
+  state.browseNext = null;
   $("empty").hidden = false;
   if (!info) return;
   const facets = await api(`/api/collections/${encodeURIComponent(info.name)}/facets`);
@@ -82,6 +84,7 @@ function updateTextAvailability() {
   const info = state.collections.find((c) => c.name === collection());
   const text = info && info.vectors.some((v) => v.embeds_text);
   $("text").disabled = !text;
+  $("text-search").disabled = !text;
   $("text").placeholder = text ? "Describe what you look for" : "This collection's encoders embed images only";
 }
 
@@ -158,7 +161,7 @@ function card(hit, isQuery) {
   label.textContent = hit.label_name ?? (hit.label ?? "—");
   const score = document.createElement("span");
   score.className = "score";
-  score.textContent = isQuery ? "query" : hit.score.toFixed(3);
+  score.textContent = isQuery ? "query" : typeof hit.score === "number" ? hit.score.toFixed(3) : (hit.split ?? "");
   top.append(label, score);
   const id = document.createElement("span");
   id.className = "id";
@@ -217,9 +220,42 @@ function showTab(name) {
   for (const button of document.querySelectorAll(".tabs button")) {
     button.setAttribute("aria-selected", String(button.dataset.tab === name));
   }
-  for (const panel of ["results", "map", "bench"]) $(panel).hidden = panel !== name;
+  for (const panel of ["results", "browse", "map", "bench"]) $(panel).hidden = panel !== name;
+  if (name === "browse") browse(false);
   if (name === "map") loadMap();
   if (name === "bench") loadBench();
+}
+
+function browseFilter() {
+  const conditions = filter(), extra = $("browse-field").value.trim();
+  if (extra) {
+    const [field, ...rest] = extra.split("=");
+    const value = rest.join("=").trim();
+    if (!field.trim() || !value) throw new Error("Write the condition as field=value, e.g. cluster=3");
+    const values = value.split(",").map((v) => (/^-?[0-9]+$/.test(v.trim()) ? Number(v) : v.trim()));
+    conditions[field.trim()] = values.length > 1 ? values : values[0];
+  }
+  return conditions;
+}
+
+async function browse(more) {
+  // a page of the points matching the label, split and field conditions, with no query; More adds the next page
+  if (!collection()) return;
+  try {
+    const conditions = browseFilter();
+    const params = new URLSearchParams({ filter: JSON.stringify(conditions), limit: String(k()) });
+    if (more && state.browseNext) params.set("offset", state.browseNext);
+    setStatus("Browsing…");
+    const page = await api(`/api/collections/${encodeURIComponent(collection())}/points?${params}`);
+    const cards = page.points.map((point) => card(point, false));
+    if (more) $("browse-grid").append(...cards); else $("browse-grid").replaceChildren(...cards);
+    state.browseNext = page.next_offset;
+    $("browse-more").hidden = !page.next_offset;
+    const shown = $("browse-grid").children.length;
+    const where = Object.keys(conditions).length ? ` matching ${JSON.stringify(conditions)}` : "";
+    $("browse-count").textContent = `${shown} of ${page.matching} points${where}`;
+    setStatus(`${shown} of ${page.matching} points${where}; click an image to search from it`);
+  } catch (error) { setStatus(error.message, true); }
 }
 
 async function loadMap() {
@@ -276,6 +312,12 @@ function nearestPoint(event) {
   return best < 0 ? null : { point: state.mapData.points[best], x, y };
 }
 
+function protocolOf(result) {
+  // two rows of one encoder differ by how they were scored: say it (leave-one-out, or query split vs gallery)
+  if (result.protocol !== "split") return result.protocol ?? "";
+  return `${result.query_split ?? "?"} vs ${result.gallery_split ?? "?"}`;
+}
+
 async function loadBench() {
   if (!collection()) return;
   try {
@@ -289,13 +331,14 @@ async function loadBench() {
     const metricNames = [...new Set(results.flatMap((r) => Object.keys(r.metrics || {})))];
     const table = document.createElement("table");
     const head = table.createTHead().insertRow();
-    for (const name of ["encoder", "dataset", "queries", ...metricNames]) head.append(Object.assign(
+    for (const name of ["encoder", "dataset", "protocol", "queries", ...metricNames]) head.append(Object.assign(
       document.createElement("th"), { textContent: name }));
     const body = table.createTBody();
     for (const result of results) {
       const row = body.insertRow();
       row.insertCell().textContent = result.encoder;
       row.insertCell().textContent = result.dataset;
+      row.insertCell().textContent = protocolOf(result);
       row.insertCell().textContent = result.queries ?? "";
       for (const name of metricNames) {
         const cell = row.insertCell();
@@ -343,6 +386,11 @@ function wire() {
     document.querySelectorAll(".actions .on").forEach((b) => b.classList.remove("on")); });
   for (const button of document.querySelectorAll(".tabs button")) {
     button.addEventListener("click", () => showTab(button.dataset.tab));
+  }
+  $("browse-form").addEventListener("submit", (event) => { event.preventDefault(); browse(false); });
+  $("browse-more").addEventListener("click", () => browse(true));
+  for (const id of ["label", "split"]) {
+    $(id).addEventListener("change", () => { if (!$("browse").hidden) browse(false); });
   }
   const canvas = $("map-canvas"), tip = $("map-tip");
   canvas.addEventListener("mousemove", (event) => {

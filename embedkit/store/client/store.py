@@ -102,7 +102,7 @@ class ClientStore(Store):
         client.close()
         raise StoreUnavailableError(
             f"cannot reach the Qdrant server at {shown} over {protocol} after {attempts} attempts ({reason}); "
-            f"check that it is running and the URL and port are right, or omit --qdrant to use the embedded store"
+            f"check that it is running and that the URL and port are right"
         )
 
     @classmethod
