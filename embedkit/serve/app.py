@@ -34,6 +34,8 @@ STATUS = ((SampleNotFoundError, 404), (UnknownNameError, 404), (UploadTooLargeEr
 PAGE_POLICY = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
                "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 """The page loads nothing from anywhere else."""
+QDRANT_PREFIX = "/qdrant"
+"""Where Qdrant's REST API answers (embedkit/serve/qdrant_api/)."""
 ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 413, 415, 503)}
 
 
@@ -87,6 +89,10 @@ def create_app(store: Store, settings: ServeSettings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if settings.qdrant_api:
+        from embedkit.serve.qdrant_api import mount_qdrant_api
+
+        mount_qdrant_api(app, store, settings, QDRANT_PREFIX)
     routes = APIRouter()  # after the server's own routes, which no plugin may shadow
     load_routes(routes)
     app.include_router(routes, dependencies=[Depends(check_key)])
