@@ -40,7 +40,8 @@ class PointAccess(Payloads):
         """Up to `limit` points matching `filter` from point id `offset` on, in id order, and the id the next page
         starts from (None: no more)."""
         offset = None if offset is None else _point_id(offset)
-        return self._scroll(collection, Conditions(filter=filter), list(vectors), with_payload, int(limit), offset)
+        found, after = self._scroll(collection, Conditions(filter=filter), list(vectors), with_payload, int(limit), offset)
+        return found, None if after is None else _point_id(after)
 
     def count_points(self, collection: str, filter: Any = None) -> int:
         """How many points match `filter` (all of them when None), exactly."""
