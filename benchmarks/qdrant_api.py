@@ -1,0 +1,175 @@
+"""What Qdrant's REST API in `embedkit serve` costs: `query_points` by vector through qdrant-client against the
+server, against the same query made in-process on the embedded store.
+
+    .venv/bin/python benchmarks/qdrant_api.py                       # 10,000 points x 512, 1 and 16 clients
+    .venv/bin/python benchmarks/qdrant_api.py --points 2000 --queries 100
+
+Writes a store of `--points` random unit vectors (one named vector, 512-d, payloads like an ingest's) and builds its
+HNSW index; then, in this process, times `Store.nearest_points` (what the API calls) and Qdrant Edge's own
+`EdgeShard.query` from 1 and 16 threads; then starts `embedkit serve` as a user does (its own process: an embedded
+store is one process's at a time) and times `QdrantClient(url=".../qdrant").query_points` from 1 and 16 threads, each
+with its own client (keep-alive connection). Every query asks for the top 10 with payloads. Prints p50 and p99 (ms)
+of each, the HTTP p50 minus the in-process p50, and their ratio.
+
+Target (issue 25): the HTTP layer adds under 2 ms p50 at 1 client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+COLLECTION, VECTOR, DIM, K = "bench", "vec", 512, 10
+TARGET_MS = 2.0
+
+
+def build(store_path: Path, points: int) -> np.ndarray:
+    from embedkit.records import VectorRecord
+    from embedkit.store import open_store
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(points, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    with open_store(store_path) as store:
+        store.ensure_vector(COLLECTION, VECTOR, VectorRecord("random", DIM, "image"))
+        ids = [f"bench/{i:06d}" for i in range(points)]
+        payloads = [{"label": i % 10, "split": "test", "dataset": "bench"} for i in range(points)]
+        for start in range(0, points, 1000):
+            store.upsert(COLLECTION, VECTOR, ids[start:start + 1000], vectors[start:start + 1000],
+                         payloads[start:start + 1000])
+        store.optimize(COLLECTION)
+    return vectors
+
+
+def timed(call: Callable[[np.ndarray], object], queries: np.ndarray, clients: int) -> list[float]:
+    """Milliseconds of each call, `clients` threads splitting `queries` between them."""
+    spent: list[float] = []
+    lock = threading.Lock()
+
+    def worker(part: np.ndarray) -> None:
+        mine = []
+        for query in part:
+            started = time.perf_counter()
+            call(query)
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            spent.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(part,)) for part in np.array_split(queries, clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return spent
+
+
+def in_process(store_path: Path, queries: np.ndarray, clients: int) -> dict[str, list[float]]:
+    import array
+
+    import qdrant_edge as qe
+
+    from embedkit.store import open_store
+
+    with open_store(store_path) as store:
+        store.nearest_points(COLLECTION, VECTOR, queries[0], limit=K)  # loads the shard
+        shard = store._shard(COLLECTION)
+        params = qe.SearchParams(hnsw_ef=128)
+
+        def edge(query: np.ndarray) -> object:
+            return shard.query(qe.QueryRequest(limit=K, query=qe.Query.Nearest(array.array("f", query.tobytes()),
+                                                                               using=VECTOR),
+                                               with_payload=True, params=params))
+
+        return {"Qdrant Edge EdgeShard.query": timed(edge, queries, clients),
+                "Store.nearest_points": timed(lambda q: store.nearest_points(COLLECTION, VECTOR, q, limit=K),
+                                              queries, clients)}
+
+
+def over_http(store_path: Path, queries: np.ndarray, clients: int, port: int) -> list[float]:
+    from qdrant_client import QdrantClient
+
+    process = subprocess.Popen([sys.executable, "-m", "embedkit", "serve", "--qdrant", str(store_path), "--port",
+                                str(port)], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/qdrant/healthz", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the server did not start: {process.stderr.read() if process.stderr else ''}")
+                time.sleep(0.3)
+        local = threading.local()
+
+        def call(query: np.ndarray) -> object:
+            if not hasattr(local, "client"):
+                local.client = QdrantClient(url=f"http://127.0.0.1:{port}/qdrant", prefer_grpc=False,
+                                            check_compatibility=False)
+                local.client.query_points(COLLECTION, query=query.tolist(), using=VECTOR, limit=K)  # connects
+            return local.client.query_points(COLLECTION, query=query.tolist(), using=VECTOR, limit=K,
+                                             with_payload=True)
+
+        return timed(call, queries, clients)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+
+
+def cpu() -> str:
+    try:
+        found = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        model = next(line.split(":", 1)[1].strip() for line in found.splitlines() if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown"
+    import torch
+
+    return f"{model}, {os.cpu_count()} CPUs, torch capability {torch.backends.cpu.get_cpu_capability()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=400, help="queries for each measurement")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    store_path = Path(tempfile.mkdtemp(prefix="embedkit-qdrant-api-")) / "store"
+    started = time.perf_counter()
+    vectors = build(store_path, args.points)
+    print(f"store of {args.points} x {DIM} built and indexed in {time.perf_counter() - started:.1f} s; {cpu()}")
+    rng = np.random.default_rng(1)
+    queries = vectors[rng.integers(0, len(vectors), args.queries)] + rng.normal(0, 0.05, (args.queries, DIM))
+    queries = queries.astype(np.float32)
+    rows = []
+    for clients in args.clients:
+        local = in_process(store_path, queries, clients)
+        http = over_http(store_path, queries, clients, args.port)
+        base = float(np.percentile(local["Store.nearest_points"], 50))
+        for name, spent in [*local.items(), ("qdrant-client -> embedkit serve /qdrant", http)]:
+            p50, p99 = np.percentile(spent, [50, 99])
+            rows.append((clients, name, p50, p99, p50 / base))
+        added = float(np.percentile(http, 50)) - base
+        print(f"{clients} client(s): HTTP adds {added:.2f} ms at p50 over Store.nearest_points "
+              f"(target under {TARGET_MS} ms at 1 client)")
+    print("\n| clients | call | p50 ms | p99 ms | p50 / Store.nearest_points |\n|---:|---|---:|---:|---:|")
+    for clients, name, p50, p99, ratio in rows:
+        print(f"| {clients} | {name} | {p50:.2f} | {p99:.2f} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
