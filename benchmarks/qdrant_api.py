@@ -8,7 +8,8 @@ Writes a store of `--points` random unit vectors (one named vector, 512-d, paylo
 HNSW index; then, in this process, times `Store.nearest_points` (what the API calls) and Qdrant Edge's own
 `EdgeShard.query` from 1 and 16 threads; then starts `embedkit serve` as a user does (its own process: an embedded
 store is one process's at a time) and times `QdrantClient(url=".../qdrant").query_points` from 1 and 16 threads, each
-with its own client (keep-alive connection). Every query asks for the top 10 with payloads. Prints p50 and p99 (ms)
+with its own client (keep-alive connection); then again with Qdrant's API on a port of its own (`--qdrant-api-port`,
+without the main application's middleware). Every query asks for the top 10 with payloads. Prints p50 and p99 (ms)
 of each, the HTTP p50 minus the in-process p50, and their ratio.
 
 Target (issue 25): the HTTP layer adds under 2 ms p50 at 1 client.
@@ -52,6 +53,13 @@ def build(store_path: Path, points: int) -> np.ndarray:
                          payloads[start:start + 1000])
         store.optimize(COLLECTION)
     return vectors
+
+
+def stored_vectors(store_path: Path) -> np.ndarray:
+    from embedkit.store import open_store
+
+    with open_store(store_path) as store:
+        return np.concatenate([batch[VECTOR] for _, batch, _ in store.iter_points(COLLECTION, [VECTOR])])
 
 
 def timed(call: Callable[[np.ndarray], object], queries: np.ndarray, clients: int) -> list[float]:
@@ -98,16 +106,20 @@ def in_process(store_path: Path, queries: np.ndarray, clients: int) -> dict[str,
                                               queries, clients)}
 
 
-def over_http(store_path: Path, queries: np.ndarray, clients: int, port: int) -> list[float]:
+def over_http(store_path: Path, queries: np.ndarray, clients: int, port: int, own_port: bool) -> list[float]:
+    """Milliseconds of each query through qdrant-client: under /qdrant of the server's port, or (`own_port`) at the
+    root of the port `--qdrant-api-port` gives Qdrant's API alone."""
     from qdrant_client import QdrantClient
 
-    process = subprocess.Popen([sys.executable, "-m", "embedkit", "serve", "--qdrant", str(store_path), "--port",
-                                str(port)], stderr=subprocess.PIPE, text=True)
+    options = ["--port", str(port + 1), "--qdrant-api-port", str(port)] if own_port else ["--port", str(port)]
+    url = f"http://127.0.0.1:{port}" + ("" if own_port else "/qdrant")
+    process = subprocess.Popen([sys.executable, "-m", "embedkit", "serve", "--qdrant", str(store_path), *options],
+                               stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/qdrant/healthz", timeout=2)
+                urllib.request.urlopen(f"{url}/healthz", timeout=2)
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
@@ -117,7 +129,7 @@ def over_http(store_path: Path, queries: np.ndarray, clients: int, port: int) ->
 
         def call(query: np.ndarray) -> object:
             if not hasattr(local, "client"):
-                local.client = QdrantClient(url=f"http://127.0.0.1:{port}/qdrant", prefer_grpc=False,
+                local.client = QdrantClient(url=url, prefer_grpc=False,
                                             check_compatibility=False)
                 local.client.query_points(COLLECTION, query=query.tolist(), using=VECTOR, limit=K)  # connects
             return local.client.query_points(COLLECTION, query=query.tolist(), using=VECTOR, limit=K,
@@ -146,26 +158,34 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400, help="queries for each measurement")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--store", type=Path, help="a store this script built before (--points ignored); "
+                        "default: a new one in a temporary folder")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
-    store_path = Path(tempfile.mkdtemp(prefix="embedkit-qdrant-api-")) / "store"
-    started = time.perf_counter()
-    vectors = build(store_path, args.points)
-    print(f"store of {args.points} x {DIM} built and indexed in {time.perf_counter() - started:.1f} s; {cpu()}")
+    if args.store is not None and args.store.exists():
+        store_path, vectors = args.store, stored_vectors(args.store)
+    else:
+        store_path = args.store or Path(tempfile.mkdtemp(prefix="embedkit-qdrant-api-")) / "store"
+        started = time.perf_counter()
+        vectors = build(store_path, args.points)
+        print(f"store of {args.points} x {DIM} built and indexed in {time.perf_counter() - started:.1f} s")
+    print(f"{len(vectors)} points x {DIM}; {cpu()}")
     rng = np.random.default_rng(1)
     queries = vectors[rng.integers(0, len(vectors), args.queries)] + rng.normal(0, 0.05, (args.queries, DIM))
     queries = queries.astype(np.float32)
     rows = []
     for clients in args.clients:
         local = in_process(store_path, queries, clients)
-        http = over_http(store_path, queries, clients, args.port)
+        http = {"qdrant-client -> embedkit serve, /qdrant": over_http(store_path, queries, clients, args.port, False),
+                "qdrant-client -> --qdrant-api-port": over_http(store_path, queries, clients, args.port, True)}
         base = float(np.percentile(local["Store.nearest_points"], 50))
-        for name, spent in [*local.items(), ("qdrant-client -> embedkit serve /qdrant", http)]:
+        for name, spent in [*local.items(), *http.items()]:
             p50, p99 = np.percentile(spent, [50, 99])
             rows.append((clients, name, p50, p99, p50 / base))
-        added = float(np.percentile(http, 50)) - base
-        print(f"{clients} client(s): HTTP adds {added:.2f} ms at p50 over Store.nearest_points "
-              f"(target under {TARGET_MS} ms at 1 client)")
+        for name, spent in http.items():
+            added = float(np.percentile(spent, 50)) - base
+            print(f"{clients} client(s), {name}: HTTP adds {added:.2f} ms at p50 over Store.nearest_points "
+                  f"(target under {TARGET_MS} ms at 1 client)")
     print("\n| clients | call | p50 ms | p99 ms | p50 / Store.nearest_points |\n|---:|---|---:|---:|---:|")
     for clients, name, p50, p99, ratio in rows:
         print(f"| {clients} | {name} | {p50:.2f} | {p99:.2f} | {ratio:.2f} |")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from qdrant_client.http import models as m
 
+from embedkit.errors import InvalidOptionError
 from embedkit.serve.qdrant_api.envelope import answer
 from embedkit.serve.qdrant_api.state import state
 from embedkit.serve.qdrant_api.translate import collection_info
@@ -49,6 +50,6 @@ def collection_exists(request: Request, collection_name: str) -> JSONResponse:
     started = time.perf_counter()
     try:
         exists = bool(state(request).store.vector_sizes(collection_name))
-    except Exception:  # not even a valid collection name
+    except InvalidOptionError:  # not even a valid collection name
         exists = False
     return answer(m.CollectionExistence(exists=exists), started)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from qdrant_client.http import models as m
 
+from embedkit.errors import InvalidOptionError
 from embedkit.serve.qdrant_api.errors import QdrantApiError, collection_missing, unsupported
 from embedkit.store import Store
 from embedkit.store.points import PointRecord, ScoredRecord
@@ -22,7 +23,7 @@ def sizes_of(store: Store, collection: str) -> dict[str, int]:
     """The named vectors of `collection` and their sizes; a 404 when it does not exist."""
     try:
         sizes = store.vector_sizes(collection)
-    except Exception:  # not even a valid collection name
+    except InvalidOptionError:  # not even a valid collection name
         sizes = {}
     if not sizes:
         raise collection_missing(collection)

@@ -36,20 +36,22 @@ class Server:
         return f"{self.url}/qdrant"
 
 
-def fill(store_path: Path) -> None:
-    """Write the collection: label 0-3, split train/test, colour, a float `weight`; both vectors on most points."""
+def fill(store_path: Path | str, names: tuple[str, str] = (IMAGES, TEXTS)) -> None:
+    """Write the collection: label 0-3, split train/test, colour, a float `weight`; both vectors (named `names`)
+    on most points."""
     from embedkit.records import VectorRecord
     from embedkit.store import open_store
 
     rng = np.random.default_rng(7)
     with open_store(store_path) as store:
-        store.ensure_vector(COLLECTION, IMAGES, VectorRecord("pixels", SIZES[IMAGES], "image", image_size=8))
-        store.ensure_vector(COLLECTION, TEXTS, VectorRecord("st:all-MiniLM-L6-v2", SIZES[TEXTS], "text"))
+        images, texts = names
+        store.ensure_vector(COLLECTION, images, VectorRecord("pixels", SIZES[IMAGES], "image", image_size=8))
+        store.ensure_vector(COLLECTION, texts, VectorRecord("st:all-MiniLM-L6-v2", SIZES[TEXTS], "text"))
         ids = [f"sample/{i:03d}" for i in range(POINTS)]
         payloads = [{"label": i % 4, "split": "test" if i % 3 == 0 else "train",
                      "colour": ["red", "green", "blue"][i % 3], "weight": float(i) / 4} for i in range(POINTS)]
-        for name, size in SIZES.items():
-            chosen = [i for i in range(POINTS) if name == IMAGES or i % 5]  # 8 points have no text vector
+        for name, size in zip(names, SIZES.values()):
+            chosen = [i for i in range(POINTS) if name == images or i % 5]  # 8 points have no text vector
             store.upsert(COLLECTION, name, [ids[i] for i in chosen], rng.normal(size=(len(chosen), size)),
                          [payloads[i] for i in chosen])
 
