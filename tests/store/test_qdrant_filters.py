@@ -35,6 +35,13 @@ FILTERS = {
         m.FieldCondition(key="weight", range=m.Range(lt=2))], min_count=2)),
     "nested": m.Filter(must=[m.NestedCondition(nested=m.Nested(key="parts", filter=m.Filter(must=[
         m.FieldCondition(key="size", range=m.Range(gte=2))])))]),
+    "geo_radius": m.Filter(must=[m.FieldCondition(key="at", geo_radius=m.GeoRadius(
+        center=m.GeoPoint(lon=13.4, lat=52.5), radius=150_000))]),
+    "geo_bounding_box": m.Filter(must=[m.FieldCondition(key="at", geo_bounding_box=m.GeoBoundingBox(
+        top_left=m.GeoPoint(lon=12.0, lat=54.0), bottom_right=m.GeoPoint(lon=16.0, lat=50.0)))]),
+    "geo_polygon": m.Filter(must=[m.FieldCondition(key="at", geo_polygon=m.GeoPolygon(exterior=m.GeoLineString(
+        points=[m.GeoPoint(lon=12.0, lat=50.0), m.GeoPoint(lon=16.0, lat=50.0), m.GeoPoint(lon=16.0, lat=54.0),
+                m.GeoPoint(lon=12.0, lat=54.0), m.GeoPoint(lon=12.0, lat=50.0)])))]),
 }
 
 
@@ -42,7 +49,8 @@ def filled(location: str):
     store = open_store(location)
     ids = [f"s{i}" for i in range(12)]
     payloads = [{"label": i % 3, "colour": ["red", "green"][i % 2], "weight": i / 2, "tags": ["x"] * (i % 3),
-                 "parts": [{"size": i % 4}], **({"note": None} if i % 4 == 0 else {"note": "n"} if i % 4 == 1 else {})}
+                 "parts": [{"size": i % 4}],
+                 "at": {"lon": 13.4 + (i % 3) * 2, "lat": 52.5}, **({"note": None} if i % 4 == 0 else {"note": "n"} if i % 4 == 1 else {})}
                 for i in range(12)]
     store.ensure_vector("c", "a", RECORD)
     store.upsert("c", "a", ids, np.random.default_rng(0).normal(size=(12, 4)), payloads)
