@@ -62,9 +62,14 @@ def stored_vectors(store_path: Path) -> np.ndarray:
         return np.concatenate([batch[VECTOR] for _, batch, _ in store.iter_points(COLLECTION, [VECTOR])])
 
 
+RATES: dict[int, float] = {}
+"""Queries per second of each list `timed` returned (by its id)."""
+
+
 def timed(call: Callable[[np.ndarray], object], queries: np.ndarray, clients: int) -> list[float]:
     """Milliseconds of each call, `clients` threads splitting `queries` between them."""
     spent: list[float] = []
+    began = time.perf_counter()
     lock = threading.Lock()
 
     def worker(part: np.ndarray) -> None:
@@ -81,6 +86,7 @@ def timed(call: Callable[[np.ndarray], object], queries: np.ndarray, clients: in
         thread.start()
     for thread in threads:
         thread.join()
+    RATES[id(spent)] = len(queries) / (time.perf_counter() - began)
     return spent
 
 
@@ -181,14 +187,15 @@ def main() -> None:
         base = float(np.percentile(local["Store.nearest_points"], 50))
         for name, spent in [*local.items(), *http.items()]:
             p50, p99 = np.percentile(spent, [50, 99])
-            rows.append((clients, name, p50, p99, p50 / base))
+            rows.append((clients, name, p50, p99, p50 / base, RATES[id(spent)]))
         for name, spent in http.items():
             added = float(np.percentile(spent, 50)) - base
             print(f"{clients} client(s), {name}: HTTP adds {added:.2f} ms at p50 over Store.nearest_points "
                   f"(target under {TARGET_MS} ms at 1 client)")
-    print("\n| clients | call | p50 ms | p99 ms | p50 / Store.nearest_points |\n|---:|---|---:|---:|---:|")
-    for clients, name, p50, p99, ratio in rows:
-        print(f"| {clients} | {name} | {p50:.2f} | {p99:.2f} | {ratio:.2f} |")
+    print("\n| clients | call | p50 ms | p99 ms | p50 / Store.nearest_points | queries/s |\n"
+          "|---:|---|---:|---:|---:|---:|")
+    for clients, name, p50, p99, ratio, rate in rows:
+        print(f"| {clients} | {name} | {p50:.2f} | {p99:.2f} | {ratio:.2f} | {rate:.0f} |")
 
 
 if __name__ == "__main__":
