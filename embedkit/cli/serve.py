@@ -8,11 +8,12 @@ import os
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from embedkit.cli.options import NumberRange, StoreLocation, store_options
+from embedkit.cli.options import NumberRange, StoreLocation, record_options, store_options
 from embedkit.cli.signals import Terminated, terminate_as_interrupt
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
@@ -52,6 +53,31 @@ def exposed(host: str) -> bool:
         return host != "localhost"
 
 
+@dataclass(frozen=True)
+class ServerLimits:
+    """How much the server takes at once: bodies, loaded encoders, searches batched together."""
+
+    max_upload_mb: float
+    max_json_mb: float
+    max_encoders: int
+    query_batch: int
+    query_wait_ms: float
+
+
+limit_options = record_options(ServerLimits, "limits", [
+    click.option("--max-upload-mb", type=NumberRange(0.01, 1024), default=20, show_default=True,
+                 help="Largest image a client may upload."),
+    click.option("--max-json-mb", type=NumberRange(0.01, 1024), default=8, show_default=True,
+                 help="Largest body that is not an upload (a JSON search)."),
+    click.option("--encoders", "max_encoders", type=click.IntRange(1, 16), default=2, show_default=True,
+                 help="Query encoders kept loaded (least recently used goes first)."),
+    click.option("--query-batch", type=click.IntRange(1, 256), default=32, show_default=True,
+                 help="Concurrent searches by image or text an encoder embeds in one forward pass, at most."),
+    click.option("--query-wait-ms", type=NumberRange(0, 1000), default=5, show_default=True,
+                 help="How long a batch waits for searches on their way (a lone search never waits)."),
+])
+
+
 @click.command("serve")
 @store_options
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -65,21 +91,16 @@ def exposed(host: str) -> bool:
                    "prefer $EMBEDKIT_ACCESS_KEY or --access-key-file.")
 @click.option("--access-key-file", type=click.Path(path_type=Path), default=None,
               help="Read the access key from this file (its first line).")
-@click.option("--max-upload-mb", type=NumberRange(0.01, 1024), default=20, show_default=True,
-              help="Largest image a client may upload.")
-@click.option("--max-json-mb", type=NumberRange(0.01, 1024), default=8, show_default=True,
-              help="Largest body that is not an upload (a JSON search).")
-@click.option("--encoders", "max_encoders", type=click.IntRange(1, 16), default=2, show_default=True,
-              help="Query encoders kept loaded (least recently used goes first).")
-@click.option("--query-batch", type=click.IntRange(1, 256), default=32, show_default=True,
-              help="Concurrent searches by image or text an encoder embeds in one forward pass, at most.")
-@click.option("--query-wait-ms", type=NumberRange(0, 1000), default=5, show_default=True,
-              help="How long a batch waits for searches on their way (a lone search never waits).")
+@limit_options
+@click.option("--qdrant-api-port", type=click.IntRange(1, 65535), default=None,
+              help="Serve Qdrant's REST API on this port of its own (default: under /qdrant of --port).")
+@click.option("--qdrant-api-writes", is_flag=True,
+              help="Let Qdrant's API write points and payloads (needs --access-key).")
 @click.option("--results", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of `embedkit bench` results to show (repeatable; default: bench-results).")
 def serve_command(store: StoreLocation, host: str, port: int, allow_hosts: tuple[str, ...], access_key: str | None,
-                  access_key_file: Path | None, max_upload_mb: float, max_json_mb: float, max_encoders: int,
-                  query_batch: int, query_wait_ms: float, results: tuple[Path, ...]) -> None:
+                  access_key_file: Path | None, limits: ServerLimits, qdrant_api_port: int | None,
+                  qdrant_api_writes: bool, results: tuple[Path, ...]) -> None:
     """Serve the search page and the HTTP API of a store.
 
     Open http://127.0.0.1:8000 for the page, /docs for the API. The server holds an embedded store while it
@@ -106,19 +127,33 @@ def serve_command(store: StoreLocation, host: str, port: int, allow_hosts: tuple
     if wildcard and not allow_hosts:
         click.echo("note: clients that reach this server by a name (not an IP address or localhost) need "
                    "--allow-host NAME", err=True)
+    if qdrant_api_writes and not access_key:
+        raise InvalidOptionError("--qdrant-api-writes lets clients change the store: give --access-key KEY too")
     check_port(host, port)
-    settings = ServeSettings(api_key=access_key or None, max_upload_bytes=int(max_upload_mb * 2**20),
-                             max_json_bytes=int(max_json_mb * 2**20), any_address=wildcard,
+    if qdrant_api_port == port:
+        raise InvalidOptionError(f"--qdrant-api-port {port} is --port too; give Qdrant's API another port, or leave "
+                                 f"it out to serve Qdrant's API under /qdrant")
+    if qdrant_api_port is not None:
+        check_port(host, qdrant_api_port)
+    settings = ServeSettings(api_key=access_key or None, max_upload_bytes=int(limits.max_upload_mb * 2**20),
+                             max_json_bytes=int(limits.max_json_mb * 2**20), any_address=wildcard,
                              allowed_hosts=(*LOOPBACK_HOSTS, *(() if wildcard else (host,)), *allow_hosts),
-                             max_encoders=max_encoders, results=results or (Path("bench-results"),),
-                             query_batch=query_batch, query_wait_ms=query_wait_ms)
+                             max_encoders=limits.max_encoders, results=results or (Path("bench-results"),),
+                             query_batch=limits.query_batch, query_wait_ms=limits.query_wait_ms,
+                             qdrant_api=qdrant_api_port is None, qdrant_api_writes=qdrant_api_writes)
     try:
         with terminate_as_interrupt(), store.open() as opened:  # SIGTERM too closes the store and exits 143
             opened.collections()  # an embedded store held by another process refuses here, in one line
             app = create_app(opened, settings)
             shown = f"[{host}]" if ":" in host else host
             click.echo(f"serving {store.shown} on http://{shown}:{port} (API docs at /docs); Ctrl-C stops", err=True)
-            serve_until_stopped(app, host, port)
+            beside = None
+            if qdrant_api_port is not None:
+                from embedkit.serve.qdrant_api import create_qdrant_app
+
+                click.echo(f"Qdrant's REST API on http://{shown}:{qdrant_api_port}", err=True)
+                beside = (create_qdrant_app(opened, settings, guarded=True), qdrant_api_port)
+            serve_until_stopped(app, host, port, beside)
     except KeyboardInterrupt as stopped:
         if stuck := stuck_threads():  # Python would wait for them at exit, for ever if a read never ends
             click.echo(f"stopped; {len(stuck)} request(s) still running were dropped", err=True)

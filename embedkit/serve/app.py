@@ -32,6 +32,8 @@ STATUS = ((SampleNotFoundError, 404), (UnknownNameError, 404), (UploadTooLargeEr
           (PreprocessingError, 422), (StoreLockedError, 503), (StoreUnavailableError, 503), (StoreReadError, 503),
           (WeightsUnavailableError, 503), (EmptyUploadError, 400), (EmbedkitError, 400))
 """The first class an error is an instance of gives its HTTP status."""
+QDRANT_PREFIX = "/qdrant"
+"""Where Qdrant's REST API answers (embedkit/serve/qdrant_api/)."""
 ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 413, 415, 503)}
 
 
@@ -73,11 +75,16 @@ def create_app(store: Store, settings: ServeSettings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_docs(app)
+    if settings.qdrant_api:
+        from embedkit.serve.qdrant_api import mount_qdrant_api
+
+        mount_qdrant_api(app, store, settings, QDRANT_PREFIX)
     routes = APIRouter()  # after the server's own routes, which no plugin may shadow
     load_routes(routes)
     app.include_router(routes, dependencies=[Depends(check_key)])
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestGuard, settings=settings)  # outermost: Host, key and body limits before any read
+    app.add_middleware(RequestGuard, settings=settings,  # outermost: Host, key and body limits before any read
+                       qdrant_paths=(QDRANT_PREFIX,) if settings.qdrant_api else ())
     return app
 
 

@@ -20,7 +20,11 @@ MULTIPART_SLACK = 64 * 1024
 PUBLIC = ("/", "/api/health", "/openapi.json", "/favicon.ico", "/docs")
 PUBLIC_PREFIXES = ("/static/", "/docs/assets/")
 """What a client may fetch without the key: the page, its assets, the API's description, the health check."""
+QDRANT_PUBLIC = ("", "/", "/healthz", "/livez", "/readyz")
+"""What Qdrant answers without the key, under the prefix where its API is served: the version, the health checks."""
 KEY_MESSAGE = "this server needs its API key: send it as the X-API-Key header (or ?api_key=)"
+QDRANT_KEY_MESSAGE = ("Unauthorized: this server needs its access key: send it as the api-key header "
+                      "(api_key= in Qdrant's clients)")
 
 
 class BodyRefused(HTTPException):
@@ -44,8 +48,10 @@ def is_address(host: str) -> bool:
 
 
 def given_key(scope: Scope, headers: Headers) -> str:
-    """The key a request carries: the X-API-Key header (api-key, as Qdrant's clients send it), or ?api_key=."""
-    found = headers.get("x-api-key") or headers.get("api-key")
+    """The key a request carries: the X-API-Key header (api-key, as Qdrant's clients send it, or
+    `Authorization: Bearer KEY`), or ?api_key=."""
+    bearer = headers.get("authorization", "")
+    found = headers.get("x-api-key") or headers.get("api-key") or (bearer[7:] if bearer[:7].lower() == "bearer " else "")
     if found:
         return found
     query = scope.get("query_string", b"").decode("latin-1")
@@ -54,11 +60,13 @@ def given_key(scope: Scope, headers: Headers) -> str:
 
 class RequestGuard:
     """Refuses, in the server's JSON error shape, a request with a Host it does not serve (403), without the key
-    (401), or with a body over the limit (413, announced or found while reading) or nested too deeply (400)."""
+    (401), or with a body over the limit (413, announced or found while reading) or nested too deeply (400).
+    Under `qdrant_paths` (where Qdrant's REST API answers) the refusal has Qdrant's error body."""
 
-    def __init__(self, app: ASGIApp, settings: ServeSettings) -> None:
+    def __init__(self, app: ASGIApp, settings: ServeSettings, qdrant_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.settings = settings
+        self.qdrant_paths = tuple(path.rstrip("/") for path in qdrant_paths)
         self.hosts = {host_name(host) for host in settings.allowed_hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,11 +74,13 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        path = scope.get("path", "")
+        qdrant = any(path == prefix or path.startswith(prefix + "/") for prefix in self.qdrant_paths)
         multipart = headers.get("content-type", "").lower().startswith("multipart/")
         limit = self.settings.max_upload_bytes + MULTIPART_SLACK if multipart else self.settings.max_json_bytes
-        refusal = self.refusal(scope, headers, limit)
+        refusal = self.refusal(scope, headers, limit, qdrant)
         if refusal is not None:
-            await respond(send, *refusal)
+            await respond(send, *refusal, qdrant=qdrant)
             return
         kind = headers.get("content-type", "application/json").split(";")[0].strip().lower()
         body = BoundedBody(receive, limit, multipart, Nesting(self.settings.max_json_depth)
@@ -90,9 +100,10 @@ class RequestGuard:
         except BodyRefused as refused:  # raised where nothing turned it into a response
             if started:
                 raise
-            await respond(send, refused.status_code, refused.detail, refused.headers)
+            await respond(send, refused.status_code, refused.detail, refused.headers, qdrant=qdrant)
 
-    def refusal(self, scope: Scope, headers: Headers, limit: int) -> tuple[int, str, dict[str, str]] | None:
+    def refusal(self, scope: Scope, headers: Headers, limit: int, qdrant: bool = False
+                ) -> tuple[int, str, dict[str, str]] | None:
         host = host_name(headers.get("host", ""))
         if "*" not in self.hosts and host not in self.hosts and not (self.settings.any_address and is_address(host)):
             shown = host[:100]
@@ -100,13 +111,19 @@ class RequestGuard:
                          f"if that name is meant to reach it"), {}
         key = self.settings.api_key
         path = scope.get("path", "")
-        public = path in PUBLIC or path.startswith(PUBLIC_PREFIXES)
+        public = path in PUBLIC or path.startswith(PUBLIC_PREFIXES) or (qdrant and self.qdrant_public(path))
         if key is not None and not public and not hmac.compare_digest(given_key(scope, headers).encode(), key.encode()):
+            if qdrant:
+                return 401, QDRANT_KEY_MESSAGE, {"WWW-Authenticate": "api-key"}
             return 401, KEY_MESSAGE, {"WWW-Authenticate": "X-API-Key"}
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             return 413, too_large(limit, headers), {}
         return None
+
+
+    def qdrant_public(self, path: str) -> bool:
+        return any(path in (prefix + tail for tail in QDRANT_PUBLIC) for prefix in self.qdrant_paths)
 
 
 class BoundedBody:
@@ -149,8 +166,10 @@ def too_large(limit: int, headers: Headers | None, multipart: bool | None = None
             f"(or start the server with a larger --max-json-mb)")
 
 
-async def respond(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"detail": detail}).encode()
+async def respond(send: Send, status: int, detail: str, headers: dict[str, str] | None = None,
+                  qdrant: bool = False) -> None:
+    shaped = {"status": {"error": detail}, "time": 0.0} if qdrant else {"detail": detail}  # Qdrant's error body
+    body = json.dumps(shaped).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
            (b"x-content-type-options", b"nosniff"), (b"connection", b"close")]
     raw += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]

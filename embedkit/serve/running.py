@@ -1,11 +1,15 @@
 """An app run by uvicorn so that Ctrl-C stops it within seconds, whatever its requests are doing: the requests in
-flight get a short grace, then are cancelled without a traceback, and threads stuck in them are left behind."""
+flight get a short grace, then are cancelled without a traceback, and threads stuck in them are left behind.
+A second app may be served beside it on a port of its own (Qdrant's API, `--qdrant-api-port`): it stops with the
+first."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 
 from fastapi import FastAPI
 
@@ -20,13 +24,35 @@ class DropCancelled(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
-def serve_until_stopped(app: FastAPI, host: str, port: int) -> None:
-    """Serve `app` until Ctrl-C (KeyboardInterrupt is raised again once the server has stopped) or SIGTERM."""
+def serve_until_stopped(app: FastAPI, host: str, port: int, beside: tuple[FastAPI, int] | None = None) -> None:
+    """Serve `app` until Ctrl-C (KeyboardInterrupt is raised again once the server has stopped) or SIGTERM, and
+    `beside` (an app and its port), if given, until `app` stops."""
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS)
+    def config(served: FastAPI, on: int) -> uvicorn.Config:
+        return uvicorn.Config(served, host=host, port=on, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS)
+
     logging.getLogger("uvicorn.error").addFilter(DropCancelled())
-    uvicorn.Server(config).run()
+    if beside is None:
+        uvicorn.Server(config(app, port)).run()
+        return
+
+    class Companion(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # the first server takes the signals for both
+            yield
+
+    first, second = uvicorn.Server(config(app, port)), Companion(config(*beside))
+
+    async def both() -> None:
+        companion = asyncio.create_task(second.serve())
+        try:
+            await first.serve()
+        finally:
+            second.should_exit = True
+            await companion
+
+    asyncio.run(both())
 
 
 def stuck_threads() -> list[threading.Thread]:

@@ -41,3 +41,7 @@ class ServeSettings:
     """Concurrent queries (uploaded images, texts) an encoder embeds in one forward pass, at most."""
     query_wait_ms: float = DEFAULT_MAX_WAIT_MS
     """How long a batch waits for queries that are on their way; a lone query never waits."""
+    qdrant_api: bool = True
+    """Also answer Qdrant's REST API under /qdrant (embedkit/serve/qdrant_api/)."""
+    qdrant_api_writes: bool = False
+    """Let the Qdrant API write (upsert, delete, payloads); only with `api_key` set."""

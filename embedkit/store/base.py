@@ -2,7 +2,8 @@
 
 A backend implements the primitives of `StoreBackend` (embedkit/store/backend.py); the public methods are
 implemented once on them: the vectors, the schema checks and search here, the metadata point (metadata.py),
-payloads (payloads.py) and bulk loads (bulk_load.py) in the classes `Store` joins.
+payloads (payloads.py), points by Qdrant id and filter (point_access.py,
+point_writes.py) and bulk loads (bulk_load.py) in the classes `Store` joins.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from embedkit.store import schema
 from embedkit.store.backend import ID_CHUNK
 from embedkit.store.bulk_load import BulkLoad
 from embedkit.store.collection_vector import CollectionVector, find_vector
-from embedkit.store.payloads import Payloads
+from embedkit.store.point_writes import PointWrites
 from embedkit.store.points import CollectionInfo, Conditions, Hit, ScoredRecord, VectorSummary
 
 log = logging.getLogger(__name__)
 
 
-class Store(Payloads, BulkLoad):
+class Store(PointWrites, BulkLoad):
     """Vectors of samples, under one named vector per encoder, in one collection per dataset."""
 
     # ---- schema ----------------------------------------------------------------------------

@@ -43,6 +43,8 @@ class Conditions:
     has_vectors: list[str] = field(default_factory=list)
     ids: list[str] | None = None
     exclude_ids: list[str] = field(default_factory=list)
+    filter: Any = None
+    """A filter in Qdrant's language (a qdrant_client `models.Filter`), which points must match too."""
 
 
 @dataclass

@@ -408,5 +408,7 @@ def _filter(conditions: Conditions) -> m.Filter:
     must.extend(m.HasVectorCondition(has_vector=name) for name in conditions.has_vectors)
     if conditions.ids is not None:
         must.append(m.HasIdCondition(has_id=list(conditions.ids)))
+    if conditions.filter is not None:
+        must.append(conditions.filter)
     excluded = [schema.METADATA_POINT_ID, *conditions.exclude_ids]
     return m.Filter(must=must or None, must_not=[m.HasIdCondition(has_id=excluded)])

@@ -18,6 +18,7 @@ from embedkit.store import schema
 from embedkit.store.base import Store
 from embedkit.store.collection_options import CollectionOptions
 from embedkit.store.edge import CAPABILITIES
+from embedkit.store.edge.filters import edge_filter
 from embedkit.store.edge.lock import DirectoryLock
 from embedkit.store.edge.readonly import ShardCopies
 from embedkit.store.edge.space import MIN_FREE_ENV, check_space, shortage
@@ -369,5 +370,7 @@ def _filter(conditions: Conditions) -> qe.Filter:
     must.extend(qe.HasVectorCondition(name) for name in conditions.has_vectors)
     if conditions.ids is not None:
         must.append(qe.HasIdCondition(set(conditions.ids)))
+    if conditions.filter is not None:
+        must.append(edge_filter(conditions.filter))
     excluded = {schema.METADATA_POINT_ID, *conditions.exclude_ids}
     return qe.Filter(must=must or None, must_not=[qe.HasIdCondition(excluded)])

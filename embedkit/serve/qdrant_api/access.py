@@ -1,0 +1,31 @@
+"""Who may call the Qdrant API: the server's access key, sent as Qdrant's `api-key` header (what Qdrant's
+clients send for `api_key=`), `Authorization: Bearer KEY`, embedkit's `X-API-Key` or `?api_key=`; and writes,
+only where the server allows them and has a key."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+
+from embedkit.serve.guard import given_key
+from embedkit.serve.qdrant_api.errors import QdrantApiError
+from embedkit.serve.settings import ServeSettings
+
+
+def sent_key(request: Request) -> str:
+    return given_key(request.scope, request.headers)
+
+
+def check_key(settings: ServeSettings, request: Request) -> None:
+    if settings.api_key is None:
+        return
+    if not hmac.compare_digest(sent_key(request).encode(), settings.api_key.encode()):
+        raise QdrantApiError(401, "Unauthorized: this server needs its access key: send it as the api-key header "
+                                  "(api_key= in Qdrant's clients)", headers={"WWW-Authenticate": "api-key"})
+
+
+def check_writes(settings: ServeSettings) -> None:
+    if not (settings.qdrant_api_writes and settings.api_key):
+        raise QdrantApiError(403, "Forbidden: this server's Qdrant API is read-only; writes need `embedkit serve "
+                                  "--access-key KEY --qdrant-api-writes`")
