@@ -125,14 +125,16 @@ def index_command(ctx: click.Context, collection: str, store: StoreLocation, as_
               help="Vector(s) to export, by encoder or vector name (default: the collection's default vector).")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="FILE.parquet, FILE.csv (the classic embeddings.csv) or FILE.npy.")
+@click.option("--csv-raw", is_flag=True,
+              help="Write CSV cells as stored, without a ' before those a spreadsheet would run as a formula.")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
-def export_command(collection: str, encoders: tuple[str, ...], output: Path, store: StoreLocation,
+def export_command(collection: str, encoders: tuple[str, ...], output: Path, csv_raw: bool, store: StoreLocation,
                    as_json: bool) -> None:
     """Write vectors and payloads to Parquet, CSV or .npy."""
     with store.open() as opened:
         names = [opened.vector(collection, e).name for e in encoders or (None,)]
-        count = export(opened, collection, names, output)
+        count = export(opened, collection, names, output, csv_raw=csv_raw)
         left_out = opened.count(collection) - count
     if as_json:
         print_json({"collection": collection, "vectors": names, "file": str(output), "points": count,
