@@ -161,3 +161,9 @@ class ArtifactMismatchError(EmbedkitError):
     """A trained artifact (a stacker, a PCA) was built for other members than those given, or is unreadable."""
 
     exit_code = 2
+
+
+class StudyFileError(EmbedkitError):
+    """A tuning study's file was not written by Optuna (another SQLite database, or not SQLite at all)."""
+
+    exit_code = 2
