@@ -8,7 +8,7 @@ import os
 import stat
 from typing import IO, Any
 
-KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 
@@ -22,7 +22,7 @@ class SpecialFileError(OSError):
 
 
 def special_kind(path: str | os.PathLike[str]) -> str | None:
-    """What `path` is when it is not a regular file ("a FIFO (named pipe)", "a folder", ...); None for a regular
+    """What `path` is when it is not a regular file ("a FIFO", "a folder", ...); None for a regular
     file, and for a name with nothing behind it (opening it then says so)."""
     try:
         mode = os.stat(path).st_mode

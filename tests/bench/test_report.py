@@ -88,3 +88,25 @@ def test_the_plot_legends_cover_no_bar_and_the_random_baseline_is_drawn():
 def test_the_plot_is_saved_for_one_or_many_results(tmp_path, count):
     plot([result(f"e{i}", 0.5 + i / 50) for i in range(count)], tmp_path / "bench.png")
     assert (tmp_path / "bench.png").stat().st_size > 10_000
+
+
+def test_bench_report_skips_a_fifo_and_a_folder_named_json_in_a_results_folder_with_a_line(tmp_path, caplog):
+    import json
+
+    from click.testing import CliRunner
+
+    from embedkit.cli import main
+    from tests.support.special_files import finishes, make_fifo
+
+    (tmp_path / "a.json").write_text(json.dumps(result("resnet50", 0.5)))
+    make_fifo(tmp_path / "fifo.json")
+    (tmp_path / "dir.json").mkdir()
+    report = finishes(lambda: CliRunner().invoke(main, ["bench", "report", str(tmp_path), "--json"]))
+    assert report.exit_code == 0, report.output
+    assert [r["encoder"] for r in json.loads(report.stdout)["results"]] == ["resnet50"]
+    assert sorted(record.getMessage() for record in caplog.records) == [  # the CLI shows warnings on stderr
+        f"skipped {tmp_path / 'dir.json'}: a folder", f"skipped {tmp_path / 'fifo.json'}: a FIFO"]
+    named = finishes(lambda: CliRunner().invoke(main, ["bench", "report", str(tmp_path / "fifo.json")]))
+    assert named.exit_code == 2 and named.output.strip().splitlines() == [
+        f"error: {tmp_path / 'fifo.json'} is a FIFO, not a regular file; pass bench result files "
+        f"(`embedkit bench --out DIR` writes them)"]
