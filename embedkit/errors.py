@@ -88,7 +88,8 @@ class DatasetFormatError(EmbedkitError):
 
 
 class UntrustedFileError(DatasetFormatError):
-    """A pickled dataset file names code that its published format never holds; nothing of it was run."""
+    """A file that could run code when loaded (a pickle, or types its format never holds): refused, nothing of it
+    was run."""
 
 
 class StoreUnavailableError(EmbedkitError):
