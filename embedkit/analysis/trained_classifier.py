@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from embedkit.encoders import Encoder
 
 SUFFIX = ".skops"
+LABEL_FIELDS = ("predicted_label", "predicted_label_name")
 PICKLE_SUFFIX = ".joblib"
 """A pickle, as embedkit 0.2 saved classifiers: loaded only with trust=True."""
 TREE_TYPE = "sklearn.tree._tree.Tree"
@@ -246,9 +247,12 @@ def write_labels(
         points = stored_vectors(target, collection, trained.vector_name, split, require_labels=False)
         labels, _ = trained.predict(points.vectors)
         names = [trained.label_name(label) for label in labels.tolist()]
-        target.set_payloads(collection, {sample_id: {"predicted_label": int(label), "predicted_label_name": name}
-                                         for sample_id, label, name in zip(points.ids, labels.tolist(), names)})
-        target.flush()
+        command = (f"embedkit classify --load {trained.file}" if trained.file is not None else
+                   f"embedkit classify -e {trained.vector_name}") + f" -c {collection} --write-labels" + \
+            (f" --test-split {split}" if split is not None else "")
+        with target.writing_fields(collection, LABEL_FIELDS, command):
+            target.set_payloads(collection, {sample_id: {"predicted_label": int(label), "predicted_label_name": name}
+                                             for sample_id, label, name in zip(points.ids, labels.tolist(), names)})
     counts: dict[str, int] = {}
     for name in names:
         counts[name] = counts.get(name, 0) + 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich import box
 from rich.table import Column, Table
 
@@ -34,7 +35,7 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
         unindexed = [info.name for info in infos if opened.index_unfinished(info.name)]
     if as_json:
         print_json([{"name": i.name, "points": i.points, "default_vector": i.default_vector,
-                     "index_unfinished": i.name in unindexed, "vectors": {
+                     "index_unfinished": i.name in unindexed, "half_written": i.half_written, "vectors": {
             n: {"dim": v.dim, "points": v.points, "encoder": v.record.encoder if v.record else None}
             for n, v in i.vectors.items()}} for i in infos])
         return
@@ -47,6 +48,8 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
             shown = f"{name} (default)" if name == info.default_vector and len(info.vectors) > 1 else name
             table.add_row(f"  {shown}", str(summary.dim), f"{summary.points:,}")
     Console().print(table)
+    for line in (line for info in infos for line in info.half_written):
+        Console(stderr=True).print(f"[yellow]note:[/] {escape(line)}", highlight=False)
     for name in unindexed:
         Console(stderr=True).print(f"[yellow]note:[/] {name}: a run stopped before its index was built (search is "
                                    f"exact until then); `embedkit collections index {name}` builds it",

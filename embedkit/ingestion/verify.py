@@ -34,7 +34,7 @@ class VerifyReport:
     --limit left out (the store does not say which)."""
     problems: list[str] = field(default_factory=list)
     """One line per loss the store's own counts show: a lost metadata point, fewer points than the last writer
-    recorded (`Store.count_problems`)."""
+    recorded (`Store.count_problems`); and one per command that left payload fields half-written."""
 
     @property
     def ok(self) -> bool:
@@ -75,7 +75,8 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
             view = get_dataset(identity).view()
             samples.update({view[i].id: view[i] for i in range(len(view))})
         stored = target.stored_ids(collection, vector_name)
-        report = VerifyReport(collection, vector_name, missing=len(set(samples) - set(stored)), problems=problems)
+        report = VerifyReport(collection, vector_name, missing=len(set(samples) - set(stored)),
+                              problems=problems + target.half_written(collection))
         population = sorted(set(stored) & set(samples))
         chosen = random.Random(seed).sample(population, len(population) if sample is None else
                                             min(sample, len(population)))
