@@ -62,11 +62,6 @@ def read_regular_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> 
         return stream.read()
 
 
-def read_regular_bytes(path: str | os.PathLike[str]) -> bytes:
-    with open_regular(path, "rb") as stream:
-        return stream.read()
-
-
 def _kind(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
