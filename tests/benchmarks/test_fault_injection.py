@@ -55,11 +55,13 @@ def test_flipped_bytes_land_inside_stored_vectors_of_a_mostly_empty_file(faults,
     assert all(any(offset <= position < offset + width for offset in offsets) for position in changed)
 
 
-def test_the_full_disk_is_sized_from_the_data(faults, small_store):
+def test_the_full_disk_is_sized_from_the_data(faults, small_store, tmp_path):
     store, _ = small_store
-    used = sum(p.stat().st_blocks * 512 for p in store.rglob("*") if p.is_file()) / 2**20
-    size = faults.disk_size_mb(store, 64)
-    assert 64 < size <= 64 + used / 2 + 1  # the margin, and less than the store needs: it fills half-way
+    faults.empty_collection(store, tmp_path / "empty")
+    before, full = faults.used_mb(tmp_path / "empty"), faults.used_mb(store)
+    assert 0 < before < full  # the points add to what an empty collection takes
+    size = faults.disk_size_kb(64, before, full - before) / 1024
+    assert 64 + before < size < 64 + full  # room for the store before its points, not for all of them
 
 
 def test_kills_that_never_land_in_a_write_end_in_a_could_not_row(faults, monkeypatch, tmp_path, capsys):
