@@ -88,7 +88,8 @@ class DatasetFormatError(EmbedkitError):
 
 
 class UntrustedFileError(DatasetFormatError):
-    """A pickled dataset file names code that its published format never holds; nothing of it was run."""
+    """A file that could run code when loaded (a pickle, or types its format never holds): refused, nothing of it
+    was run."""
 
 
 class StoreUnavailableError(EmbedkitError):
@@ -159,5 +160,11 @@ class UnlabelledDataError(EmbedkitError):
 
 class ArtifactMismatchError(EmbedkitError):
     """A trained artifact (a stacker, a PCA) was built for other members than those given, or is unreadable."""
+
+    exit_code = 2
+
+
+class StudyFileError(EmbedkitError):
+    """A tuning study's file was not written by Optuna (another SQLite database, or not SQLite at all)."""
 
     exit_code = 2

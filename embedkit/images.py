@@ -23,6 +23,7 @@ from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
 
 from embedkit.errors import ImageLoadError, InvalidOptionError, first_line
 from embedkit.records import Reading
+from embedkit.special_files import special_kind
 
 ImageInput = Union[Image.Image, str, "os.PathLike[str]"]
 
@@ -145,6 +146,9 @@ def read_errors(path: str) -> Iterator[None]:
 def open_within_limit(path: str, max_pixels: int | None) -> Image.Image:
     """`Image.open`, with PIL's own bomb limit raised (under a lock, and put back at once) only when ours
     allows more than it does; PIL's refusal becomes ours, with the knob."""
+    kind = special_kind(path)
+    if kind is not None:  # PIL would wait for ever on a FIFO's open, or read a device without end
+        raise ImageLoadError(f"{path!r} is {kind}, not an image file")
     pil_limit = Image.MAX_IMAGE_PIXELS
     if pil_limit is None or (max_pixels is not None and max_pixels <= 2 * pil_limit):
         try:

@@ -74,7 +74,7 @@ class ClassifyReport:
 
     def save(self, folder: str | os.PathLike[str], *,
              classifier: str | os.PathLike[str] | None = None) -> list[Path]:
-        """Write the confusion matrix (PNG) into `folder`, the fitted classifier to `classifier` (FILE.joblib, with
+        """Write the confusion matrix (PNG) into `folder`, the fitted classifier to `classifier` (FILE.skops, with
         its provenance in FILE.json) when given, and last the report (JSON, in `folder`), which names them all;
         returns the files written."""
         if classifier is not None:

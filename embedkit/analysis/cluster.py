@@ -269,9 +269,15 @@ def cluster_collection(
         clustered = int((assignments != NOISE).sum())
         written = 0
         if field is not None:
-            target.set_payloads(collection, {i: {field: int(c)} for i, c in zip(data.ids, assignments.tolist())})
-            target.index_field(collection, field, "integer")
-            target.flush()
+            command = f"embedkit cluster -c {collection} -e {vector_name}" + \
+                (f" --method {method}" if isinstance(method, str) else "") + \
+                (f" -k {k}" if method in ("kmeans", "agglomerative") else "") + \
+                (f" --split {split}" if split is not None else "") + \
+                (f" --limit {limit}" if limit is not None else "") + \
+                (f" --sample {sample} --seed {seed}" if sample is not None else "") + f" --write --field {field}"
+            with target.writing_fields(collection, [field], command):
+                target.set_payloads(collection, {i: {field: int(c)} for i, c in zip(data.ids, assignments.tolist())})
+                target.index_field(collection, field, "integer")
             written = n
         log.info("clustered %d points of %s/%s with %s in %.1f s", n, collection, vector_name, name,
                  time.perf_counter() - started)

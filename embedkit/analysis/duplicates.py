@@ -94,7 +94,9 @@ def find_duplicates(
                                  pairs=len(scan.pairs), groups=groups, leaks=leaks, leaks_only=leaks_only,
                                  saturated=scan.saturated, index_unfinished=target.index_unfinished(collection))
         if mark:
-            report.marked, report.cleared = write_marks(target, collection, groups, scan.marked_before)
+            command = f"embedkit duplicates -c {collection} -e {vector_name} --threshold {threshold:g} --k {k}" + \
+                (f" --split {split}" if split is not None else "") + (" --leaks" if leaks_only else "") + " --mark"
+            report.marked, report.cleared = write_marks(target, collection, groups, scan.marked_before, command)
     return report
 
 
@@ -220,7 +222,7 @@ def _leaks(group: DuplicateGroup, row: Callable[[tuple[int, list[int]]], np.ndar
 
 
 def write_marks(store: Store, collection: str, groups: list[DuplicateGroup],
-                marked_before: Iterable[str]) -> tuple[int, int]:
+                marked_before: Iterable[str], command: str = "embedkit duplicates --mark") -> tuple[int, int]:
     """Mark the members of `groups` and remove the marks of points marked before that are in none of them.
 
     Returns (points marked, points whose old marks were removed)."""
@@ -230,11 +232,11 @@ def write_marks(store: Store, collection: str, groups: list[DuplicateGroup],
             marks[member.sample_id] = {"duplicate_group": group.number}
             if member is not group.kept:
                 marks[member.sample_id]["duplicate_of"] = group.kept.sample_id
-    store.set_payloads(collection, marks)
     before = set(marked_before)
     stale = sorted(before - marks.keys())
-    store.delete_payload_fields(collection, stale, MARK_FIELDS)
-    store.delete_payload_fields(collection, [g.kept.sample_id for g in groups if g.kept.sample_id in before],
-                                ["duplicate_of"])
-    store.flush()
+    with store.writing_fields(collection, list(MARK_FIELDS), command):
+        store.set_payloads(collection, marks)
+        store.delete_payload_fields(collection, stale, MARK_FIELDS)
+        store.delete_payload_fields(collection, [g.kept.sample_id for g in groups if g.kept.sample_id in before],
+                                    ["duplicate_of"])
     return len(marks), len(stale)

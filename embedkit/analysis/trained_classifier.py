@@ -1,7 +1,9 @@
 """A fitted classifier of stored vectors: saved with its provenance, loaded only when the two match, and used to
 label new images (embedded by the encoder its vectors record) or the stored points of a collection.
 
-Loading a classifier unpickles it, which runs code: load only a file you trust (one you saved yourself).
+A classifier is saved with skops (.skops), a format that holds data only: loading it builds the scikit-learn types
+skops trusts and refuses any other type. A pickle (.joblib, what embedkit 0.2 saved) runs whatever code it holds when
+loaded, so it is loaded only when the caller says it trusts the file (`trust=True`, `--trust`).
 """
 
 from __future__ import annotations
@@ -19,15 +21,22 @@ import numpy as np
 from embedkit.analysis.classifiers import is_estimator
 from embedkit.analysis.ensembles import stored_record
 from embedkit.analysis.vectors import stored_vectors
-from embedkit.errors import ArtifactMismatchError, InvalidOptionError, first_line
+from embedkit.errors import ArtifactMismatchError, InvalidOptionError, UntrustedFileError, first_line
 from embedkit.images import ImageInput, ReadOptions, load_image
 from embedkit.records import VectorRecord
+from embedkit.special_files import SpecialFileError, check_regular, read_regular_text
 from embedkit.store import Store, using_store
 
 if TYPE_CHECKING:
     from embedkit.encoders import Encoder
 
-SUFFIX = ".joblib"
+SUFFIX = ".skops"
+LABEL_FIELDS = ("predicted_label", "predicted_label_name")
+PICKLE_SUFFIX = ".joblib"
+"""A pickle, as embedkit 0.2 saved classifiers: loaded only with trust=True."""
+TREE_TYPE = "sklearn.tree._tree.Tree"
+"""The one type beyond skops's trusted ones that an embedkit classifier (forest) holds; its node indices are checked
+after loading, as skops does not check them."""
 
 
 @dataclass
@@ -78,11 +87,11 @@ class TrainedClassifier:
         return self.label_names.get(int(label), str(label))
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the estimator to `path` (.joblib) and its provenance, with the file's SHA-256, to the .json beside."""
-        import joblib
+        """Write the estimator to `path` (.skops) and its provenance, with the file's SHA-256, to the .json beside."""
+        import skops.io
 
         target = check_classifier_file(path)
-        joblib.dump(self.estimator, target)
+        skops.io.dump(self.estimator, target)
         provenance = {**self.provenance, "model_file": target.name, "model_sha256": _sha256(target)}
         target.with_suffix(".json").write_text(json.dumps(provenance, indent=2, default=str))
         self.file, self.provenance = target, provenance
@@ -90,27 +99,36 @@ class TrainedClassifier:
 
 
 def check_classifier_file(path: str | os.PathLike[str]) -> Path:
-    """`path`, when a classifier can be saved there: a .joblib file in a folder that exists."""
+    """`path`, when a classifier can be saved there: a .skops file in a folder that exists."""
     target = Path(path)
     if target.suffix != SUFFIX or target.is_dir():
-        raise InvalidOptionError(f"save the classifier as a {SUFFIX} file, not {target.name!r}")
+        raise InvalidOptionError(f"save the classifier as a {SUFFIX} file (a format that cannot run code), not "
+                                 f"{target.name!r}")
     if not target.parent.is_dir():
         raise InvalidOptionError(f"folder {target.parent} does not exist; create it first")
     return target
 
 
-def load_classifier(path: str | os.PathLike[str]) -> TrainedClassifier:
-    """The classifier saved at `path` (.joblib), after its .json was checked: it must be an embedkit classifier's
-    provenance that records this very file (its SHA-256). Unpickling runs code: load only a file you trust."""
-    import joblib
-
+def load_classifier(path: str | os.PathLike[str], *, trust: bool = False) -> TrainedClassifier:
+    """The classifier saved at `path`, after its .json was checked: it must be an embedkit classifier's provenance
+    that records this very file (its SHA-256). A .skops file is read as data, refusing any type skops does not trust
+    (UntrustedFileError); a pickle (.joblib) runs code when loaded and is refused unless `trust`."""
     source = Path(path)
-    if source.suffix != SUFFIX or not source.is_file():
+    try:
+        check_regular(source)
+    except SpecialFileError as error:
+        raise InvalidOptionError(f"{error}; name the {SUFFIX} file that `embedkit classify --save` wrote") from error
+    if source.suffix not in (SUFFIX, PICKLE_SUFFIX) or not source.is_file():
         raise InvalidOptionError(f"{source} is not a saved classifier file; name the {SUFFIX} file that "
                                  f"`embedkit classify --save` wrote")
+    if source.suffix == PICKLE_SUFFIX and not trust:
+        raise UntrustedFileError(
+            f"{source} is a pickle: loading it runs whatever code it holds, and the .json beside it only proves that "
+            f"the two belong together, not that the file is safe; if you saved it yourself, pass --trust "
+            f"(trust=True), then save it again as {SUFFIX}")
     sidecar = source.with_suffix(".json")
     try:
-        provenance = json.loads(sidecar.read_text())
+        provenance = json.loads(read_regular_text(sidecar))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ArtifactMismatchError(f"{source} has no readable provenance {sidecar.name} beside it: embedkit loads "
                                     f"only a classifier with the .json it was saved with") from error
@@ -120,18 +138,59 @@ def load_classifier(path: str | os.PathLike[str]) -> TrainedClassifier:
     if provenance.get("model_sha256") != _sha256(source):
         raise ArtifactMismatchError(f"{source} is not the file its {sidecar.name} records (the SHA-256 differs: it "
                                     f"was replaced or changed after it was saved); refusing to load it")
+    estimator = _read_estimator(source)
     try:
-        estimator = joblib.load(source)
         record = VectorRecord.from_json(provenance["vector_record"])
         names = {int(label): str(name) for label, name in provenance["training"]["classes"].items()}
         vector_name = str(provenance["vector_name"])
-    except Exception as error:  # a damaged pickle raises anything at all
-        raise ArtifactMismatchError(f"{source} could not be loaded: {first_line(error)}") from error
+    except Exception as error:  # a hand-edited provenance raises anything at all
+        raise ArtifactMismatchError(f"{sidecar} could not be read: {first_line(error)}") from error
     learnt = getattr(estimator, "classes_", None)
     if not is_estimator(estimator) or learnt is None or sorted(np.asarray(learnt).tolist()) != sorted(names):
         raise ArtifactMismatchError(f"{source} does not hold the classifier of the classes its {sidecar.name} "
                                     f"records; save it again")
     return TrainedClassifier(estimator, vector_name, record, names, provenance, source)
+
+
+def _read_estimator(source: Path) -> Any:
+    """The estimator in `source`: a pickle (already trusted by the caller), or a skops file holding no type beyond
+    skops's trusted ones and the trees of a forest, whose node indices must stay inside the tree."""
+    try:
+        if source.suffix == PICKLE_SUFFIX:
+            import joblib
+
+            return joblib.load(source)
+        import skops.io
+
+        untrusted = skops.io.get_untrusted_types(file=source)
+    except Exception as error:  # a damaged file raises anything at all
+        raise ArtifactMismatchError(f"{source} could not be loaded: {first_line(error)}") from error
+    unknown = [name for name in untrusted if name != TREE_TYPE]
+    if unknown:
+        raise UntrustedFileError(f"{source} holds types an embedkit classifier never holds ({', '.join(unknown[:3])}); "
+                                 f"refusing to load it (nothing of it was run)")
+    try:
+        estimator = skops.io.load(source, trusted=list(untrusted))
+    except Exception as error:
+        raise ArtifactMismatchError(f"{source} could not be loaded: {first_line(error)}") from error
+    if untrusted:
+        _check_trees(source, estimator)
+    return estimator
+
+
+def _check_trees(source: Path, estimator: Any) -> None:
+    """Refuse trees whose child or feature indices point outside the tree: scikit-learn follows them unchecked."""
+    for member in getattr(estimator, "estimators_", [estimator]):
+        tree = getattr(member, "tree_", None)
+        if tree is None:
+            raise UntrustedFileError(f"{source} holds a tree outside a forest; refusing to load it")
+        count, features = int(tree.node_count), int(getattr(member, "n_features_in_", tree.n_features))
+        children = np.concatenate([np.asarray(tree.children_left), np.asarray(tree.children_right)])
+        feature = np.asarray(tree.feature)
+        if (len(children) != 2 * count or len(feature) != count or children.min(initial=-1) < -1
+                or children.max(initial=-1) >= count or feature.min(initial=-2) < -2
+                or feature.max(initial=-2) >= features or np.asarray(tree.value).shape[0] != count):
+            raise UntrustedFileError(f"{source} holds a tree whose nodes point outside it; refusing to load it")
 
 
 def predict_images(
@@ -188,9 +247,12 @@ def write_labels(
         points = stored_vectors(target, collection, trained.vector_name, split, require_labels=False)
         labels, _ = trained.predict(points.vectors)
         names = [trained.label_name(label) for label in labels.tolist()]
-        target.set_payloads(collection, {sample_id: {"predicted_label": int(label), "predicted_label_name": name}
-                                         for sample_id, label, name in zip(points.ids, labels.tolist(), names)})
-        target.flush()
+        command = (f"embedkit classify --load {trained.file}" if trained.file is not None else
+                   f"embedkit classify -e {trained.vector_name}") + f" -c {collection} --write-labels" + \
+            (f" --test-split {split}" if split is not None else "")
+        with target.writing_fields(collection, LABEL_FIELDS, command):
+            target.set_payloads(collection, {sample_id: {"predicted_label": int(label), "predicted_label_name": name}
+                                             for sample_id, label, name in zip(points.ids, labels.tolist(), names)})
     counts: dict[str, int] = {}
     for name in names:
         counts[name] = counts.get(name, 0) + 1
@@ -199,7 +261,7 @@ def write_labels(
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
+    with open(path, "rb") as stream:  # a regular file: load_classifier checked it
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from embedkit.errors import InvalidOptionError, first_line
+from embedkit.special_files import SpecialFileError, read_regular_text
+
+log = logging.getLogger(__name__)
 
 COLUMNS = (("map@5", "mAP@5"), ("p@10", "P@10"), ("ap", "AP"), ("map@r", "MAP@R"), ("recall@10", "R@10"))
 OPTIONAL_COLUMNS = (("hit@10", "hit@10"),)
@@ -19,7 +23,8 @@ RESULT_KEYS = ("dataset", "encoder", "protocol", "metrics", "query_split", "gall
 
 def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
     """Result dicts from bench's JSON files, or from those among the *.json of the folders given (other JSON
-    files in a folder are passed over); InvalidOptionError when there are none or a file named is not one."""
+    files in a folder are passed over, and a FIFO, device or folder named *.json is skipped with a warning, never
+    opened); InvalidOptionError when there are none or a file named is not one."""
     results = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -35,7 +40,13 @@ def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
 
 def _read_result(file: Path, named: bool) -> dict[str, Any] | None:
     try:
-        document = json.loads(file.read_text())
+        document = json.loads(read_regular_text(file))
+    except SpecialFileError as error:
+        if not named:
+            log.warning("skipped %s: %s", file, error.kind)
+            return None
+        raise InvalidOptionError(f"{error}; pass bench result files (`embedkit bench --out DIR` writes them)") \
+            from error
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         if not named:
             return None

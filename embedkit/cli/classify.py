@@ -27,12 +27,13 @@ PER_CLASS_ROWS = 30
 """Classes the per-class table shows all of; above, the ones with the lowest F1 (--json has every one)."""
 
 
-def joblib_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """A callback for a classifier to write: a .joblib file in a folder that exists, checked before training."""
+def classifier_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A callback for a classifier to write: a .skops file in a folder that exists, checked before training."""
     if value is None:
         return None
-    if value.suffix != ".joblib" or value.is_dir():
-        raise click.BadParameter(f"save the classifier as a .joblib file, not {value.name!r}")
+    if value.suffix != ".skops" or value.is_dir():
+        raise click.BadParameter(f"save the classifier as a .skops file (a format that cannot run code), not "
+                                 f"{value.name!r}")
     if not value.parent.is_dir():
         raise click.BadParameter(f"folder {value.parent} does not exist; create it first")
     return value
@@ -73,8 +74,8 @@ training_options = record_options(ClassifierTraining, "training", [
                  help="Cross-validate in N folds instead of testing on a split (a collection of one split)."),
     out_dir_option(Path("classify-results"), "Folder for the confusion matrix (PNG) and the report (JSON).",
                    name="out"),
-    click.option("--save", type=click.Path(path_type=Path), default=None, callback=joblib_file,
-                 help="Save the classifier as FILE.joblib, with its provenance in FILE.json."),
+    click.option("--save", type=click.Path(path_type=Path), default=None, callback=classifier_file,
+                 help="Save the classifier as FILE.skops, with its provenance in FILE.json."),
 ])
 """--method, --k, --shots, --seeds, --seed, --train-split, --test-split, --cv, --out and --save, handed to the
 command as `training: ClassifierTraining`."""
@@ -87,7 +88,9 @@ command as `training: ClassifierTraining`."""
               help="Which stored vector (its name or its encoder's; default: the collection's default one).")
 @training_options
 @click.option("--load", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Use a saved classifier instead of training one. Loading it runs code: only a file you trust.")
+              help="Use a saved classifier (FILE.skops) instead of training one.")
+@click.option("--trust", is_flag=True,
+              help="With --load FILE.joblib: load a pickle, which runs whatever code it holds (only one you saved).")
 @click.option("--predict", is_flag=True, help="Label IMAGES, embedded by the encoder the vectors record.")
 @click.option("--write-labels", is_flag=True,
               help="Store predicted_label and predicted_label_name in the payloads of the test split's points "
@@ -97,8 +100,8 @@ command as `training: ClassifierTraining`."""
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.pass_context
 def classify_command(ctx: click.Context, images: tuple[Path, ...], collection: str | None, vector: str | None,
-                     training: ClassifierTraining, load: Path | None, predict: bool, write_labels: bool, device: str,
-                     store: StoreLocation, as_json: bool) -> None:
+                     training: ClassifierTraining, load: Path | None, trust: bool, predict: bool, write_labels: bool,
+                     device: str, store: StoreLocation, as_json: bool) -> None:
     """Train a classifier on stored vectors and score it.
 
     Learns from the vectors and labels of a collection (no image is encoded): trains on --train-split and
@@ -108,13 +111,15 @@ def classify_command(ctx: click.Context, images: tuple[Path, ...], collection: s
     given = {name for name in ctx.params if ctx.get_parameter_source(name) not in
              (click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP, None)}
     _check_usage(given, images, collection, vector, predict, write_labels, load, training)
+    if trust and load is None:
+        raise click.UsageError("--trust goes with --load FILE.joblib (a pickle you saved yourself)")
     from embedkit.analysis.classify import load_classifier, predict_images
     from embedkit.analysis.classify import write_labels as store_labels
 
     document: dict[str, Any] = {}
     report = written = None
     if load is not None:
-        classifier = load_classifier(load)
+        classifier = load_classifier(load, trust=trust)
         document["classifier"] = str(load)
     if collection is not None and (load is None or write_labels):
         with store.open() as opened:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich import box
 from rich.table import Column, Table
 
@@ -34,7 +35,7 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
         unindexed = [info.name for info in infos if opened.index_unfinished(info.name)]
     if as_json:
         print_json([{"name": i.name, "points": i.points, "default_vector": i.default_vector,
-                     "index_unfinished": i.name in unindexed, "vectors": {
+                     "index_unfinished": i.name in unindexed, "half_written": i.half_written, "vectors": {
             n: {"dim": v.dim, "points": v.points, "encoder": v.record.encoder if v.record else None}
             for n, v in i.vectors.items()}} for i in infos])
         return
@@ -47,6 +48,8 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
             shown = f"{name} (default)" if name == info.default_vector and len(info.vectors) > 1 else name
             table.add_row(f"  {shown}", str(summary.dim), f"{summary.points:,}")
     Console().print(table)
+    for line in (line for info in infos for line in info.half_written):
+        Console(stderr=True).print(f"[yellow]note:[/] {escape(line)}", highlight=False)
     for name in unindexed:
         Console(stderr=True).print(f"[yellow]note:[/] {name}: a run stopped before its index was built (search is "
                                    f"exact until then); `embedkit collections index {name}` builds it",
@@ -124,15 +127,17 @@ def index_command(ctx: click.Context, collection: str, store: StoreLocation, as_
 @click.option("--encoder", "-e", "encoders", multiple=True,
               help="Vector(s) to export, by encoder or vector name (default: the collection's default vector).")
 @out_file_option(help="FILE.parquet, FILE.csv (the classic embeddings.csv) or FILE.npy.", old="--output")
+@click.option("--csv-raw", is_flag=True,
+              help="Write CSV cells as stored, without a ' before those a spreadsheet would run as a formula.")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
-def export_command(collection: str, encoders: tuple[str, ...], out: Path | None, store: StoreLocation,
+def export_command(collection: str, encoders: tuple[str, ...], out: Path | None, csv_raw: bool, store: StoreLocation,
                    as_json: bool) -> None:
     """Write vectors and payloads to Parquet, CSV or .npy."""
     output = required_out(out)
     with store.open() as opened:
         names = [opened.vector(collection, e).name for e in encoders or (None,)]
-        count = export(opened, collection, names, output)
+        count = export(opened, collection, names, output, csv_raw=csv_raw)
         left_out = opened.count(collection) - count
     if as_json:
         print_json({"collection": collection, "vectors": names, "file": str(output), "points": count,

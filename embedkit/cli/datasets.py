@@ -190,7 +190,8 @@ def check_command(name: str, split: str | None, strict: bool, workers: int | Non
         pass
     if as_json:
         print_json({"name": dataset.name, "split": split, "read": report.read, "skipped": [
-            {"sample_id": item.id, "source": item.source, "reason": item.reason} for item in report.skipped]})
+            {"sample_id": item.id, "source": item.source, "reason": item.reason} for item in report.skipped],
+            "notes": dataset.notes})
     else:
         print_report(report, console)
     if report.skipped:

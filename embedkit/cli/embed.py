@@ -13,6 +13,7 @@ from embedkit.cli.tables import print_json
 from embedkit.encoders import encoder_entry
 from embedkit.hookspecs import hookimpl
 from embedkit.images import ReadOptions, check_image, load_image
+from embedkit.special_files import special_kind
 
 
 @click.command("embed")
@@ -36,6 +37,12 @@ def embed_command(images: tuple[Path, ...], encoder: EncoderChoice, background: 
         raise click.BadParameter(f"{output} is a folder; name a file in it, e.g. {output / 'vectors.npy'}",
                                  param_hint="'-o' / '--out'")
     encoder_entry(encoder.name)  # an unknown name fails before any file is read
+    skipped = [(path, kind) for path in images if (kind := special_kind(path)) is not None and kind != "a folder"]
+    for path, kind in skipped:  # a FIFO (a shell glob picks one up) would hang the read: left out, said so
+        click.echo(f"skipped {path}: {kind}, not an image file", err=True)
+    images = tuple(path for path in images if path not in {path for path, _ in skipped})
+    if not images:
+        raise click.UsageError("no image file left to embed: every one named is a special file")
     for path in images:  # every file is checked (its header) before the model loads
         check_image(path)
     model = encoder.build()
@@ -53,6 +60,7 @@ def embed_command(images: tuple[Path, ...], encoder: EncoderChoice, background: 
         "encoder": model.record.replace(reading=reading.reading()).to_json(),
         "precision_choice": model.precision_choice and model.precision_choice.to_json(),
         "items": [{"image": str(path), "vector": vector.tolist()} for path, vector in zip(images, vectors)],
+        **({"skipped": [{"image": str(path), "kind": kind} for path, kind in skipped]} if skipped else {}),
     }
     if output is None:
         print_json(document)

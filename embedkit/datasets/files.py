@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from embedkit.datasets.base import Sample
+from embedkit.special_files import special_kind
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm"})
 
@@ -62,6 +63,8 @@ class FolderScan:
     paths: list[str] = field(default_factory=list)
     labels: list[int | None] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    special: list[str] = field(default_factory=list)
+    """Names of images that are no regular file (a FIFO, a device, a socket): skipped, never opened."""
     repeated_links: list[str] = field(default_factory=list)
     """Linked folders not read again: they lead to a folder already read (a loop, or two links to one)."""
     empty_classes: list[str] = field(default_factory=list)
@@ -72,6 +75,10 @@ class FolderScan:
         if self.ignored:
             shown = ", ".join(self.ignored[:5]) + (", ..." if len(self.ignored) > 5 else "")
             notes.append(f"ignored {len(self.ignored)} non-image file(s) in {self.root}: {shown}")
+        if self.special:
+            shown = ", ".join(self.special[:5]) + (", ..." if len(self.special) > 5 else "")
+            notes.append(f"skipped {len(self.special)} special file(s) in {self.root} that are not regular files "
+                         f"(a FIFO, a device, a socket): {shown}")
         if self.repeated_links:
             shown = ", ".join(self.repeated_links[:5]) + (", ..." if len(self.repeated_links) > 5 else "")
             notes.append(f"{len(self.repeated_links)} linked folder(s) in {self.root} lead to a folder already "
@@ -118,6 +125,10 @@ def scan_folder(root: str | Path, depth: int = 1, exclude: Sequence[str] = ()) -
             path = (relative / name).as_posix()
             if not is_image_name(name):
                 scan.ignored.append(path)
+                continue
+            kind = special_kind(os.path.join(current, name))
+            if kind is not None:
+                scan.special.append(f"{path} ({kind})")
                 continue
             found.append((path, "/".join(parts[:depth]) if len(parts) >= depth > 0 else None))
     with_class = {name for _, name in found if name is not None}

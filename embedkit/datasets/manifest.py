@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from embedkit.datasets.base import ALL, Dataset, SampleSource
 from embedkit.datasets.files import FilePart
 from embedkit.errors import DatasetFormatError, DatasetUnavailableError, InvalidOptionError
+from embedkit.special_files import open_regular, special_kind
 
 
 class ManifestDataset(Dataset):
@@ -28,10 +29,13 @@ class ManifestDataset(Dataset):
             raise InvalidOptionError("manifest: needs a CSV file, e.g. manifest:images.csv")
         self.file = Path(file).expanduser().resolve()  # sources stored absolute: readable from anywhere
         self.name = f"manifest:{self.file}"
+        kind = special_kind(self.file)
+        if kind is not None:
+            raise DatasetFormatError(f"manifest {self.file} is {kind}, not a CSV file; pass manifest:FILE.csv")
         if not self.file.is_file():
             raise DatasetUnavailableError(f"manifest {self.file} does not exist; pass manifest:FILE.csv")
         try:
-            with open(self.file, newline="", encoding="utf-8-sig") as stream:
+            with open_regular(self.file, newline="", encoding="utf-8-sig") as stream:
                 reader = csv.DictReader(stream)
                 columns = list(reader.fieldnames or [])
                 rows = list(reader)
@@ -47,6 +51,7 @@ class ManifestDataset(Dataset):
         by_split: dict[str, tuple[list[str], list[int | None], list[dict], list[str]]] = {}
         seen: dict[str, int] = {}
         missing = 0
+        special: list[str] = []
         for number, row in enumerate(rows, start=2):
             path = (row.get(path_column) or "").strip()
             if not path:
@@ -56,6 +61,8 @@ class ManifestDataset(Dataset):
                                          f"each image once")
             seen[path] = number
             missing += not os.path.exists(self.file.parent / path)
+            if (kind := special_kind(self.file.parent / path)) is not None:
+                special.append(f"{path} ({kind})")
             split = row.get(split_column) or ALL
             paths, labels, payloads, ids = by_split.setdefault(split, ([], [], [], []))
             paths.append(path)
@@ -66,6 +73,9 @@ class ManifestDataset(Dataset):
             raise DatasetFormatError(f"manifest {self.file} lists no images")
         if missing:
             self.notes.append(f"{missing} path(s) in {self.file} do not exist; they will be reported when read")
+        if special:
+            self.notes.append(f"{len(special)} path(s) in {self.file} are not regular files and are skipped when "
+                              f"read: {', '.join(special[:5])}{', ...' if len(special) > 5 else ''}")
         self.splits = tuple(by_split)
         self._parts = [FilePart("manifest", split, str(self.file.parent), paths, labels, self.classes, payloads, ids)
                        for split, (paths, labels, payloads, ids) in by_split.items()]

@@ -38,7 +38,7 @@ class VerifyReport:
     MISSING_CHECKED."""
     problems: list[str] = field(default_factory=list)
     """One line per loss the store's own counts show: a lost metadata point, fewer points than the last writer
-    recorded (`Store.count_problems`)."""
+    recorded (`Store.count_problems`); and one per command that left payload fields half-written."""
 
     @property
     def ok(self) -> bool:
@@ -93,8 +93,8 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
             samples.update({view[i].id: view[i] for i in range(len(view))})
         stored = target.stored_ids(collection, vector_name)
         absent = sorted(set(samples) - set(stored))
-        report = VerifyReport(collection, vector_name, missing=len(absent), problems=problems,
-                              missing_unreadable=sum(not readable(samples[i]) for i in absent[:MISSING_CHECKED]))
+        report = VerifyReport(collection, vector_name, missing=len(absent),
+                              problems=problems + target.half_written(collection), missing_unreadable=sum(not readable(samples[i]) for i in absent[:MISSING_CHECKED]))
         population = sorted(set(stored) & set(samples))
         chosen = random.Random(seed).sample(population, len(population) if sample is None else
                                             min(sample, len(population)))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from embedkit.errors import InvalidOptionError
@@ -12,6 +13,8 @@ from embedkit.store import CollectionVector, Hit, Store, using_store
 
 if TYPE_CHECKING:
     from embedkit.encoders import Encoder
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,6 +25,8 @@ class SearchResult:
     hits: list[Hit]
     query_hit: Hit | None = None
     """For a query by sample id: that sample, with its payload; by examples: the first liked one."""
+    warnings: list[str] = field(default_factory=list)
+    """One line per payload field the filter names that a writer left half-written (also logged)."""
 
 
 def _vector_name(encoder: str | Encoder | None, options: dict[str, Any]) -> str | None:
@@ -85,6 +90,9 @@ def search(
         raise InvalidOptionError(f"k must be at least 1, got {k}")
     query_hit = None
     with using_store(store) as target:
+        warnings = target.half_written(collection, list(filter)) if filter else []
+        for line in warnings:  # the hits are filtered by values that are partly from an earlier run
+            log.warning(line)
         if image is not None or text is not None:
             vector = vector or target.vector(collection, _vector_name(encoder, encoder_options),
                                              embeds="text" if text is not None else "image")
@@ -111,4 +119,5 @@ def search(
                 f"no point of collection {collection!r} has {shown}: check the field names and the values' types "
                 f"(label is an integer, label_name a string; `embedkit export` shows the payloads)"
             )
-        return SearchResult(collection, vector.name, {k_: v for k_, v in query_record.items() if v}, hits, query_hit)
+        return SearchResult(collection, vector.name, {k_: v for k_, v in query_record.items() if v}, hits, query_hit,
+                            warnings)

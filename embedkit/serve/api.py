@@ -61,7 +61,7 @@ def list_collections(request: Request) -> list[CollectionOut]:
                 modality=modality, embeds_text=modality in ("text", "image+text"),
                 embeds_images=modality in ("image", "image+text"), default=summary.name == info.default_vector))
         out.append(CollectionOut(name=info.name, points=info.points, default_vector=info.default_vector,
-                                 vectors=vectors))
+                                 vectors=vectors, half_written=info.half_written))
     return out
 
 

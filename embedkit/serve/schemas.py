@@ -86,6 +86,8 @@ class CollectionOut(BaseModel):
     points: int
     default_vector: str | None
     vectors: list[VectorOut]
+    half_written: list[str] = Field([], description="One line per command that left payload fields half-written "
+                                                    "(killed before the end): filters on them see a mix of two runs")
 
 
 class LabelCount(BaseModel):

@@ -22,13 +22,14 @@ from embedkit.store import schema
 from embedkit.store.backend import ID_CHUNK
 from embedkit.store.bulk_load import BulkLoad
 from embedkit.store.collection_vector import CollectionVector, find_vector
+from embedkit.store.field_writes import FieldWrites
 from embedkit.store.point_writes import PointWrites
 from embedkit.store.points import CollectionInfo, Conditions, Hit, ScoredRecord, VectorSummary
 
 log = logging.getLogger(__name__)
 
 
-class Store(PointWrites, BulkLoad):
+class Store(PointWrites, BulkLoad, FieldWrites):
     """Vectors of samples, under one named vector per encoder, in one collection per dataset."""
 
     # ---- schema ----------------------------------------------------------------------------
@@ -343,7 +344,8 @@ class Store(PointWrites, BulkLoad):
                                  schema.stored_record(recorded[v]) if v in recorded else None)
                 for v in sorted(set(dims) | set(recorded))
             }
-            infos.append(CollectionInfo(name, self._count(name, Conditions()), vectors, self.default_vector(name)))
+            infos.append(CollectionInfo(name, self._count(name, Conditions()), vectors, self.default_vector(name),
+                                        self.half_written(name)))
         return infos
 
     # ---- lifecycle ---------------------------------------------------------------------------

@@ -16,14 +16,18 @@ from embedkit.store import Store
 
 FORMATS = (".parquet", ".csv", ".npy")
 PAYLOAD_COLUMNS = ("sample_id", "dataset", "split", "label", "label_name", "source")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's CSV injection list: what a spreadsheet evaluates
 
 
-def export(store: Store, collection: str, vector_names: Sequence[str], path: str | Path) -> int:
+def export(store: Store, collection: str, vector_names: Sequence[str], path: str | Path, *,
+           csv_raw: bool = False) -> int:
     """Write every point that has all `vector_names` to `path`, in sample-id order (for the built-in datasets,
     their own order); the suffix picks the format. Returns the count.
 
     - `.parquet`: payload columns, then one list<float32> column per vector name;
-    - `.csv`: payload columns, then `<vector>_0 … <vector>_{dim-1}` for each vector;
+    - `.csv`: payload columns, then `<vector>_0 … <vector>_{dim-1}` for each vector (9 significant digits, so
+      float32 reads back exactly); a text cell that a spreadsheet would take as a formula (a leading `=`, `+`,
+      `-`, `@`, tab or CR) is written with a `'` before it, unless `csv_raw`;
     - `.npy`: the (n, dim) float32 array of one vector name, with the payloads in order in
       `<path>.payload.jsonl` beside it.
     """
@@ -52,6 +56,8 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
     partial = [target.with_name(f".{target.name}.partial") for target in targets]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".csv" and not csv_raw:
+            table = {column: [escape_formula(value) for value in values] for column, values in table.items()}
         _write(partial, path.suffix, ids, columns, table, vectors, payloads)
         for written, target in zip(partial, targets):
             os.replace(written, target)
@@ -66,6 +72,13 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
         raise OutputWriteError(f"cannot write {path} ({error.strerror or first_line(error)}); nothing was written: "
                                f"{remedy}") from error
     return len(ids)
+
+
+def escape_formula(value: object) -> object:
+    """`value`, with a `'` before it when it is text that a spreadsheet would evaluate as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _write(paths: list[Path], suffix: str, ids: list[str], columns: list[str], table: dict[str, list],
@@ -98,5 +111,5 @@ def _write(paths: list[Path], suffix: str, ids: list[str], columns: list[str], t
             for row in range(len(ids)):
                 values = [table[column][row] for column in columns]
                 for array in vectors.values():
-                    values += [f"{x:.7g}" for x in array[row]]
+                    values += [f"{x:.9g}" for x in array[row]]
                 writer.writerow(values)

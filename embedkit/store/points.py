@@ -33,6 +33,8 @@ class CollectionInfo:
     points: int
     vectors: dict[str, VectorSummary] = field(default_factory=dict)
     default_vector: str | None = None
+    half_written: list[str] = field(default_factory=list)
+    """One line per command that left payload fields half-written (Store.half_written)."""
 
 
 @dataclass

@@ -3,12 +3,13 @@ study kept in SQLite so that an interrupted search goes on where it stopped."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from embedkit.errors import InvalidOptionError
+from embedkit.errors import InvalidOptionError, StudyFileError, first_line
 from embedkit.training.config import OBJECTIVES, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,14 @@ def tune(base: TrainConfig, *, trials: int, folder: Path, objectives: tuple[str,
         raise InvalidOptionError(f"unknown objective {unknown[0]!r}; use some of {', '.join(OBJECTIVES)}")
     folder.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=base.name, storage=f"sqlite:///{folder / STUDY_FILE}", direction="maximize", load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed), pruner=optuna.pruners.MedianPruner(n_startup_trials=3))
+    path = folder / STUDY_FILE
+    check_study_file(path)
+    try:
+        study = optuna.create_study(
+            study_name=base.name, storage=f"sqlite:///{path}", direction="maximize", load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=seed), pruner=optuna.pruners.MedianPruner(n_startup_trials=3))
+    except Exception as error:  # SQLAlchemy's or Optuna's refusal of a database that only looks like a study
+        raise _foreign(path, first_line(error)) from error
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study._storage.set_trial_state_values(stale._trial_id, optuna.trial.TrialState.FAIL)  # an interrupted call's
@@ -84,6 +90,36 @@ def tune(base: TrainConfig, *, trials: int, folder: Path, objectives: tuple[str,
     completed = [row for row in rows if row["state"] == "complete"]
     best = max(completed, key=lambda row: row["map@5"]) if completed else {}
     return TuneResult(folder, rows, best, ran)
+
+
+def check_study_file(path: Path) -> None:
+    """Refuse a study file that Optuna did not write, before Optuna opens it (and adds its tables to it)."""
+    import sqlite3
+
+    from embedkit.special_files import special_kind
+
+    if not path.exists() and not path.is_symlink():
+        return
+    kind = special_kind(path)
+    if kind is not None:
+        raise _foreign(path, kind)
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if not head:
+        return  # an empty file: SQLite makes it a database
+    if head != b"SQLite format 3\x00":
+        raise _foreign(path, "not a SQLite database")
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.Error as error:
+        raise _foreign(path, f"an unreadable SQLite database: {error}") from error
+    if tables and not {"studies", "trials", "version_info"} <= tables:
+        raise _foreign(path, f"a SQLite database of other tables ({', '.join(sorted(tables)[:3])})")
+
+
+def _foreign(path: Path, why: str) -> StudyFileError:
+    return StudyFileError(f"{path} is not an Optuna study ({why}); move it away, or tune under another --name")
 
 
 def write_trials(study: Any, rows: list[dict[str, Any]], folder: Path) -> None:

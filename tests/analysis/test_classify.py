@@ -144,8 +144,8 @@ def test_a_report_writes_nothing_until_saved_then_the_confusion_matrix_png_and_t
 def test_a_saved_classifier_records_its_provenance_and_predicts_the_same_once_loaded(shapes, tmp_path):
     store, _ = shapes
     report = classify(store, "shapes", vector="colour.v1", method="linear")
-    written = report.save(tmp_path / "out", classifier=tmp_path / "colour.joblib")
-    assert written[1] == tmp_path / "colour.joblib" and report.saved == str(written[1])
+    written = report.save(tmp_path / "out", classifier=tmp_path / "colour.skops")
+    assert written[1] == tmp_path / "colour.skops" and report.saved == str(written[1])
     assert json.loads(written[-1].read_text())["saved"] == report.saved
     provenance = json.loads((tmp_path / "colour.json").read_text())
     train = arrays(store, "colour.v1", "train")
@@ -159,7 +159,7 @@ def test_a_saved_classifier_records_its_provenance_and_predicts_the_same_once_lo
     assert provenance["metrics"]["accuracy"] == report.accuracy and provenance["embedkit_version"]
     assert provenance["created_at"] and provenance["library"].startswith("scikit-learn")
 
-    loaded = load_classifier(tmp_path / "colour.joblib")
+    loaded = load_classifier(tmp_path / "colour.skops")
     test = arrays(store, "colour.v1", "test")
     labels, probabilities = loaded.predict(test.vectors)
     np.testing.assert_array_equal(labels, report.classifier.estimator.predict(test.vectors))
@@ -169,28 +169,28 @@ def test_a_saved_classifier_records_its_provenance_and_predicts_the_same_once_lo
 def test_a_classifier_file_that_cannot_be_written_is_refused_before_anything_is_saved(shapes, tmp_path):
     store, _ = shapes
     report = classify(store, "shapes", vector="colour.v1", method="knn", k=3)
-    for bad, says in ((tmp_path / "model.npz", "save the classifier as a .joblib file, not 'model.npz'"),
-                      (tmp_path / "missing" / "model.joblib", "does not exist; create it first")):
+    for bad, says in ((tmp_path / "model.npz", "save the classifier as a .skops file \\(a format that cannot run code\\), not 'model.npz'"),
+                      (tmp_path / "missing" / "model.skops", "does not exist; create it first")):
         with pytest.raises(InvalidOptionError, match=says):
             report.save(tmp_path / "out", classifier=bad)
     assert not (tmp_path / "out").exists() and report.saved is None
 
 
-def test_a_classifier_file_its_json_does_not_record_is_refused_before_it_is_unpickled(shapes, tmp_path, monkeypatch):
+def test_a_classifier_file_its_json_does_not_record_is_refused_before_it_is_read(shapes, tmp_path, monkeypatch):
     store, _ = shapes
     for name, k in (("a", 3), ("b", 4)):
         report = classify(store, "shapes", vector="colour.v1", method="knn", k=k)
-        report.save(tmp_path / "out", classifier=tmp_path / f"{name}.joblib")
-    monkeypatch.setattr("joblib.load", lambda *args: pytest.fail("a file its provenance does not vouch for was loaded"))
+        report.save(tmp_path / "out", classifier=tmp_path / f"{name}.skops")
+    monkeypatch.setattr("skops.io.load", lambda *args: pytest.fail("a file its provenance does not vouch for was loaded"))
     (tmp_path / "a.json").write_text((tmp_path / "b.json").read_text())  # another file's provenance
     with pytest.raises(ArtifactMismatchError, match="SHA-256 differs") as caught:
-        load_classifier(tmp_path / "a.joblib")
+        load_classifier(tmp_path / "a.skops")
     (tmp_path / "b.json").write_text(json.dumps({"kind": "something else"}))
     with pytest.raises(ArtifactMismatchError, match="is not the provenance of an embedkit classifier"):
-        load_classifier(tmp_path / "b.joblib")
+        load_classifier(tmp_path / "b.skops")
     (tmp_path / "b.json").unlink()
     with pytest.raises(ArtifactMismatchError, match="no readable provenance b.json"):
-        load_classifier(tmp_path / "b.joblib")
+        load_classifier(tmp_path / "b.skops")
     with pytest.raises(InvalidOptionError, match="is not a saved classifier file"):
         load_classifier(tmp_path / "a.json")
     assert "\n" not in str(caught.value)

@@ -102,3 +102,25 @@ def test_a_bar_has_its_encoders_colour_and_the_metrics_differ_by_hatching_not_by
         three = patches[3 * position: 3 * position + 3]
         assert {to_hex(patch.get_facecolor()) for patch in three} == {colour_of[name]}
         assert len({patch.get_hatch() for patch in three}) == 3
+
+
+def test_bench_report_skips_a_fifo_and_a_folder_named_json_in_a_results_folder_with_a_line(tmp_path, caplog):
+    import json
+
+    from click.testing import CliRunner
+
+    from embedkit.cli import main
+    from tests.support.special_files import finishes, make_fifo
+
+    (tmp_path / "a.json").write_text(json.dumps(result("resnet50", 0.5)))
+    make_fifo(tmp_path / "fifo.json")
+    (tmp_path / "dir.json").mkdir()
+    report = finishes(lambda: CliRunner().invoke(main, ["bench", "report", str(tmp_path), "--json"]))
+    assert report.exit_code == 0, report.output
+    assert [r["encoder"] for r in json.loads(report.stdout)["results"]] == ["resnet50"]
+    assert sorted(record.getMessage() for record in caplog.records) == [  # the CLI shows warnings on stderr
+        f"skipped {tmp_path / 'dir.json'}: a folder", f"skipped {tmp_path / 'fifo.json'}: a FIFO"]
+    named = finishes(lambda: CliRunner().invoke(main, ["bench", "report", str(tmp_path / "fifo.json")]))
+    assert named.exit_code == 2 and named.output.strip().splitlines() == [
+        f"error: {tmp_path / 'fifo.json'} is a FIFO, not a regular file; pass bench result files "
+        f"(`embedkit bench --out DIR` writes them)"]

@@ -44,13 +44,13 @@ def world(tmp_path_factory):
             opened.ensure_vector(collection, "enc", VectorRecord("enc", 2, "image"))
             opened.upsert(collection, "enc", ["a", "b", "c", "d"], vectors,
                           [{"label": label, "split": split} for split in ("train", "train", "test", "test")])
-    saved = invoke("classify", "-c", "shapes", "--k", "3", "--save", root / "model.joblib", "--out-dir", root / "out",
+    saved = invoke("classify", "-c", "shapes", "--k", "3", "--save", root / "model.skops", "--out-dir", root / "out",
                    "--qdrant", store)
     assert saved.exit_code == 0, saved.output
     Image.new("RGB", (20, 20), COLOURS["green"]).save(root / "green.png")
-    (root / "orphan.joblib").write_bytes((root / "model.joblib").read_bytes())
-    return {"root": root, "store": store, "model": root / "model.joblib", "image": root / "green.png",
-            "orphan": root / "orphan.joblib"}
+    (root / "orphan.skops").write_bytes((root / "model.skops").read_bytes())
+    return {"root": root, "store": store, "model": root / "model.skops", "image": root / "green.png",
+            "orphan": root / "orphan.skops"}
 
 
 def test_classify_draws_its_report_on_stderr_and_saves_the_confusion_matrix(world, tmp_path):
@@ -128,8 +128,8 @@ MALFORMED = [  # (arguments, exit code, what the error line says); {store}, {mod
     ("classify -c shapes --seeds 3", 2, "--seeds averages k-shot runs: give --shots N with it"),
     ("classify -c shapes --cv 3 --test-split test", 2, "it takes no --test-split and no --shots"),
     ("classify -c shapes --method svm --k 3", 2, "--method svm does not use it"),
-    ("classify -c shapes --save {root}/model.npz", 2, "save the classifier as a .joblib file"),
-    ("classify -c shapes --save {root}/none/model.joblib", 2, "does not exist; create it first"),
+    ("classify -c shapes --save {root}/model.npz", 2, "save the classifier as a .skops file"),
+    ("classify -c shapes --save {root}/none/model.skops", 2, "does not exist; create it first"),
     ("classify -c shapes --k 99999999999999", 2, "1<=x<=10000"),
     ("classify -c shapes --cv 1", 2, "2<=x<=100"),
     ("classify -c shapes --method tree", 2, "'tree' is not one of"),
@@ -140,7 +140,7 @@ MALFORMED = [  # (arguments, exit code, what the error line says); {store}, {mod
     ("classify --load {model} -c shapes --predict {image}", 2, "-c names the collection to --write-labels to"),
     ("classify --load {model} -e colour.v1 --predict {image}", 2, "leave out --encoder with --load"),
     ("classify --load {model} --write-labels", 2, "--write-labels needs the collection"),
-    ("classify --load {root}/none.joblib --predict {image}", 2, "does not exist"),
+    ("classify --load {root}/none.skops --predict {image}", 2, "does not exist"),
     ("classify --load {orphan} --predict {image}", 2, "has no readable provenance orphan.json beside it"),
     ("classify --load {model} --predict {root}/missing.png", 2, "does not exist"),
     ("classify --load {model} -c one-class --write-labels", 2, "has no vector 'colour.v1'"),
@@ -168,3 +168,86 @@ def test_the_written_out_methods_are_the_analysis_rooms():
     from embedkit.cli.classify import CLASSIFY_METHODS
 
     assert CLASSIFY_METHODS == METHODS
+
+
+class Marker:
+    """Unpickled, it calls `os.system` to create a file: what a crafted classifier file does."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.path}",)
+
+
+def vouched_for(world, crafted):
+    """A .json beside `crafted` as an embedkit classifier's, with the crafted file's SHA-256."""
+    import hashlib
+
+    provenance = json.loads(world["model"].with_suffix(".json").read_text())
+    provenance["model_sha256"] = hashlib.sha256(crafted.read_bytes()).hexdigest()
+    crafted.with_suffix(".json").write_text(json.dumps(provenance))
+
+
+def test_a_crafted_pickle_with_a_matching_json_is_refused_without_trust_and_nothing_runs(world, tmp_path):
+    import pickle
+
+    marker = tmp_path / "ran"
+    crafted = tmp_path / "evil.joblib"
+    crafted.write_bytes(pickle.dumps(Marker(marker)))
+    vouched_for(world, crafted)
+    refused = invoke("classify", "--load", crafted, "--predict", world["image"], "--qdrant", world["store"])
+    error = assert_one_error_line(refused, 1)
+    assert f"{crafted} is a pickle: loading it runs whatever code it holds" in error and "pass --trust" in error
+    assert not marker.exists()
+
+
+def test_trust_loads_a_pickle_you_saved_and_goes_only_with_load(world, tmp_path, monkeypatch):
+    import joblib
+
+    from embedkit.analysis.classify import load_classifier
+
+    pickled = tmp_path / "old.joblib"
+    joblib.dump(load_classifier(world["model"]).estimator, pickled)
+    vouched_for(world, pickled)
+    monkeypatch.setattr("embedkit.encoders.rebuild.encoder_from_record", lambda record, **options: CountingEncoder("colour"))
+    loaded = invoke("classify", "--load", pickled, "--trust", "--predict", world["image"], "--json")
+    assert loaded.exit_code == 0, loaded.output
+    assert json.loads(loaded.stdout)["predictions"][0]["label_name"] == "green"
+    alone = invoke("classify", "-c", "shapes", "--trust", "--out", tmp_path, "--qdrant", world["store"])
+    assert "--trust goes with --load FILE.joblib" in assert_one_error_line(alone, 2)
+
+
+def test_a_skops_file_with_a_type_no_classifier_holds_is_refused_before_it_is_loaded(world, tmp_path, monkeypatch):
+    import os
+
+    import skops.io
+
+    crafted = tmp_path / "evil.skops"
+    skops.io.dump({"estimator": os.system}, crafted)
+    vouched_for(world, crafted)
+    monkeypatch.setattr("skops.io.load", lambda *args, **kwargs: pytest.fail("an untrusted type was loaded"))
+    refused = invoke("classify", "--load", crafted, "--predict", world["image"], "--qdrant", world["store"])
+    assert "holds types an embedkit classifier never holds" in assert_one_error_line(refused, 1)
+
+
+def test_a_forest_is_saved_and_loaded_as_skops_and_a_tree_pointing_outside_itself_is_refused(world, tmp_path):
+    from types import SimpleNamespace
+
+    from embedkit.analysis.classify import load_classifier
+    from embedkit.analysis.trained_classifier import _check_trees
+    from embedkit.errors import UntrustedFileError
+
+    saved = invoke("classify", "-c", "shapes", "--method", "forest", "--save", tmp_path / "forest.skops", "--out",
+                   tmp_path, "--qdrant", world["store"])
+    assert saved.exit_code == 0, saved.output
+    forest = load_classifier(tmp_path / "forest.skops").estimator
+    assert len(forest.estimators_) > 1
+    tree = forest.estimators_[0].tree_
+    bent = SimpleNamespace(node_count=tree.node_count, n_features=tree.n_features, value=tree.value,
+                           children_left=tree.children_left.copy() + 10**6, children_right=tree.children_right,
+                           feature=tree.feature)
+    with pytest.raises(UntrustedFileError, match="nodes point outside it"):
+        _check_trees(tmp_path / "forest.skops", SimpleNamespace(estimators_=[SimpleNamespace(tree_=bent)]))

@@ -30,7 +30,7 @@ def test_cli_ingest_then_collections_export_and_push(tmp_path, photos):
 
     listed = json.loads(runner.invoke(main, ["collections", "--qdrant", str(store), "--json"]).output)
     assert listed == [{"name": "folder-photos", "points": 2 * PER_CLASS, "default_vector": "mobilenet_v2.random-64px",
-                       "index_unfinished": False, "vectors": {
+                       "index_unfinished": False, "half_written": [], "vectors": {
         "mobilenet_v2.random-64px": {"dim": 1280, "points": 2 * PER_CLASS, "encoder": "mobilenet_v2.random"}}}]
 
     csv = tmp_path / "embeddings.csv"

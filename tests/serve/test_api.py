@@ -305,3 +305,20 @@ def test_a_browse_that_cannot_run_says_why(client, served, params, status, says)
 
 def test_browsing_a_missing_collection_is_a_404(client):
     assert client.get("/api/collections/nope/points").status_code == 404
+
+
+def test_bench_results_skip_a_fifo_and_a_folder_named_json_and_the_server_keeps_answering(served, opened, tmp_path):
+    from tests.support.special_files import finishes, make_fifo
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for file in served.results.glob("*.json"):
+        (folder / file.name).write_bytes(file.read_bytes())
+    make_fifo(folder / "fifo.json")
+    (folder / "dir.json").mkdir()
+    client = TestClient(create_app(opened, ServeSettings(results=(folder,))))
+    for _ in range(3):  # each would have held a worker thread for good
+        response = finishes(lambda: client.get(url(served, "/bench")))
+        assert response.status_code == 200
+        assert [r["provenance"]["collection"] for r in response.json()] == [served.collection]
+    assert finishes(lambda: client.get("/api/health")).status_code == 200

@@ -38,3 +38,44 @@ def test_an_export_that_fills_the_disk_leaves_nothing_and_keeps_the_earlier_file
     assert CliRunner().invoke(main, ["export", "-c", "toy", "-o", str(earlier), "--qdrant",
                                      str(tmp_path / "store")]).exit_code == 0
     assert earlier.read_bytes() != b"an earlier export"
+
+
+def _toy_with_labels(tmp_path, labels):
+    with open_store(tmp_path / "store") as store:
+        store.ensure_vector("toy", "enc", VectorRecord("enc", 4, "image", weights="w"))
+        vectors = np.random.default_rng(0).standard_normal((len(labels), 4)).astype(np.float32)
+        store.upsert("toy", "enc", [f"s{i}" for i in range(len(labels))], vectors,
+                     [{"label_name": name} for name in labels])
+    return vectors
+
+
+def _read_csv(path):
+    import csv
+
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", "@SUM(A1)", "+SUM(1,1)", "-2+3", "\tTAB", "\rCR"]
+
+
+def test_a_csv_export_writes_formulas_as_text_and_csv_raw_writes_them_as_stored(tmp_path):
+    _toy_with_labels(tmp_path, [*FORMULAS, "cat"])
+    out = tmp_path / "out.csv"
+    store_args = ["--qdrant", str(tmp_path / "store")]
+    assert CliRunner().invoke(main, ["export", "-c", "toy", "-o", str(out), *store_args]).exit_code == 0
+    names = [row["label_name"] for row in _read_csv(out)]
+    assert names == ["'" + f for f in FORMULAS] + ["cat"]
+    assert CliRunner().invoke(main, ["export", "-c", "toy", "-o", str(out), "--csv-raw", *store_args]).exit_code == 0
+    assert [row["label_name"] for row in _read_csv(out)] == [*FORMULAS, "cat"]
+
+
+def test_a_csv_export_reads_back_float32_vectors_exactly(tmp_path):
+    vectors = _toy_with_labels(tmp_path, ["a"] * 40)
+    with open_store(tmp_path / "store") as store:
+        export.export(store, "toy", ["enc"], tmp_path / "out.csv")
+    rows = _read_csv(tmp_path / "out.csv")
+    read = np.array([[float(row[f"enc_{i}"]) for i in range(4)] for row in rows], np.float32)
+    with open_store(tmp_path / "store") as store:  # stored (normalised) vectors, in sample-id order
+        (_, stored, _), = list(store.iter_points("toy", ["enc"]))
+    assert read.shape == (40, 4) and np.array_equal(np.sort(read, axis=0), np.sort(stored["enc"], axis=0))

@@ -48,3 +48,29 @@ def test_train_refuses_a_bad_name_in_one_line(models, colours):
     assert refused.exit_code == 2
     assert refused.output.strip().splitlines() == [
         "error: model name 'Bad Name' must be lower-case letters, digits, '_' or '-' (at most 48), e.g. --name shoes"]
+
+
+@pytest.mark.parametrize("make", ["other tables", "not sqlite", "fifo"])
+def test_tune_refuses_a_study_file_optuna_did_not_write_in_one_line_naming_it(models, colours, tmp_path, make):
+    import os
+    import sqlite3
+
+    study = tmp_path / "tune" / "foreign" / "study.sqlite3"
+    study.parent.mkdir(parents=True)
+    if make == "other tables":
+        with sqlite3.connect(study) as connection:
+            connection.execute("CREATE TABLE photos (path TEXT)")
+        connection.close()
+    elif make == "not sqlite":
+        study.write_bytes(b"PK\x03\x04 a zip, say" * 20)
+    else:
+        os.mkfifo(study)
+    before = study.stat().st_mtime_ns
+    refused = CliRunner().invoke(main, ["tune", colours, "-e", "vgg16.random", "--name", "foreign", "--out",
+                                        str(tmp_path / "tune"), "--trials", "1"])
+    assert refused.exit_code == 2, refused.output
+    (line,) = refused.output.strip().splitlines()
+    assert line.startswith(f"error: {study} is not an Optuna study (") and "this is a bug" not in line
+    assert line.endswith("move it away, or tune under another --name")
+    assert study.stat().st_mtime_ns == before  # Optuna never opened it to add its tables
+    assert not (models / "vgg16.ft-trial-0").exists()

@@ -76,6 +76,7 @@ async function collectionChanged() {
   $("split").replaceChildren(new Option("any", ""), ...facets.splits.map(
     (s) => new Option(`${s.split} (${s.count})`, s.split)));
   updateTextAvailability();
+  if (info.half_written && info.half_written.length) setStatus(info.half_written.join(" "), true);
   const open = document.querySelector(".tabs [aria-selected=true]").dataset.tab;
   if (open !== "results") showTab(open);
 }
