@@ -95,7 +95,8 @@ class TableDataset(Dataset):
             assert column is not None
             self._parts.append(TablePart(prefix, Cells(str(file), column, group.arrow), kept, keys, labels,
                                          self.classes, [row_payload(row, file_columns) for row in metadata],
-                                         image_is_path=file_columns.image is None, split=group.split))
+                                         image_is_path=file_columns.image is None, split=group.split,
+                                         id_column=file_columns.id))
         if rows.not_downloaded:
             self.notes.append(f"{rows.not_downloaded} row(s) are URLs img2dataset could not download (status is "
                               f"not success) and were left out")

@@ -167,6 +167,8 @@ class TablePart:
     payloads: Sequence[dict[str, Any]]
     image_is_path: bool = False
     split: str = ALL
+    id_column: str | None = None
+    """The column the keys come from (None: keys are row numbers)."""
 
     def __len__(self) -> int:
         return len(self.rows)
