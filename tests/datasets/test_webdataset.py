@@ -4,7 +4,11 @@ stable across runs and moves; a damaged member is skipped and listed, a truncate
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import tarfile
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ from embedkit.datasets import get_dataset
 from embedkit.errors import DatasetFormatError, DatasetUnavailableError
 from embedkit.images import load_image
 from embedkit.ingestion import ingest
+from embedkit.store import open_store
 from tests.support.manifests import CountingEncoder
 
 
@@ -71,3 +76,33 @@ def test_a_truncated_shard_is_a_one_line_error_naming_it(made_shards, tmp_path):
 def test_a_glob_that_names_no_shard_says_what_to_pass(tmp_path):
     with pytest.raises(DatasetUnavailableError, match="names no .tar file"):
         get_dataset(f"webdataset:{tmp_path}/*.tar")
+
+
+def test_an_ingest_killed_in_the_middle_of_a_shard_resumes_and_stores_every_sample_once(made_shards, tmp_path):
+    store = tmp_path / "store"
+    script = textwrap.dedent(f"""
+        import os, signal
+        from embedkit.ingestion import ingest
+        from tests.support.manifests import CountingEncoder
+
+        class Killed(CountingEncoder):
+            def forward_images(self, pixels):
+                if self.images_seen >= 6:  # the third batch of two: inside the second shard of five
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return super().forward_images(pixels)
+
+        ingest("webdataset:{made_shards.webdataset}", Killed(), store="{store}", batch_size=2, workers=0)
+    """)
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300,
+                            cwd=Path(__file__).parents[2])
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    rest = ingest(f"webdataset:{made_shards.webdataset}", CountingEncoder(), store=store, batch_size=2)
+    assert 0 < rest.already_stored < made_shards.count
+    assert rest.already_stored + rest.stored == made_shards.count
+    whole = ingest(f"webdataset:{made_shards.webdataset}", CountingEncoder(), store=tmp_path / "whole")
+    with open_store(store) as resumed, open_store(tmp_path / "whole") as clean:
+        ids = sorted(clean.stored_ids(whole.collection, whole.vector_name))
+        assert sorted(resumed.stored_ids(rest.collection, rest.vector_name)) == ids
+        assert resumed.count(rest.collection) == made_shards.count
+        np.testing.assert_allclose(resumed.get_vectors(rest.collection, rest.vector_name, ids),
+                                   clean.get_vectors(whole.collection, whole.vector_name, ids), atol=1e-6)
