@@ -21,6 +21,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,8 @@ if args["ray"]:
     startup = time.perf_counter() - started
     options = IngestOptions(ray=RayIngest(actors=1))
 started = time.perf_counter()
-report = ingest(args["dataset"], args["encoder"], store=args["store"], image_size=args["size"], batch_size=64,
+report = ingest(args["dataset"], args["encoder"], store=args["store"], batch_size=64,
+                **({"image_size": args["size"]} if args["size"] else {}),
                 options=options, **({} if args["ray"] else {"workers": args["workers"]}))
 seconds = time.perf_counter() - started
 if cluster is not None:
@@ -55,7 +57,7 @@ print(json.dumps({"seconds": seconds, "stored": report.stored, "failed": len(rep
 """
 
 
-def make_images(folder: Path, count: int) -> Path:
+def make_images(folder: Path, count: int) -> tuple[Path, list[str]]:
     from embedkit.datasets import get_dataset
 
     view = get_dataset("fashion-mnist").view("train", count)
@@ -65,7 +67,8 @@ def make_images(folder: Path, count: int) -> Path:
         name = f"{sample.label_name.replace('/', '-')}/{index:05d}.png"
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         sample.image().save(folder / name)
-        rows.append(f"{{base}}/{name},{sample.label_name.replace(',', ' ')} {index},{sample.label_name.replace(',', ' ')}")
+        label = sample.label_name.replace(",", " ")
+        rows.append(f"{{base}}/{urllib.parse.quote(name)},{label} {index},{label}")  # "Ankle boot": a space
     return folder.parent / "urls.csv", rows
 
 
@@ -140,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=20000)
     parser.add_argument("--encoder", default="mobilenet_v2.random")
-    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--image-size", type=int, default=32, help="0: the encoder's own")
     parser.add_argument("--workers", type=int, default=None, help="decoding processes in one process (default auto)")
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
