@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import io
 import os
 import threading
 import warnings
@@ -25,7 +26,18 @@ from embedkit.errors import ImageLoadError, InvalidOptionError, first_line
 from embedkit.records import Reading
 from embedkit.special_files import special_kind
 
-ImageInput = Union[Image.Image, str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class ImageBytes:
+    """An image file's bytes held in memory (a member of a tar shard, a cell of a Parquet column), named for
+    messages (`shard.tar::key`)."""
+
+    data: bytes
+    name: str
+
+
+ImageInput = Union[Image.Image, ImageBytes, str, "os.PathLike[str]"]
 
 MAX_PIXELS_ENV = "EMBEDKIT_MAX_IMAGE_PIXELS"
 DEFAULT_MAX_PIXELS = 89_478_485
@@ -102,10 +114,12 @@ def load_image(source: ImageInput, options: ReadOptions | None = None) -> Image.
         except (ValueError, OSError) as error:
             raise ImageLoadError(f"an image in mode {source.mode} cannot be shown as RGB ({first_line(error)})") \
                 from error
-    path = os.fspath(source)
-    with read_errors(path), warnings.catch_warnings():
+    path = source.name if isinstance(source, ImageBytes) else os.fspath(source)
+    opened: str | io.BytesIO = io.BytesIO(source.data) if isinstance(source, ImageBytes) else path
+    with read_errors(path, source.data[:32] if isinstance(source, ImageBytes) else None), \
+            warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PIL's bomb, EXIF and TIFF warnings: what matters is raised
-        with open_within_limit(path, options.max_pixels) as image:
+        with open_within_limit(opened, options.max_pixels) as image:
             check_size(path, image, options.max_pixels)
             if options.draft_size and image.format in ("JPEG", "MPO"):  # a fraction of the size: far less work
                 image.draft(image.mode, (options.draft_size, options.draft_size))
@@ -128,8 +142,9 @@ def check_image(source: ImageInput, options: ReadOptions | None = None) -> None:
 
 
 @contextlib.contextmanager
-def read_errors(path: str) -> Iterator[None]:
-    """PIL's and the OS's errors while reading `path` as one-line ImageLoadErrors."""
+def read_errors(path: str, head: bytes | None = None) -> Iterator[None]:
+    """PIL's and the OS's errors while reading `path` (or an image in memory, named `path`, starting with
+    `head`) as one-line ImageLoadErrors."""
     register_optional_formats()
     try:
         yield
@@ -138,12 +153,12 @@ def read_errors(path: str) -> Iterator[None]:
     except IsADirectoryError as error:
         raise ImageLoadError(f"{path!r} is a folder, not an image file") from error
     except UnidentifiedImageError as error:
-        raise ImageLoadError(unreadable(path)) from error
+        raise ImageLoadError(unreadable(path, head)) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageLoadError(f"{path!r} is truncated or corrupt and cannot be read ({error})") from error
 
 
-def open_within_limit(path: str, max_pixels: int | None) -> Image.Image:
+def open_within_limit(path: str | io.BytesIO, max_pixels: int | None) -> Image.Image:
     """`Image.open`, with PIL's own bomb limit raised (under a lock, and put back at once) only when ours
     allows more than it does; PIL's refusal becomes ours, with the knob."""
     kind = special_kind(path)
@@ -154,7 +169,8 @@ def open_within_limit(path: str, max_pixels: int | None) -> Image.Image:
         try:
             return Image.open(path)
         except Image.DecompressionBombError as error:
-            raise ImageLoadError(f"{path!r} has more pixels than the {max_pixels:,} allowed as a guard against "
+            name = repr(path) if isinstance(path, str) else "the image"
+            raise ImageLoadError(f"{name} has more pixels than the {max_pixels:,} allowed as a guard against "
                                  f"decompression bombs; if you trust it, set {MAX_PIXELS_ENV}=none") from error
     with _PIL_LIMIT:
         Image.MAX_IMAGE_PIXELS = None
@@ -174,10 +190,12 @@ def check_size(path: str, image: Image.Image, max_pixels: int | None) -> None:
         )
 
 
-def unreadable(path: str) -> str:
-    """Why PIL could not identify a file, in words a user can act on."""
-    with open(path, "rb") as handle:
-        head = handle.read(32)
+def unreadable(path: str, head: bytes | None = None) -> str:
+    """Why PIL could not identify a file (whose first bytes are `head`, read when not given), in words a user
+    can act on."""
+    if head is None:
+        with open(path, "rb") as handle:
+            head = handle.read(32)
     if not head:
         return f"{path!r} is empty (0 bytes); it holds no image"
     if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:

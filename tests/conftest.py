@@ -59,6 +59,17 @@ def photos() -> dict[str, Image.Image]:
 
 
 @pytest.fixture(scope="session")
+def made_shards():
+    """WebDataset and Parquet shards written by img2dataset, a Hugging Face dataset written by `datasets`
+    (tests/support/shards.py; made once per machine). Read-only: a test that damages one copies it first."""
+    pytest.importorskip("img2dataset", reason="img2dataset (the test extra) writes the shards")
+    pytest.importorskip("datasets", reason="datasets (the test extra) writes the Hugging Face dataset")
+    from tests.support.shards import cached_shards
+
+    return cached_shards()
+
+
+@pytest.fixture(scope="session")
 def photo_files(photos, tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("photos")
     files = {}

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from embedkit.errors import ImageLoadError, InvalidOptionError
-from embedkit.images import MAX_PIXELS_ENV, ReadOptions, load_image, register_optional_formats
+from embedkit.images import MAX_PIXELS_ENV, ImageBytes, ReadOptions, load_image, register_optional_formats
 
 
 @pytest.fixture
@@ -207,3 +207,22 @@ def test_odd_modes_and_settings_give_one_line_errors_or_the_right_pixels(monkeyp
         monkeypatch.setenv(MAX_PIXELS_ENV, value)
         with pytest.raises(InvalidOptionError, match=MAX_PIXELS_ENV):
             load_image(eight_bit)
+
+
+def test_image_bytes_in_memory_follow_the_same_rules_as_files(scene, tmp_path):
+    """A tar member or a Parquet cell (ImageBytes) is read as its file would be: orientation, 16 bits, alpha."""
+    rotated = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    scene.save(rotated, exif=exif)
+    deep = tmp_path / "deep.png"
+    Image.fromarray(np.array([[0, 1000], [4095, 2048]], dtype=np.uint16)).save(deep)
+    clear = tmp_path / "clear.png"
+    Image.new("RGBA", (3, 2), (10, 20, 30, 0)).save(clear)
+    for file in (rotated, deep, clear):
+        from_bytes = load_image(ImageBytes(file.read_bytes(), f"shard.tar::{file.stem}"))
+        assert np.array_equal(np.asarray(from_bytes), np.asarray(load_image(file)))
+    assert load_image(ImageBytes(rotated.read_bytes(), "r")).size == (scene.height, scene.width)  # turned upright
+    assert load_image(ImageBytes(clear.read_bytes(), "c")).getpixel((0, 0)) == (255, 255, 255)  # on white
+    with pytest.raises(ImageLoadError, match="'shard.tar::junk' is not an image file"):
+        load_image(ImageBytes(b"not an image at all", "shard.tar::junk"))

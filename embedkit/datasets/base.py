@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from PIL import Image
 
 from embedkit.errors import ImageLoadError, InvalidOptionError
-from embedkit.images import ReadOptions, load_image
+from embedkit.images import ImageInput, ReadOptions, load_image
 
 ALL = "all"
 """The split of a dataset that publishes none (a folder, Caltech-101)."""
@@ -33,7 +33,7 @@ class Sample:
     label_name: str | None
     source: str
     payload: Mapping[str, Any] = field(default_factory=dict, hash=False)
-    reader: Callable[[], Image.Image] | None = field(default=None, repr=False, compare=False, hash=False)
+    reader: Callable[[], ImageInput] | None = field(default=None, repr=False, compare=False, hash=False)
 
     def image(self, options: ReadOptions | None = None) -> Image.Image:
         """The pixels as an RGB image (see `embedkit.images`); ImageLoadError (naming id and source) when they

@@ -7,9 +7,12 @@ from collections.abc import Callable
 from embedkit.datasets.caltech import Caltech101, Caltech101Subset
 from embedkit.datasets.cifar import Cifar10, Cifar100
 from embedkit.datasets.folder import FolderDataset
+from embedkit.datasets.huggingface import HuggingFaceDataset
 from embedkit.datasets.manifest import ManifestDataset
 from embedkit.datasets.mnist import FashionMnist, Mnist
+from embedkit.datasets.parquet import ParquetDataset
 from embedkit.datasets.published import PublishedDataset
+from embedkit.datasets.webdataset import WebDatasetDataset
 from embedkit.hookspecs import hookimpl
 
 
@@ -34,3 +37,7 @@ def register_datasets(register: Callable[..., None]) -> None:
                  description=description, homepage=dataset.homepage, present=present(dataset))
     register("folder:", FolderDataset, description="your images, one sub-folder per class (depth=N for nesting)")
     register("manifest:", ManifestDataset, description="a CSV of image paths, labels and payload columns")
+    register("webdataset:", WebDatasetDataset,
+             description="WebDataset tar shards (img2dataset's output): image, .txt caption, .json/.cls label")
+    register("parquet:", ParquetDataset, description="Parquet files of image bytes (img2dataset's jpg column) or paths")
+    register("hf:", HuggingFaceDataset, description="a Hugging Face dataset saved to disk (save_to_disk or to_parquet)")

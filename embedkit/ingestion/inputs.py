@@ -38,17 +38,23 @@ class EncoderInputs(torch.utils.data.Dataset):
 
     def __getitem__(self, position: int) -> tuple[dict[str, Any], torch.Tensor | None, str | None]:
         sample = self.view[self.indices[position]]
-        record = sample_payload(self.view, sample)
-        try:
-            image = sample.image(self.reading)
-        except ImageLoadError as error:
-            return record, None, str(error)
-        except Exception as error:  # a decoding bug on one file must not end a long ingest
-            return record, None, f"{type(error).__name__}: {error}"
-        try:
-            return record, self.preprocess(image), None
-        except Exception as error:  # options every image would meet are refused before (check_preprocessing)
-            return record, None, f"the encoder's preprocessing failed ({type(error).__name__}: {first_line(error)})"
+        return encoder_input(self.view, sample, self.preprocess, self.reading)
+
+
+def encoder_input(view: DatasetView, sample: Sample, preprocess: Callable[[Any], torch.Tensor],
+                  reading: ReadOptions) -> tuple[dict[str, Any], torch.Tensor | None, str | None]:
+    """A sample's payload, and its image read and preprocessed, or the reason it could not be."""
+    record = sample_payload(view, sample)
+    try:
+        image = sample.image(reading)
+    except ImageLoadError as error:
+        return record, None, str(error)
+    except Exception as error:  # a decoding bug on one file must not end a long ingest
+        return record, None, f"{type(error).__name__}: {error}"
+    try:
+        return record, preprocess(image), None
+    except Exception as error:  # options every image would meet are refused before (check_preprocessing)
+        return record, None, f"the encoder's preprocessing failed ({type(error).__name__}: {first_line(error)})"
 
 
 def check_preprocessing(preprocess: Callable[[Any], torch.Tensor]) -> None:

@@ -52,10 +52,14 @@ class IngestReport:
 
 
 def default_collection_name(dataset_name: str) -> str:
-    """`fashion-mnist` stays as it is; `folder:/data/shoes` becomes `folder-shoes`."""
+    """`fashion-mnist` stays as it is; `folder:/data/shoes` becomes `folder-shoes`, and a glob is named by its
+    folder: `webdataset:/data/laion/*.tar` becomes `webdataset-laion`."""
     prefix, sep, rest = dataset_name.partition(":")
     if sep:
-        stem = re.sub(r"\.[A-Za-z0-9]+$", "", rest.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1])
+        parts = rest.rstrip("/\\").replace("\\", "/").split("/")
+        while len(parts) > 1 and any(char in parts[-1] for char in "*?["):
+            parts.pop()
+        stem = re.sub(r"\.[A-Za-z0-9]+$", "", parts[-1])
         dataset_name = f"{prefix}-{stem}"
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset_name).strip("-.") or "embedkit"
 

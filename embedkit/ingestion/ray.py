@@ -18,6 +18,7 @@ import numpy as np
 from embedkit.errors import ClusterUnavailableError, InvalidOptionError
 from embedkit.ingestion.encoding import EncodedBatch
 from embedkit.ingestion.inputs import EncoderInputs
+from embedkit.ingestion.ray_shards import DecodeRows, read_shards, shard_files
 from embedkit.ingestion.run import Failure, IngestRun
 from embedkit.ingestion.writer import uploads_into
 from embedkit.machine import cores_available
@@ -199,18 +200,24 @@ class RayEncoding:
             # CPU-only: the actors take what the decoding leaves; logical shares, so that both always fit
             actor_cpus = 0.0 if gpus else min(1.0, max(0.1, (cpus - DECODE_CPUS) / options.actors))
             threads = max(1, cores_available() // options.actors)
-            # the positions are handed over as blocks, not read by tasks: a read task would want a whole CPU, which
-            # the actors may be holding
-            blocks = max(1, min(len(run.todo) // batch_size, 200))
-            positions = ray.data.from_numpy(np.array_split(np.arange(len(run.todo)), blocks))
-            decode = DecodeBatch(run.view, run.todo, preprocess, run.reading)
+            shards = shard_files(run.view, run.todo)
+            if shards is not None:  # Ray Data's own reader, a shard per read task, wherever there is room
+                rows = read_shards(ray, shards, DECODE_CPUS)
+                decode: Any = DecodeRows(run.view, run.todo, shards, preprocess, run.reading)
+            else:
+                # the positions are handed over as blocks, not read by tasks: a read task would want a whole CPU,
+                # which the actors may be holding
+                blocks = max(1, min(len(run.todo) // batch_size, 200))
+                rows = ray.data.from_numpy(np.array_split(np.arange(len(run.todo)), blocks))
+                decode = DecodeBatch(run.view, run.todo, preprocess, run.reading)
             # Ray Data's defaults redo the batch of a task or actor that died (a lost node, an out-of-memory kill)
-            decoded = positions.map_batches(decode, batch_size=batch_size, num_cpus=DECODE_CPUS)
+            decoded = rows.map_batches(decode, batch_size=batch_size, num_cpus=DECODE_CPUS)
             embedded = decoded.map_batches(
                 EmbedBatch, fn_constructor_args=(self.make_encoder, threads), batch_size=batch_size,
                 compute=ray.data.ActorPoolStrategy(size=options.actors), num_gpus=gpus, num_cpus=actor_cpus)
             run.workers = options.actors
-            log.info("on Ray: %d embedding actor(s) (%s GPU each), batches of %d, %d upload(s) at a time",
+            log.info("on Ray: %s, %d embedding actor(s) (%s GPU each), batches of %d, %d upload(s) at a time",
+                     f"{len(shards.files)} {shards.reader} shard(s) read by Ray Data" if shards else "by position",
                      options.actors, gpus, batch_size, uploads_into(run.store, self.uploads))
             for batch in embedded.iter_batches(batch_size=batch_size, batch_format="numpy", prefetch_batches=2):
                 yield _encoded(batch)

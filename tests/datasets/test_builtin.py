@@ -13,7 +13,8 @@ from embedkit.datasets import DATASETS, DatasetView, Sample, get_dataset, list_d
 from embedkit.datasets.decode import DecodeReport, decode
 from embedkit.errors import DatasetUnavailableError, InvalidOptionError, UnknownNameError
 
-BUILT_INS = ["caltech101", "caltech101-20", "cifar10", "cifar100", "fashion-mnist", "folder:", "manifest:", "mnist"]
+BUILT_INS = ["caltech101", "caltech101-20", "cifar10", "cifar100", "fashion-mnist", "folder:", "hf:", "manifest:", "mnist",
+             "parquet:", "webdataset:"]
 
 
 def test_every_built_in_is_registered_through_the_plugin_hook():

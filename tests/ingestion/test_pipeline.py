@@ -152,6 +152,8 @@ def test_collection_names_come_from_the_dataset():
     assert default_collection_name("fashion-mnist") == "fashion-mnist"
     assert default_collection_name("folder:/data/My Shoes/") == "folder-My-Shoes"
     assert default_collection_name("manifest:/x/captions.csv") == "manifest-captions"
+    assert default_collection_name("webdataset:/data/laion/*.tar") == "webdataset-laion"  # a glob: its folder
+    assert default_collection_name("parquet:/data/laion/part-0*.parquet") == "parquet-laion"
 
 
 def test_vectors_in_the_store_equal_the_encoders_own(folder, tmp_path, encoder):

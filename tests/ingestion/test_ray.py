@@ -109,3 +109,23 @@ def test_ray_options_out_of_range_are_refused_in_one_line():
         RayIngest(actors=0)
     with pytest.raises(InvalidOptionError, match="batch size"):
         RayIngest(batch_size=0)
+
+
+@pytest.mark.parametrize("kind", ["webdataset", "parquet"])
+def test_shards_are_read_by_ray_datas_own_reader_and_stored_as_one_process_stores_them(tmp_path, made_shards,
+                                                                                         monkeypatch, kind):
+    from embedkit.ingestion import ray as ray_ingest
+
+    readers = []
+    real = ray_ingest.read_shards
+    monkeypatch.setattr(ray_ingest, "read_shards", lambda *args: readers.append(args[1]) or real(*args))
+    dataset = f"{kind}:{made_shards.webdataset if kind == 'webdataset' else made_shards.parquet}"
+    single = ingest(dataset, CountingEncoder(), store=tmp_path / "one", batch_size=4)
+    distributed = ingest(dataset, CountingEncoder(), store=tmp_path / "ray", batch_size=4,
+                         options=IngestOptions(ray=RayIngest()))
+    assert [shards.reader for shards in readers] == [kind] and len(readers[0].files) > 1
+    assert single.stored == distributed.stored == made_shards.count and not distributed.failures
+    ids_one, vectors_one, payloads_one = stored(tmp_path / "one", single)
+    ids_ray, vectors_ray, payloads_ray = stored(tmp_path / "ray", distributed)
+    assert ids_ray == ids_one and payloads_ray == payloads_one
+    np.testing.assert_allclose(vectors_ray, vectors_one, atol=1e-5)
