@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress as Bar, TaskID, TextColumn, TimeElapsedColumn
 
-from embedkit.cli.signals import terminate_as_interrupt
+from embedkit.cli.signals import Termination, terminate_as_interrupt
 from embedkit.progress import Progress
 
 QUIET_KEY = "embedkit.quiet"
@@ -56,6 +56,8 @@ class JobProgress:
         self.shown_at: float | None = None
         self.shown_done = 0
         self.shown_stage = ""
+        self.termination = Termination()
+        """Whether SIGTERM arrived: a command that reports an interruption itself exits with its exit_code."""
         self.lock = threading.RLock()
         self.ticking = threading.Event()
         if not quiet and self.interactive:
@@ -163,7 +165,8 @@ def job_progress(job: str, unit: str = "items", resume: str = "run the same comm
     context = click.get_current_context(silent=True)
     meta = context.meta if context is not None else {}
     progress = JobProgress(job, unit, resume, quiet=bool(meta.get(QUIET_KEY)))
-    with terminate_as_interrupt(), progress:
+    with terminate_as_interrupt() as termination, progress:
+        progress.termination = termination
         meta[JOB_KEY] = progress
         try:
             yield progress
