@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from embedkit.cli.options import SEED, StoreLocation, record_options, store_options
+from embedkit.cli.progress import job_progress
 from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
 
@@ -117,7 +118,7 @@ def classify_command(ctx: click.Context, images: tuple[Path, ...], collection: s
         classifier = load_classifier(load)
         document["classifier"] = str(load)
     if collection is not None and (load is None or write_labels):
-        with store.open() as opened:
+        with job_progress("classify", "points", resume="nothing was written; run it again"), store.open() as opened:
             if load is None:
                 report = _train(opened, collection, vector, training)
                 classifier = report.classifier

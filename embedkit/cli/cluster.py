@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from embedkit.cli.options import SEED, StoreLocation, record_options, store_options
+from embedkit.cli.progress import job_progress
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -104,7 +105,7 @@ def cluster_command(collection: str, vector: str | None, clusterer: ClustererCho
     client can then filter by (`embedkit search ... --filter cluster=3`). No image is encoded."""
     from embedkit.analysis.cluster import cluster_collection  # imports scikit-learn: only when the command runs
 
-    with store.open() as opened:
+    with job_progress("cluster", "points", resume="nothing was written; run it again"), store.open() as opened:
         report = cluster_collection(opened, collection, vector=vector, method=clusterer.method, k=clusterer.k,
                                     linkage=clusterer.linkage, min_cluster_size=clusterer.min_cluster_size,
                                     split=split, limit=limit, field=field, write=write, seed=seed)

@@ -14,6 +14,7 @@ from typing import TextIO
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress as Bar, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Column
 
 from embedkit.cli.signals import Termination, terminate_as_interrupt
 from embedkit.progress import Progress
@@ -40,7 +41,7 @@ class JobProgress:
 
     def __init__(self, job: str, unit: str = "items", resume: str = "run the same command again", *,
                  quiet: bool = False, interactive: bool | None = None, stream: TextIO | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, console: Console | None = None):
         self.job, self.unit, self.resume = job, unit, resume
         self.stage = ""
         self.done, self.total = 0, None  # type: tuple[int, int | None]
@@ -49,8 +50,9 @@ class JobProgress:
         self.counting_from: tuple[float, int] | None = None
         self.quiet = quiet
         self.stream = stream
-        console = Console(stderr=True)
-        self.interactive = (console.is_terminal and not console.is_dumb_terminal) if interactive is None else interactive
+        console = console or Console(stderr=True)
+        terminal = console.is_terminal and not console.is_dumb_terminal
+        self.interactive = terminal if interactive is None else interactive
         self.bar: Bar | None = None
         self.task: TaskID | None = None
         self.shown_at: float | None = None
@@ -61,9 +63,12 @@ class JobProgress:
         self.lock = threading.RLock()
         self.ticking = threading.Event()
         if not quiet and self.interactive:
-            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
-                           TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[left]}"), TimeElapsedColumn(),
-                           console=console, transient=True)
+            # in a narrow terminal the description is cut, not the counts, the speed or the time left
+            description = Column(ratio=1, no_wrap=True, overflow="ellipsis", min_width=12)
+            self.bar = Bar(TextColumn("{task.description}", table_column=description), BarColumn(bar_width=12),
+                           TextColumn("{task.fields[count]}"), TextColumn("{task.fields[rate]}"),
+                           TextColumn("{task.fields[left]}"), TimeElapsedColumn(), console=console, transient=True,
+                           expand=True)
             self.task = self.bar.add_task(job, total=None, count="", rate="", left="")
 
     def __call__(self, progress: Progress) -> None:
@@ -78,7 +83,8 @@ class JobProgress:
             if self.counting_from is None:
                 self.counting_from = (self.clock(), done)
             if self.bar is not None and self.task is not None:
-                self.bar.update(self.task, description=self.title(), total=total, completed=done, count=self.count(),
+                count = f"{done}/{total}" if total is not None else self.count()  # the bar shows the share
+                self.bar.update(self.task, description=self.title(), total=total, completed=done, count=count,
                                 rate=self.rate_text(), left=self.left_text())
             self.tick()
 

@@ -12,13 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from embedkit.errors import InvalidOptionError, OutputWriteError, first_line
+from embedkit.progress import ProgressListener, tell
 from embedkit.store import Store
 
 FORMATS = (".parquet", ".csv", ".npy")
 PAYLOAD_COLUMNS = ("sample_id", "dataset", "split", "label", "label_name", "source")
 
 
-def export(store: Store, collection: str, vector_names: Sequence[str], path: str | Path) -> int:
+def export(store: Store, collection: str, vector_names: Sequence[str], path: str | Path,
+           progress: ProgressListener | None = None) -> int:
     """Write every point that has all `vector_names` to `path`, in sample-id order (for the built-in datasets,
     their own order); the suffix picks the format. Returns the count.
 
@@ -26,6 +28,8 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
     - `.csv`: payload columns, then `<vector>_0 … <vector>_{dim-1}` for each vector;
     - `.npy`: the (n, dim) float32 array of one vector name, with the payloads in order in
       `<path>.payload.jsonl` beside it.
+
+    `progress` hears the points read, then the writing of the file.
     """
     path = Path(path)
     if path.suffix not in FORMATS:
@@ -35,8 +39,11 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
     ids: list[str] = []
     payloads: list[dict] = []
     parts: dict[str, list[np.ndarray]] = {name: [] for name in vector_names}
+    total = store.count(collection, vector_names[0]) if len(vector_names) == 1 else None
+    tell(progress, "reading", 0, total, "points")
     for batch_ids, arrays, batch_payloads in store.iter_points(collection, list(vector_names)):
         ids.extend(batch_ids)
+        tell(progress, "reading", len(ids), total, "points")
         payloads.extend(batch_payloads)
         for name in vector_names:
             parts[name].append(arrays[name])
@@ -50,6 +57,7 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
     table["sample_id"] = ids
     targets = [path, Path(f"{path}.payload.jsonl")] if path.suffix == ".npy" else [path]
     partial = [target.with_name(f".{target.name}.partial") for target in targets]
+    tell(progress, f"writing {path.name}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _write(partial, path.suffix, ids, columns, table, vectors, payloads)
