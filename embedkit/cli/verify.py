@@ -7,8 +7,8 @@ import sys
 import click
 from rich.console import Console
 
-from embedkit.cli.progress import job_progress
 from embedkit.cli.options import NumberRange, StoreLocation, store_options
+from embedkit.cli.progress import job_progress
 from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 
 import click
 import pytest
@@ -94,8 +95,9 @@ def slow_job():
 
     @click.command("slow-job-for-test")
     @click.option("--stop", is_flag=True)
+    @click.option("--term", is_flag=True)
     @click.option("--json", "as_json", is_flag=True)
-    def command(stop: bool, as_json: bool) -> None:
+    def command(stop: bool, term: bool, as_json: bool) -> None:
         with job_progress("slow", "steps", resume="nothing was written; run it again") as job:
             job.clock = clock
             job.started = clock.now
@@ -104,6 +106,8 @@ def slow_job():
                 job.update(step + 1, 3, stage="working")
                 if stop and step == 1:
                     raise KeyboardInterrupt
+                if term and step == 1:
+                    signal.raise_signal(signal.SIGTERM)  # as `timeout` sends it
         click.echo(json.dumps({"steps": 3}) if as_json else "done")
 
     from embedkit.cli import main
@@ -131,3 +135,9 @@ def test_ctrl_c_in_a_job_prints_how_far_it_came_and_exits_130(run, slow_job):
     assert result.exit_code == 130
     assert result.stderr == ("interrupted: slow stopped during working at 2/3 steps (67%) after 0:00:20; nothing was "
                              "written; run it again\n")
+
+
+def test_sigterm_in_a_job_prints_how_far_it_came_and_exits_143(run, slow_job):
+    result = run("--quiet", "slow-job-for-test", "--term")
+    assert result.exit_code == 143
+    assert result.stderr.startswith("interrupted: slow stopped during working at 2/3 steps (67%) after 0:00:20;")
