@@ -171,7 +171,10 @@ def ingest_command(dataset: DatasetChoice, encoder: EncoderChoice, batch_size: i
     with job_progress("ingest", unit, resume="run the same command again: it adds what is missing") as job, \
             terminate_as_interrupt() as termination, store.open() as opened:
         def show(state: IngestProgress) -> None:
-            job.update(state.encoded + state.failed, state.to_encode, stage=f"{data.name} → {model.vector_name}")
+            if state.stage == "encoding":
+                job.update(state.encoded + state.failed, state.to_encode, stage=f"{data.name} → {model.vector_name}")
+            else:  # no count to show
+                job.update(0, None, stage=f"{data.name} → {model.vector_name}: {state.stage}")
 
         report = ingest(data, model, split=dataset.split, limit=dataset.limit, batch_size=batch_size,
                         workers=workers, collection=collection, store=opened, progress=show, text_field=text_field,
