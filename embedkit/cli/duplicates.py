@@ -71,9 +71,11 @@ def duplicates_command(collection: str, vector: str | None, threshold: float, k:
     no N x N matrix is built. Groups whose images carry different labels are listed as label conflicts."""
     from embedkit.analysis.duplicates import find_duplicates
 
-    with job_progress("duplicates", "points", resume="nothing was written; run it again"), store.open() as opened:
+    with job_progress("duplicates", "points", resume="nothing was written; run it again") as job, \
+            store.open() as opened:
         report = find_duplicates(opened, collection, vector=vector, threshold=threshold, k=k, split=split,
-                                 leaks_only=leaks, train_split=train_split, test_split=test_split, mark=mark)
+                                 leaks_only=leaks, train_split=train_split, test_split=test_split, mark=mark,
+                                 progress=job)
     if pictures.out is not None and pictures.grids:
         report.save(pictures.out, limit=pictures.grids)
     if as_json:
