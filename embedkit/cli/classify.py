@@ -118,7 +118,9 @@ def classify_command(ctx: click.Context, images: tuple[Path, ...], collection: s
         classifier = load_classifier(load)
         document["classifier"] = str(load)
     if collection is not None and (load is None or write_labels):
-        with job_progress("classify", "points", resume="nothing was written; run it again"), store.open() as opened:
+        with job_progress("classify", "points", resume="nothing was written; run it again") as job, \
+                store.open() as opened:
+            job.update(0, stage="reading the vectors, then training and scoring")
             if load is None:
                 report = _train(opened, collection, vector, training)
                 classifier = report.classifier

@@ -105,7 +105,8 @@ def cluster_command(collection: str, vector: str | None, clusterer: ClustererCho
     client can then filter by (`embedkit search ... --filter cluster=3`). No image is encoded."""
     from embedkit.analysis.cluster import cluster_collection  # imports scikit-learn: only when the command runs
 
-    with job_progress("cluster", "points", resume="nothing was written; run it again"), store.open() as opened:
+    with job_progress("cluster", "points", resume="nothing was written; run it again") as job, store.open() as opened:
+        job.update(0, stage=f"reading the vectors, then {clusterer.method}")
         report = cluster_collection(opened, collection, vector=vector, method=clusterer.method, k=clusterer.k,
                                     linkage=clusterer.linkage, min_cluster_size=clusterer.min_cluster_size,
                                     split=split, limit=limit, field=field, write=write, seed=seed)
