@@ -71,6 +71,11 @@ class JobProgress:
                            expand=True)
             self.task = self.bar.add_task(job, total=None, count="", rate="", left="")
 
+    def print(self, line: str) -> None:
+        """A line on stderr (above the bar in a terminal): what a job tells as it goes, an epoch's scores."""
+        (self.bar.console if self.bar is not None else Console(stderr=True)).print(line, highlight=False,
+                                                                                  markup=False, soft_wrap=True)
+
     def __call__(self, progress: Progress) -> None:
         self.update(progress.done, progress.total, stage=progress.stage, unit=progress.unit)
 

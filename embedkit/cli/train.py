@@ -78,7 +78,6 @@ def train_command(dataset: str, base: str, name: str, out: Path | None, as_json:
     from embedkit.training import train
 
     config = base_config(dataset, base, name, **settings)
-    console = Console(stderr=True)
     with job_progress("train", "steps", resume="it is checkpointed after each finished epoch: run the same command "
                                               "again to resume") as job:
         def on_epoch(row: dict[str, Any]) -> None:
@@ -86,7 +85,7 @@ def train_command(dataset: str, base: str, name: str, out: Path | None, as_json:
             line = (f"epoch {row['epoch']}{' (frozen)' if row['frozen'] else ''}: loss {row['loss']:.4f}, "
                     f"validation mAP@5 {scores['map@5']:.4f}, accuracy {scores['accuracy']:.4f}, "
                     f"{row['images_per_second']:.1f} images/s")
-            (job.bar.console if job.bar is not None else console).print(line, highlight=False)
+            job.print(line)
 
         result = train(config, out=out, on_epoch=on_epoch, progress=job)
     if as_json:
@@ -129,7 +128,7 @@ def tune_command(dataset: str, base: str, name: str, out: Path | None, trials: i
             job.update(trial.number + 1, trials, stage="trials")
             line = (f"trial {trial.number}: {trial.state.name.lower()}, validation mAP@5 "
                     f"{trial.value if trial.value is not None else '-'}")
-            (job.bar.console if job.bar is not None else Console(stderr=True)).print(line, highlight=False)
+            job.print(line)
 
         job.update(0, trials, stage="trials")
         result = tune(config, trials=trials, folder=folder, objectives=chosen, seed=config.seed, on_trial=on_trial)
