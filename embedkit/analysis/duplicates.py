@@ -17,6 +17,7 @@ import numpy as np
 
 from embedkit.analysis.duplicate_report import DuplicateGroup, DuplicateReport, Leak, Member
 from embedkit.errors import InvalidOptionError
+from embedkit.progress import ProgressListener, tell
 from embedkit.store import Store, using_store
 
 __all__ = ["DuplicateGroup", "DuplicateReport", "Leak", "Member", "components", "find_duplicates", "write_marks"]
@@ -57,6 +58,7 @@ def find_duplicates(
     test_split: str = "test",
     mark: bool = False,
     batch_size: int = QUERY_BATCH,
+    progress: ProgressListener | None = None,
 ) -> DuplicateReport:
     """Groups of stored points of `collection` whose vectors (`vector`: the vector's name; None: the collection's
     default one) have cosine `threshold` or more, linked through each point's `k` nearest neighbours; no image is
@@ -66,7 +68,7 @@ def find_duplicates(
     `train_split` one. `mark` writes `duplicate_group` (the group's number) into the payload of every member and
     `duplicate_of` (the kept member's sample id: the shortest, then the first in order) into the others', and
     removes the marks of an earlier run from every point no longer in a group. `store` is a Store, or where one
-    is (None: the default store). `report.save(folder)` draws the groups.
+    is (None: the default store). `report.save(folder)` draws the groups. `progress` hears the points searched.
     """
     if not 0 < threshold <= 1:
         raise InvalidOptionError(f"the threshold is a cosine similarity in (0, 1], not {threshold}; e.g. 0.95")
@@ -79,7 +81,7 @@ def find_duplicates(
         vector_name = target.vector(collection, vector).name
         if mark:
             target.check_writable(f"mark duplicates in collection {collection!r}")
-        scan = _scan(target, collection, vector_name, threshold, k, split, batch_size)
+        scan = _scan(target, collection, vector_name, threshold, k, split, batch_size, progress)
         groups, leaks = _groups(target, collection, vector_name, scan, threshold, train_split, test_split)
         if leaks_only:
             leaking = {leak.group for leak in leaks}
@@ -101,10 +103,13 @@ def find_duplicates(
 
 
 def _scan(store: Store, collection: str, vector_name: str, threshold: float, k: int, split: str | None,
-          batch_size: int) -> _Scan:
+          batch_size: int, progress: ProgressListener | None = None) -> _Scan:
     scan, floor = _Scan(), threshold - ROUNDING
     filter = {"split": split} if split is not None else None
+    total, done, stage = store.count(collection, vector_name), 0, "searching each point's neighbours"
     for ids, arrays, payloads in store.iter_points(collection, [vector_name], batch_size):
+        tell(progress, stage, done, total, "points")
+        done += len(ids)
         scan.marked_before += [i for i, p in zip(ids, payloads) if any(f in p for f in MARK_FIELDS)]
         chosen = [n for n, p in enumerate(payloads) if split is None or p.get("split") == split]
         scan.points += len(chosen)
@@ -121,6 +126,7 @@ def _scan(store: Store, collection: str, vector_name: str, threshold: float, k: 
                 scan.pairs[pair] = max(scan.pairs.get(pair, -1.0), min(1.0, hit.score))
                 scan.members.setdefault(ids[n], _member(ids[n], payloads[n]))
                 scan.members.setdefault(hit.sample_id, _member(hit.sample_id, hit.payload))
+    tell(progress, stage, done, total, "points")
     return scan
 
 

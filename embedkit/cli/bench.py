@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-from rich.table import Column, Table
+from rich.table import Table
 
 from embedkit.bench.protocols import LEAVE_ONE_OUT, PROTOCOLS
 from embedkit.bench.report import check_plot, check_plot_path, limit_cut, load_results, plot, rows
@@ -19,6 +18,7 @@ from embedkit.cli.bench_tasks import render_tasks
 from embedkit.cli.options import (BATCH_SIZE, SEED, WORKERS, EncoderChoice, StoreLocation, data_dir_option,
                                   dataset_options, encoder_options, out_dir_option, parse_options, record_options,
                                   store_options)
+from embedkit.cli.progress import JobProgress, job_progress
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -179,10 +179,11 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, query: QueryCh
         encoder_entry(name)
     quick = not full and limit is None
     errors = Console(stderr=True)
-    with store.open() as opened, EncodingProgress(errors) as show:
+    with job_progress("bench", "images", resume=f"each pair measured is in {out}/; run the same command again: "
+                                                 f"stored vectors are reused") as job, store.open() as opened:
         results, failures = bench(
             dataset_names, encoder_names, limit=None if full else limit or QUICK_LIMIT, store=opened, out_dir=out,
-            progress=show, query=query_spec, build=build.spec(), **encoder.options())
+            progress=EncodingProgress(job), query=query_spec, build=build.spec(), **encoder.options())
     if as_json:
         print_json({"results": [r.to_json() for r in results], "failures": [asdict(f) for f in failures],
                     "out": str(out)})
@@ -211,34 +212,18 @@ def name_list(text: str, option: str) -> list[str]:
 
 
 class EncodingProgress:
-    """A progress bar on stderr for each split a pair has to encode, with its images/s and the time left;
-    used as `with EncodingProgress(console) as show:`, `show` being bench's `progress`."""
+    """bench's `progress` shown by the command's JobProgress: a stage for each split a pair has to encode, with its
+    images/s and the time left, then one while it is measured."""
 
-    def __init__(self, console: Console):
-        # in a narrow terminal the description is cut, not the counts, the speed or the time left
-        description = Column(ratio=1, no_wrap=True, overflow="ellipsis", min_width=12)
-        self.bar = Progress(TextColumn("{task.description}", table_column=description), BarColumn(bar_width=12),
-                            MofNCompleteColumn(), TextColumn("{task.fields[rate]:.1f} img/s"), TimeRemainingColumn(),
-                            console=console, transient=True, expand=True, disable=not console.is_terminal)
-        self.tasks: dict[tuple[str, str, str | None], TaskID] = {}
-
-    def __enter__(self) -> EncodingProgress:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
+    def __init__(self, job: JobProgress):
+        self.job = job
 
     def __call__(self, dataset: str, vector: str, split: str | None, state: IngestProgress) -> None:
-        if not state.to_encode:
-            return
-        key = (dataset, vector, split)
-        if key not in self.tasks:
-            self.tasks[key] = self.bar.add_task(f"{vector}, {dataset}" + (f" {split}" if split else ""),
-                                                total=None, rate=0.0)
-        done = state.encoded + state.failed
-        self.bar.update(self.tasks[key], total=state.to_encode, completed=done, rate=state.images_per_second,
-                        visible=done < state.to_encode)
+        pair, done = f"{vector}, {dataset}" + (f" {split}" if split else ""), state.encoded + state.failed
+        if done < state.to_encode:
+            self.job.update(done, state.to_encode, stage=f"encoding {pair}")
+        else:  # the index, then the scores: no count to show
+            self.job.update(0, None, stage=f"measuring {pair}")
 
 
 def quick_run_note(results: list[BenchResult], console: Console) -> None:

@@ -13,6 +13,7 @@ from rich import box
 from rich.table import Column, Table
 
 from embedkit.cli.options import BATCH_SIZE, StoreLocation, out_file_option, required_out, store_options
+from embedkit.cli.progress import job_progress
 from embedkit.cli.tables import print_json
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
@@ -135,9 +136,9 @@ def export_command(collection: str, encoders: tuple[str, ...], out: Path | None,
                    as_json: bool) -> None:
     """Write vectors and payloads to Parquet, CSV or .npy."""
     output = required_out(out)
-    with store.open() as opened:
+    with job_progress("export", "points", resume="nothing was written; run it again") as job, store.open() as opened:
         names = [opened.vector(collection, e).name for e in encoders or (None,)]
-        count = export(opened, collection, names, output, csv_raw=csv_raw)
+        count = export(opened, collection, names, output, csv_raw=csv_raw, progress=job)
         left_out = opened.count(collection) - count
     if as_json:
         print_json({"collection": collection, "vectors": names, "file": str(output), "points": count,
@@ -160,8 +161,10 @@ def push_command(collection: str, target: str, target_collection: str | None, ba
 
     In batches with retries (--grpc: over gRPC); re-running resumes."""
     source_store, target_store, target = replace(store, grpc=False), replace(store, qdrant=target), StoreLocation(target).shown
-    with source_store.open() as source, target_store.open("--to") as destination:
-        copied = push(source, destination, collection, target_collection=target_collection, batch_size=batch_size)
+    with job_progress("push", "points", resume="run it again to resume: points copied are not copied twice") as job, \
+            source_store.open() as source, target_store.open("--to") as destination:
+        copied = push(source, destination, collection, target_collection=target_collection, batch_size=batch_size,
+                      progress=job)
     if as_json:
         print_json({"collection": collection, "to": target, "points": copied})
         return

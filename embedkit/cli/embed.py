@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from embedkit.cli.options import BATCH_SIZE, EncoderChoice, encoder_options, out_file_option, reading_options
+from embedkit.cli.progress import job_progress
 from embedkit.cli.tables import print_json
 from embedkit.encoders import encoder_entry
 from embedkit.hookspecs import hookimpl
@@ -47,11 +48,14 @@ def embed_command(images: tuple[Path, ...], encoder: EncoderChoice, background: 
         check_image(path)
     model = encoder.build()
     reading = ReadOptions.from_environment(background, None if full_decode else model.input_size)
-    vectors = np.concatenate([
-        model.encode_images([load_image(path, reading) for path in images[start : start + batch_size]],
-                            batch_size=batch_size)
-        for start in range(0, len(images), batch_size)
-    ])
+    parts = []
+    with job_progress("embed", "images", resume="nothing was written; run it again") as job:
+        for start in range(0, len(images), batch_size):
+            job.update(start, len(images))
+            parts.append(model.encode_images([load_image(path, reading) for path in images[start : start + batch_size]],
+                                             batch_size=batch_size))
+        job.update(len(images), len(images))
+    vectors = np.concatenate(parts)
     if output is not None and output.suffix == ".npy":
         np.save(output, vectors)
         click.echo(f"wrote {vectors.shape[0]} x {vectors.shape[1]} vectors from {model.name} to {output}", err=True)

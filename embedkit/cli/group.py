@@ -12,6 +12,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from embedkit._version import __version__
+from embedkit.cli.progress import QUIET_KEY, interrupted_line
 from embedkit.cli.signals import Terminated
 from embedkit.errors import EmbedkitError, StoreBackendError, first_line
 from embedkit.plugins import load_commands
@@ -69,7 +70,7 @@ class ErrorReportingGroup(click.Group):
             error.show()
             sys.exit(error.exit_code)
         except KeyboardInterrupt as error:
-            Console(stderr=True).print("interrupted")
+            Console(stderr=True).print(interrupted_line(ctx.meta), highlight=False, soft_wrap=True, markup=False)
             sys.exit(143 if isinstance(error, Terminated) else 130)
         except (click.exceptions.Abort, click.exceptions.Exit):
             raise  # click shows these itself
@@ -97,10 +98,13 @@ def describe(error: Exception) -> tuple[str, int]:
 @click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="embedkit")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("--quiet", is_flag=True,
+              help="Show no progress of long jobs (shown on stderr: a bar in a terminal, else a line every 10 s).")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
     """Embed images and text, store the vectors in Qdrant, measure retrieval quality."""
     ctx.meta["embedkit.debug"] = debug
+    ctx.meta[QUIET_KEY] = quiet
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(message)s",

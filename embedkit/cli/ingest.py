@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from embedkit.cli.options import (BATCH_SIZE, WORKERS, EncoderChoice, StoreLocation, data_dir_option, dataset_options,
                                   encoder_options, parse_options, reading_options, record_options, store_options)
+from embedkit.cli.progress import job_progress
 from embedkit.cli.signals import terminate_as_interrupt
 from embedkit.cli.tables import print_json
 from embedkit.datasets import get_dataset
@@ -173,14 +173,14 @@ def ingest_command(dataset: DatasetChoice, encoder: EncoderChoice, batch_size: i
     for note in data.notes:  # what `datasets check` would say: ignored files, empty class folders
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     model = encoder.build()
-    with terminate_as_interrupt() as termination, store.open() as opened, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                          TextColumn("{task.fields[rate]:.1f} images/s"), TimeRemainingColumn(),
-                                          console=console, transient=True, disable=as_json) as bar:
-        task = bar.add_task(f"{data.name} → {model.vector_name}", total=None, rate=0.0)
-
+    unit = "texts" if text_field else "images"
+    with job_progress("ingest", unit, resume="run the same command again: it adds what is missing") as job, \
+            terminate_as_interrupt() as termination, store.open() as opened:
         def show(state: IngestProgress) -> None:
-            bar.update(task, total=state.to_encode, completed=state.encoded + state.failed,
-                       rate=state.images_per_second)
+            if state.stage == "encoding":
+                job.update(state.encoded + state.failed, state.to_encode, stage=f"{data.name} → {model.vector_name}")
+            else:  # no count to show
+                job.update(0, None, stage=f"{data.name} → {model.vector_name}: {state.stage}")
 
         report = ingest(data, model, split=dataset.split, limit=dataset.limit, batch_size=batch_size,
                         workers=workers, collection=collection, store=opened, progress=show, text_field=text_field,

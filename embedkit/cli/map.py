@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from embedkit.cli.options import SEED, StoreLocation, first_or_sample, record_options, sample_option, store_options
+from embedkit.cli.progress import job_progress
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -91,7 +92,8 @@ def map_command(collection: str, vector: str | None, method: str, colour: str, s
     first_or_sample(limit, sample)
     out, html, hover_images = files.out, files.html, files.hover_images
     wanted = max(PNG_THUMBNAILS * 3 if files.thumbnails else 0, hover_images if html is not None else 0)
-    with store.open() as opened:
+    with job_progress("map", "points", resume="nothing was written; run it again") as job, store.open() as opened:
+        job.update(0, stage=f"reading the vectors, then the {method} projection")
         vector_map = map_collection(opened, collection, vector=vector, method=method, colour=colour, split=split,
                                     limit=limit, sample=sample, thumbnails=wanted, seed=seed)
     vector_map.save(out, width=files.width, height=files.height, thumbnails=PNG_THUMBNAILS if files.thumbnails else 0)

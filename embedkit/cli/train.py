@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from embedkit.cli.options import NumberRange, PRECISIONS, SEED, out_dir_option, sample_option
+from embedkit.cli.progress import job_progress
 from embedkit.cli.tables import print_json
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
@@ -78,22 +78,16 @@ def train_command(dataset: str, base: str, name: str, out: Path | None, as_json:
     from embedkit.training import train
 
     config = base_config(dataset, base, name, **settings)
-    console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, disable=as_json) as progress:
-        task = progress.add_task("epoch 1", total=None)
-
-        def on_batch(epoch: int, step: int, loss: float) -> None:
-            progress.update(task, description=f"epoch {epoch}: loss {loss:.4f}", completed=step)
-
+    with job_progress("train", "steps", resume="it is checkpointed after each finished epoch: run the same command "
+                                              "again to resume") as job:
         def on_epoch(row: dict[str, Any]) -> None:
             scores = row["validation"]
-            progress.console.print(f"epoch {row['epoch']}{' (frozen)' if row['frozen'] else ''}: loss {row['loss']:.4f}, "
-                                   f"validation mAP@5 {scores['map@5']:.4f}, accuracy {scores['accuracy']:.4f}, "
-                                   f"{row['images_per_second']:.1f} images/s")
-            progress.update(task, completed=0)
+            line = (f"epoch {row['epoch']}{' (frozen)' if row['frozen'] else ''}: loss {row['loss']:.4f}, "
+                    f"validation mAP@5 {scores['map@5']:.4f}, accuracy {scores['accuracy']:.4f}, "
+                    f"{row['images_per_second']:.1f} images/s")
+            job.print(line)
 
-        result = train(config, out=out, on_batch=on_batch, on_epoch=on_epoch)
+        result = train(config, out=out, on_epoch=on_epoch, progress=job)
     if as_json:
         print_json({"encoder": result.encoder, "folder": str(result.folder), "best_epoch": result.best_epoch,
                     "best": result.best, "stopped_early": result.stopped_early,
@@ -128,9 +122,16 @@ def tune_command(dataset: str, base: str, name: str, out: Path | None, trials: i
     chosen = tuple(part.strip() for part in objectives.split(",") if part.strip())
     if not chosen:
         raise InvalidOptionError("--objectives names none; e.g. --objectives classification,multi-similarity")
-    result = tune(config, trials=trials, folder=folder, objectives=chosen, seed=config.seed,
-                  on_trial=lambda trial: click.echo(f"trial {trial.number}: {trial.state.name.lower()}, validation "
-                                                    f"mAP@5 {trial.value if trial.value is not None else '-'}", err=True))
+    with job_progress("tune", "trials", resume=f"the study is kept in {folder}: run the same command again to go "
+                                               f"on") as job:
+        def on_trial(trial: Any) -> None:
+            job.update(trial.number + 1, trials, stage="trials")
+            line = (f"trial {trial.number}: {trial.state.name.lower()}, validation mAP@5 "
+                    f"{trial.value if trial.value is not None else '-'}")
+            job.print(line)
+
+        job.update(0, trials, stage="trials")
+        result = tune(config, trials=trials, folder=folder, objectives=chosen, seed=config.seed, on_trial=on_trial)
     if as_json:
         print_json({"folder": str(result.folder), "best": result.best, "trials": result.trials, "ran_now": result.ran_now})
         return

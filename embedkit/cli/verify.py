@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from embedkit.cli.options import NumberRange, StoreLocation, store_options
+from embedkit.cli.progress import job_progress
 from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
 
@@ -36,16 +37,16 @@ def verify_command(collection: str, encoder: str | None, sample: int, every_poin
     metadata point since its last writer recorded their counts."""
     from embedkit.ingestion.verify import verify  # imports torch: only when the command runs
 
-    with store.open() as opened:
+    with job_progress("verify", "points", resume="run it again to check them all") as job, store.open() as opened:
         report = verify(collection, encoder=encoder, sample=None if every_point else sample, seed=seed, store=opened,
-                        device=device, repair=repair, tolerance=tolerance)
+                        device=device, repair=repair, tolerance=tolerance, progress=job)
     if as_json:
         print_json({"collection": report.collection, "vector": report.vector_name, "checked": report.checked,
                     "differing": [{"sample_id": i, "cosine": c} for i, c in report.differing],
                     "unreadable": report.unreadable, "repaired": report.repaired, "missing": report.missing,
                     "missing_unreadable": report.missing_unreadable,
                     "largest_difference_of_equal_points": report.largest_difference, "problems": report.problems,
-                    "ok": report.ok})
+                    "ok": report.ok, "to_check": report.to_check, "interrupted": report.interrupted})
     else:
         console = Console(stderr=True)
         for problem in report.problems:
@@ -59,9 +60,14 @@ def verify_command(collection: str, encoder: str | None, sample: int, every_poin
                           f"{len(report.unreadable)} unreadable now; {missing_line(report)}"
                           + ("" if not report.differing or report.repaired else "; `--repair` stores them right"),
                           highlight=False)
+        if report.interrupted:
+            console.print(f"interrupted after {report.checked + len(report.unreadable)} of {report.to_check} points: "
+                          f"the counts above are theirs; run it again to check them all", highlight=False)
         if report.repaired:
             console.print(f"repaired {report.repaired} points: their vectors are now what their sources embed to",
                           highlight=False)
+    if report.interrupted:
+        sys.exit(job.termination.exit_code)
     if report.problems or (report.differing and not report.repaired):
         sys.exit(1)
 

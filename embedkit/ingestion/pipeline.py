@@ -137,6 +137,8 @@ def ingest(
         if (state.stored or target.index_unfinished(collection)) and not interrupted:
             # an interrupted run stops at once; the re-run builds the index, also when it has nothing to store
             index_started = time.perf_counter()
+            state.stage = "building the index"
+            run.report()
             target.optimize(collection)
             index_seconds = time.perf_counter() - index_started
         if state.stored or pruned or todo.changed:

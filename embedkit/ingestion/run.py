@@ -39,6 +39,8 @@ class IngestProgress:
     stored: int = 0
     failed: int = 0
     started: float = field(default_factory=time.perf_counter)
+    stage: str = "encoding"
+    """"encoding", then "building the index" (the store's HNSW, after the last batch)."""
 
     @property
     def images_per_second(self) -> float:

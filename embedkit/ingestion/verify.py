@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from embedkit.datasets import get_dataset
+from embedkit.datasets import Sample, get_dataset
+from embedkit.encoders import Encoder
 from embedkit.encoders.ensemble.combination import normalise_rows
 from embedkit.errors import ImageLoadError, InvalidOptionError
 from embedkit.images import ReadOptions
+from embedkit.progress import ProgressListener, tell
 from embedkit.store import Store, using_store
 
 
@@ -39,6 +41,10 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     """One line per loss the store's own counts show: a lost metadata point, fewer points than the last writer
     recorded (`Store.count_problems`); and one per command that left payload fields half-written."""
+    to_check: int = 0
+    """Points chosen to be embedded again; fewer were checked when the run was interrupted."""
+    interrupted: bool = False
+    """Ctrl-C (or SIGTERM handled as it) stopped the run: the counts are those of the points checked so far."""
 
     @property
     def ok(self) -> bool:
@@ -60,12 +66,14 @@ def readable(sample: Any) -> bool:
 
 def verify(collection: str, *, encoder: str | None = None, sample: int | None = 100, seed: int = 0,
            store: Store | str | None = None, tolerance: float = 1e-5, device: str = "auto",
-           batch_size: int = 32, repair: bool = False) -> VerifyReport:
+           batch_size: int = 32, repair: bool = False, progress: ProgressListener | None = None) -> VerifyReport:
     """Re-embed `sample` stored points (chosen with `seed`; None: every one) by the encoder their record names and
     compare them with what is stored (a component of the unit vectors more than `tolerance` apart differs: a
     damaged byte can leave the cosine at 0.99999); count the samples without a vector, and compare the points
     stored with the counts the last writer recorded.
-    `repair` stores what the differing points' sources embed to now in place of their damaged vectors."""
+    `repair` stores what the differing points' sources embed to now in place of their damaged vectors.
+    `progress` hears the points checked; Ctrl-C returns the report of those checked so far (`interrupted`), each
+    batch compared (and repaired) whole."""
     if sample is not None and sample < 1:
         raise InvalidOptionError(f"the sample must hold at least 1 point, got {sample}")
     if not 0 <= tolerance <= 2:  # also refuses NaN, which every comparison would pass
@@ -87,10 +95,12 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
         if not datasets:
             raise InvalidOptionError(f"collection {collection!r} records no dataset (made before embedkit 0.3); "
                                      f"ingest it again once to record it")
+        tell(progress, "reading the datasets")
         samples = {}
         for identity in datasets:
             view = get_dataset(identity).view()
             samples.update({view[i].id: view[i] for i in range(len(view))})
+        tell(progress, "reading the stored points")
         stored = target.stored_ids(collection, vector_name)
         absent = sorted(set(samples) - set(stored))
         report = VerifyReport(collection, vector_name, missing=len(absent),
@@ -98,32 +108,48 @@ def verify(collection: str, *, encoder: str | None = None, sample: int | None = 
         population = sorted(set(stored) & set(samples))
         chosen = random.Random(seed).sample(population, len(population) if sample is None else
                                             min(sample, len(population)))
+        tell(progress, "loading the encoder")
         model = vector.encoder(device=device, precision=record.precision)  # the stored vectors' own precision
         reading = ReadOptions.for_reading(record.reading, model.input_size)
-        for start in range(0, len(chosen), batch_size):
-            ids, pixels = [], []
-            for sample_id in chosen[start : start + batch_size]:
-                try:
-                    pixels.append(model.preprocess(samples[sample_id].image(reading)))
-                    ids.append(sample_id)
-                except ImageLoadError:
-                    report.unreadable.append(sample_id)
-            if not ids:
-                continue
-            now = model.embed_pixels(torch.stack(pixels))
-            kept = target.get_vectors(collection, vector_name, ids)
-            now_unit, kept_unit = normalise_rows(now), normalise_rows(kept)
-            cosines = np.sum(now_unit * kept_unit, axis=1)
-            gaps = np.abs(now_unit - kept_unit).max(axis=1)
-            report.checked += len(ids)
-            differing = [n for n, gap in enumerate(gaps) if not gap <= tolerance]
-            sound = gaps[gaps <= tolerance]
-            report.largest_difference = max(report.largest_difference, float(sound.max()) if len(sound) else 0.0)
-            report.differing += [(ids[n], float(cosines[n])) for n in differing]
-            if repair and differing:
-                target.upsert(collection, vector_name, [ids[n] for n in differing], now[differing],
-                              [{} for _ in differing])
-                report.repaired += len(differing)
+        report.to_check = len(chosen)
+        try:
+            for start in range(0, len(chosen), batch_size):
+                tell(progress, "embedding again", start, len(chosen), "points")
+                _check(target, model, reading, chosen[start : start + batch_size], samples, report, tolerance, repair)
+            tell(progress, "embedding again", len(chosen), len(chosen), "points")
+        except KeyboardInterrupt:
+            report.interrupted = True
         if report.repaired:
             target.flush()
         return report
+
+
+def _check(target: Store, model: Encoder, reading: ReadOptions, batch: list[str], samples: dict[str, Sample],
+           report: VerifyReport, tolerance: float, repair: bool) -> None:
+    """Embed one batch of points again and add what it shows to `report`, all at once at the end (Ctrl-C in the
+    middle leaves the report as it was)."""
+    collection, vector_name = report.collection, report.vector_name
+    ids, pixels, unreadable = [], [], []
+    for sample_id in batch:
+        try:
+            pixels.append(model.preprocess(samples[sample_id].image(reading)))
+            ids.append(sample_id)
+        except ImageLoadError:
+            unreadable.append(sample_id)
+    if not ids:
+        report.unreadable += unreadable
+        return
+    now = model.embed_pixels(torch.stack(pixels))
+    kept = target.get_vectors(collection, vector_name, ids)
+    now_unit, kept_unit = normalise_rows(now), normalise_rows(kept)
+    cosines = np.sum(now_unit * kept_unit, axis=1)
+    gaps = np.abs(now_unit - kept_unit).max(axis=1)
+    differing = [n for n, gap in enumerate(gaps) if not gap <= tolerance]
+    sound = gaps[gaps <= tolerance]
+    if repair and differing:
+        target.upsert(collection, vector_name, [ids[n] for n in differing], now[differing], [{} for _ in differing])
+        report.repaired += len(differing)
+    report.unreadable += unreadable
+    report.checked += len(ids)
+    report.largest_difference = max(report.largest_difference, float(sound.max()) if len(sound) else 0.0)
+    report.differing += [(ids[n], float(cosines[n])) for n in differing]

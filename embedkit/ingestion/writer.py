@@ -42,6 +42,7 @@ def write_encoded(run: IngestRun, encoding: Encoding) -> bool:
             run.state.stored += count
 
     batches = encoding.batches(run)
+    run.report()  # the total is known before the first batch, which may take long (a model's first forward pass)
     with ThreadPoolExecutor(max_workers=uploads, thread_name_prefix="embedkit-writer") as writer:
         try:
             for batch in batches:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from embedkit.errors import InvalidOptionError, OutputWriteError, first_line
+from embedkit.progress import ProgressListener, tell
 from embedkit.store import Store
 
 FORMATS = (".parquet", ".csv", ".npy")
@@ -19,8 +20,8 @@ PAYLOAD_COLUMNS = ("sample_id", "dataset", "split", "label", "label_name", "sour
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's CSV injection list: what a spreadsheet evaluates
 
 
-def export(store: Store, collection: str, vector_names: Sequence[str], path: str | Path, *,
-           csv_raw: bool = False) -> int:
+def export(store: Store, collection: str, vector_names: Sequence[str], path: str | Path,
+           progress: ProgressListener | None = None, *, csv_raw: bool = False) -> int:
     """Write every point that has all `vector_names` to `path`, in sample-id order (for the built-in datasets,
     their own order); the suffix picks the format. Returns the count.
 
@@ -30,6 +31,8 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
       `-`, `@`, tab or CR) is written with a `'` before it, unless `csv_raw`;
     - `.npy`: the (n, dim) float32 array of one vector name, with the payloads in order in
       `<path>.payload.jsonl` beside it.
+
+    `progress` hears the points read, then the writing of the file.
     """
     path = Path(path)
     if path.suffix not in FORMATS:
@@ -39,8 +42,11 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
     ids: list[str] = []
     payloads: list[dict] = []
     parts: dict[str, list[np.ndarray]] = {name: [] for name in vector_names}
+    total = store.count(collection, vector_names[0]) if len(vector_names) == 1 else None
+    tell(progress, "reading", 0, total, "points")
     for batch_ids, arrays, batch_payloads in store.iter_points(collection, list(vector_names)):
         ids.extend(batch_ids)
+        tell(progress, "reading", len(ids), total, "points")
         payloads.extend(batch_payloads)
         for name in vector_names:
             parts[name].append(arrays[name])
@@ -54,6 +60,7 @@ def export(store: Store, collection: str, vector_names: Sequence[str], path: str
     table["sample_id"] = ids
     targets = [path, Path(f"{path}.payload.jsonl")] if path.suffix == ".npy" else [path]
     partial = [target.with_name(f".{target.name}.partial") for target in targets]
+    tell(progress, f"writing {path.name}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix == ".csv" and not csv_raw:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from embedkit.errors import EmbedkitError, InvalidOptionError, StoreUnavailableError, first_line
+from embedkit.progress import ProgressListener, tell
 from embedkit.records import VectorRecord
 from embedkit.store.base import Store
 from embedkit.store.urls import redacted
@@ -28,10 +29,11 @@ def _with_retries(action: Callable[[], None], attempts: int, what: str) -> None:
 
 
 def push(source: Store, target: Store, collection: str, *, target_collection: str | None = None,
-         batch_size: int = 256, attempts: int = 3) -> dict[str, int]:
+         batch_size: int = 256, attempts: int = 3, progress: ProgressListener | None = None) -> dict[str, int]:
     """Copy every named vector of `collection`, with payloads and recorded encoders, in batches with retries.
 
-    Re-running resumes: points are upserted under the same ids, so nothing is duplicated.
+    Re-running resumes: points are upserted under the same ids, so nothing is duplicated. `progress` hears the
+    points copied of each vector.
     Returns the number of points copied per vector name.
     """
     infos = [info for info in source.collections() if info.name == collection]
@@ -43,11 +45,13 @@ def push(source: Store, target: Store, collection: str, *, target_collection: st
     for vector_name, summary in infos[0].vectors.items():
         target.ensure_vector(name, vector_name, summary.record or VectorRecord(vector_name, int(summary.dim or 0)))
         copied[vector_name] = 0
+        tell(progress, vector_name, 0, summary.points, "points")
         for ids, arrays, payloads in source.iter_points(collection, [vector_name], batch_size=batch_size):
             clean = [{k: v for k, v in p.items() if k != "sample_id"} for p in payloads]
             _with_retries(lambda: target.upsert(name, vector_name, ids, arrays[vector_name], clean),
                           attempts, f"uploading {len(ids)} points of {vector_name!r} to {shown}")
             copied[vector_name] += len(ids)
+            tell(progress, vector_name, copied[vector_name], summary.points, "points")
     for dataset in source.datasets(collection):
         target.add_dataset(name, dataset)
     for field, kind in source.indexed_fields(collection).items():  # a cluster field stays filterable there too

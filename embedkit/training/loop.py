@@ -24,6 +24,7 @@ from embedkit.encoders.names import RANDOM
 from embedkit.encoders.base import PRECISIONS
 from embedkit.encoders.precision import choose_precision
 from embedkit.errors import InvalidOptionError
+from embedkit.progress import ProgressListener, tell
 from embedkit.training.card import write_card
 from embedkit.training.config import TrainConfig
 from embedkit.training.data import TrainingImages, augmentation, choose
@@ -50,12 +51,14 @@ class TrainResult:
 
 
 def train(config: TrainConfig, *, out: Path | None = None, on_epoch: EpochCallback | None = None,
-          on_batch: BatchCallback | None = None, workers: int = 0, register: bool = True) -> TrainResult:
+          on_batch: BatchCallback | None = None, workers: int = 0, register: bool = True,
+          progress: ProgressListener | None = None) -> TrainResult:
     """Fine-tune `config.base` on `config.dataset` and save the model under `out` (default: `models_dir()`).
 
     A run interrupted (Ctrl-C, a crash) resumes from its last finished epoch when started again with the same
     configuration; `epochs` may be raised to go on training a finished run. `on_epoch` hears each epoch's row
-    of the curves (raising from it stops the run: Optuna's pruning), `on_batch` each step's loss.
+    of the curves (raising from it stops the run: Optuna's pruning), `on_batch` each step's loss; `progress` the
+    steps of the whole run (all its epochs), with the epoch as the stage.
     """
     torch.manual_seed(config.seed)
     base = get_encoder(config.base, device=config.device, **config.base_options,
@@ -105,6 +108,8 @@ def train(config: TrainConfig, *, out: Path | None = None, on_epoch: EpochCallba
     frozen_epochs = config.frozen_epochs if learns_alone else 0  # a loss without parameters has nothing to train frozen
     optimizer = None
     for epoch in range(start + 1, config.epochs + 1):
+        tell(progress, f"epoch {epoch} of {config.epochs}", (epoch - 1) * len(loader), config.epochs * len(loader),
+             "steps")
         if stopped_early:
             break
         frozen = epoch <= frozen_epochs
@@ -135,7 +140,11 @@ def train(config: TrainConfig, *, out: Path | None = None, on_epoch: EpochCallba
             losses.append(float(loss.item()))
             if on_batch is not None:
                 on_batch(epoch, step, losses[-1])
+            tell(progress, f"epoch {epoch} of {config.epochs}", (epoch - 1) * len(loader) + step,
+                 config.epochs * len(loader), "steps")
         seconds = time.perf_counter() - started
+        tell(progress, f"epoch {epoch} of {config.epochs}: validation", epoch * len(loader),
+             config.epochs * len(loader), "steps")
         features, labels = embed(network, validation, device, autocast)
         scores_of = objective.predict(torch.from_numpy(features).to(device))
         predicted = None if scores_of is None else scores_of.argmax(1).cpu().numpy()

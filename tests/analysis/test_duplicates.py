@@ -121,6 +121,14 @@ def test_one_split_is_searched_alone(stored):
         find_duplicates(location, "shots", split="test", leaks_only=True)
 
 
+def test_progress_counts_the_points_searched_of_the_total(stored):
+    location, _, vectors, _ = stored
+    heard = []
+    find_duplicates(location, "shots", batch_size=7, progress=heard.append)
+    assert [p.done for p in heard] == [*range(0, len(vectors), 7), len(vectors)]
+    assert {p.total for p in heard} == {len(vectors)}
+
+
 def test_groups_whose_members_have_different_labels_are_label_conflicts(stored):
     location, _, _, _ = stored
     report = find_duplicates(location, "shots")

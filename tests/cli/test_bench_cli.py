@@ -133,19 +133,22 @@ def test_a_column_without_any_value_is_left_out():
 
 
 def test_the_progress_bar_keeps_the_count_the_speed_and_the_time_left_at_80_columns():
+    from embedkit.cli.progress import JobProgress
     from embedkit.ingestion import IngestProgress
 
     console = Console(width=80, file=io.StringIO(), force_terminal=True, color_system=None)
-    progress = bench_module.EncodingProgress(console)
+    clock = iter(range(0, 1000, 10))
+    job = JobProgress("bench", "images", console=console, clock=lambda: float(next(clock)))
+    progress = bench_module.EncodingProgress(job)
+    progress("fashion-mnist", "efficientnet_lite0.imagenet1k", None, IngestProgress(total=70000, to_encode=70000))
     progress("fashion-mnist", "efficientnet_lite0.imagenet1k", None, IngestProgress(total=70000, to_encode=70000,
                                                                                      encoded=1234))
-    progress("fashion-mnist", "mobilenet_v2.random", "test", IngestProgress(total=10, to_encode=0))  # all stored
-    (task,) = progress.bar.tasks
-    assert (task.total, task.completed, task.visible) == (70000, 1234, True)
-    console.print(progress.bar.make_tasks_table(progress.bar.tasks))
+    (task,) = job.bar.tasks
+    assert (task.total, task.completed) == (70000, 1234)
+    console.print(job.bar.make_tasks_table(job.bar.tasks))
     (line,) = console.file.getvalue().splitlines()
-    assert line.startswith("efficientnet_lite0.imagenet1k") and "1234/70000" in line
-    assert line.rstrip().endswith(":--") or line.rstrip()[-1].isdigit()  # the time left, whole
+    assert line.startswith("bench: encoding eff") and " 1234/70000 " in line
+    assert "images/s" in line and "left" in line  # the speed and the time left, whole
     progress("fashion-mnist", "efficientnet_lite0.imagenet1k", None, IngestProgress(total=70000, to_encode=70000,
                                                                                      encoded=70000))
-    assert not task.visible
+    assert job.title() == "bench: measuring efficientnet_lite0.imagenet1k, fashion-mnist" and job.left_text() == ""

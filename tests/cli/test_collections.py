@@ -22,7 +22,7 @@ def test_cli_ingest_then_collections_export_and_push(tmp_path, photos):
     common = ["--encoder", "mobilenet_v2.random", "--image-size", "64", "--qdrant", str(store)]
     first = runner.invoke(main, ["ingest", f"folder:{folder}", *common, "--workers", "0", "--json"])
     assert first.exit_code == 0, first.output
-    summary = json.loads(first.output)
+    summary = json.loads(first.stdout)  # progress goes to stderr
     assert summary["stored"] == 2 * PER_CLASS and summary["failures"][0]["sample_id"] == "folder/cat/broken.jpg"
 
     again = runner.invoke(main, ["ingest", f"folder:{folder}", *common, "--workers", "0"])

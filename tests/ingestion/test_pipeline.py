@@ -209,3 +209,11 @@ def test_sigterm_is_handled_as_ctrl_c_with_a_summary_and_exit_143(folder, tmp_pa
     assert "Traceback" not in run.stderr
     rest = ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=32, device="cpu", store=location, workers=0)
     assert (rest.stored, rest.already_stored) == (GOOD - 2, 2)
+
+
+def test_progress_knows_the_total_before_the_first_batch_and_names_the_index_build(folder, tmp_path, encoder):
+    heard = []
+    ingest(f"folder:{folder}", encoder, store=tmp_path / "store", batch_size=4, workers=0,
+           progress=lambda state: heard.append((state.stage, state.encoded + state.failed, state.to_encode)))
+    assert heard[0] == ("encoding", 0, GOOD + 1)  # before any image is decoded
+    assert heard[-2] == ("encoding", GOOD + 1, GOOD + 1) and heard[-1][0] == "building the index"

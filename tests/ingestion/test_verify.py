@@ -128,3 +128,31 @@ def test_verify_tells_the_unreadable_files_ingest_skipped_from_lost_points(tmp_p
     assert ("2 samples of its datasets have no vector: files that cannot be read 1 (ingest skipped them; "
             "`embedkit datasets check` says why); lost or left out by --split or --limit 1") in \
         " ".join(result.stderr.split())
+
+
+def test_ctrl_c_during_verify_all_reports_the_points_checked_so_far(tmp_path, photos, monkeypatch):
+    from embedkit.encoders.base import Encoder
+
+    folder = make_photo_folder(tmp_path / "photos", photos, corrupt=False)
+    store = tmp_path / "store"
+    ingest(f"folder:{folder}", "mobilenet_v2.random", image_size=32, device="cpu", store=store, workers=0)
+    real, calls, stop_at = Encoder.embed_pixels, [], [3]
+
+    def embed(self, pixels):  # Ctrl-C while the third batch is embedded
+        calls.append(1)
+        if len(calls) == stop_at[0]:
+            raise KeyboardInterrupt
+        return real(self, pixels)
+
+    monkeypatch.setattr(Encoder, "embed_pixels", embed)
+    heard = []
+    report = verify("folder-photos", store=store, device="cpu", sample=None, batch_size=4, progress=heard.append)
+    assert report.interrupted and (report.checked, report.to_check) == (8, 2 * PER_CLASS) and report.ok
+    assert [(p.done, p.total) for p in heard if p.stage == "embedding again"] == [(0, 12), (4, 12), (8, 12)]
+    calls.clear()
+    stop_at[0] = 1  # the command embeds 32 at a time: Ctrl-C in its first batch
+    result = CliRunner().invoke(main, ["verify", "-c", "folder-photos", "--qdrant", str(store), "--device", "cpu",
+                                       "--all"])
+    assert result.exit_code == 130
+    assert "folder-photos / mobilenet_v2.random-32px: 0 points embedded again" in result.stderr
+    assert f"interrupted after 0 of {2 * PER_CLASS} points: the counts above are theirs" in result.stderr

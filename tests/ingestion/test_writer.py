@@ -78,7 +78,8 @@ def test_each_batch_is_stored_and_counted_and_its_unreadable_samples_listed():
     assert store.written == [["a", "b"], ["d"]]
     assert (run.state.encoded, run.state.stored, run.state.failed) == (3, 3, 2)
     assert [failure.sample_id for failure in run.failures] == ["c", "e"]
-    assert heard == [(2, 0), (2, 1), (3, 2)]  # a progress report after every batch, the empty one too
+    # a progress report before the first batch (the total is known then), and after every batch, the empty one too
+    assert heard == [(0, 0), (2, 0), (2, 1), (3, 2)]
 
 
 def test_strict_raises_at_the_first_unreadable_sample_and_ends_the_encoding():

@@ -79,3 +79,19 @@ def test_a_csv_export_reads_back_float32_vectors_exactly(tmp_path):
     with open_store(tmp_path / "store") as store:  # stored (normalised) vectors, in sample-id order
         (_, stored, _), = list(store.iter_points("toy", ["enc"]))
     assert read.shape == (40, 4) and np.array_equal(np.sort(read, axis=0), np.sort(stored["enc"], axis=0))
+
+
+def test_export_and_push_report_the_points_they_read_of_the_total(tmp_path):
+    from embedkit.store.export import export as export_points
+    from embedkit.store.push import push
+
+    with open_store(tmp_path / "store") as store, open_store(tmp_path / "copy") as copy:
+        store.ensure_vector("toy", "enc", VectorRecord("enc", 4, "image", weights="w"))
+        store.upsert("toy", "enc", [f"s{i}" for i in range(50)], np.ones((50, 4), np.float32), [{"label": 1}] * 50)
+        heard = []
+        assert export_points(store, "toy", ["enc"], tmp_path / "out.npy", progress=heard.append) == 50
+        reading = [(p.done, p.total) for p in heard if p.stage == "reading"]
+        assert reading[0] == (0, 50) and reading[-1] == (50, 50) and heard[-1].stage == "writing out.npy"
+        heard.clear()
+        push(store, copy, "toy", batch_size=20, progress=heard.append)
+        assert [(p.stage, p.done, p.total) for p in heard] == [("enc", n, 50) for n in (0, 20, 40, 50)]

@@ -34,8 +34,13 @@ def test_training_stops_early_when_validation_mAP_stops_improving(models, tiny):
     assert len(result.history) - result.best_epoch == 1
 
 
-def test_the_model_card_is_complete(models, tiny):
-    result = train(tiny())
+def test_the_model_card_is_complete_and_progress_counts_the_steps_of_every_epoch(models, tiny):
+    heard = []
+    result = train(tiny(), progress=heard.append)
+    totals = {p.total for p in heard}
+    assert len(totals) == 1 and heard[0].done == 0 and heard[-1].done == totals.pop() > 0  # known from the start
+    assert [p.stage for p in heard if p.done == 0] == ["epoch 1 of 3"] and heard[-1].unit == "steps"
+    assert {p.stage for p in heard} >= {"epoch 3 of 3", "epoch 3 of 3: validation"}
     card = json.loads((result.folder / "card.json").read_text())
     assert card["encoder"] == "vgg16.ft-colours" and card["base"]["encoder"] == "vgg16.random"
     assert card["record"]["weights"] == "ft-colours" and card["record"]["dim"] == 512
