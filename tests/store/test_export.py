@@ -71,7 +71,7 @@ def test_a_csv_export_writes_formulas_as_text_and_csv_raw_writes_them_as_stored(
 
 
 def test_a_csv_export_reads_back_float32_vectors_exactly(tmp_path):
-    vectors = _toy_with_labels(tmp_path, ["a"] * 40)
+    _toy_with_labels(tmp_path, ["a"] * 40)
     with open_store(tmp_path / "store") as store:
         export.export(store, "toy", ["enc"], tmp_path / "out.csv")
     rows = _read_csv(tmp_path / "out.csv")
