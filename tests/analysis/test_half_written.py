@@ -51,7 +51,7 @@ def world(tmp_path_factory):
 
 
 COMMANDS = {  # the command, the field it writes, a value a filter looks for, what the recorded command starts with
-    "cluster": (["cluster", "-c", "colours", "--k", "3"], "cluster", 0, "embedkit cluster -c colours -e "),
+    "cluster": (["cluster", "-c", "colours", "-k", "3", "--write"], "cluster", 0, "embedkit cluster -c colours -e "),
     "classify": (["classify", "--load", "{model}", "-c", "colours", "--write-labels"], "predicted_label", 0,
                  "embedkit classify --load "),
     "duplicates": (["duplicates", "-c", "colours", "--threshold", "0.5", "--mark"], "duplicate_group", 1,
