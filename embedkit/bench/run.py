@@ -24,11 +24,13 @@ from embedkit.bench.protocols import LEAVE_ONE_OUT, Task, make_task
 from embedkit.bench.spec import BuildSpec, QuerySpec, RunSpec, refuse_spec_options
 from embedkit.bench.tasks import CLASSIFIERS, CLUSTERING, classification, clustering, parse_tasks
 from embedkit.bench.ranking import exact_ranking, store_ranking
+from embedkit.bench.reranking import evaluate_reranks
 from embedkit.datasets import get_dataset
 from embedkit.encoders import get_encoder
 from embedkit._version import __version__
 from embedkit.errors import EmbedkitError, InvalidOptionError, StoreBackendError
 from embedkit.ingestion import IngestProgress, default_collection_name, ingest
+from embedkit.retrieval.rerank import parse_reranks
 from embedkit.store import Store, using_store
 from embedkit.store.urls import redacted
 
@@ -62,6 +64,9 @@ class BenchResult:
     provenance: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The scores of the tasks asked for beside retrieval (knn, linear, clustering), or each one's error."""
+    reranks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per re-ranking asked for (and `none`, plain cosine timed the same way): its parameters, metrics, gain over
+    plain cosine and milliseconds per query (`embedkit.bench.reranking`)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -219,7 +224,8 @@ def run_spec(split: str | None, limit: int | None, query: QuerySpec, build: Buil
     if split is not None and query.split not in (None, split):
         raise InvalidOptionError(f"split {split!r} and the query spec's split {query.split!r} differ; give one of them")
     query = dataclasses.replace(query, split=split if split is not None else query.split,
-                                tasks=parse_tasks(",".join(query.tasks)))
+                                tasks=parse_tasks(",".join(query.tasks)),
+                                reranks=parse_reranks(",".join(query.reranks)) if query.reranks else ())
     fields = {spec_field.name: getattr(query, spec_field.name) for spec_field in dataclasses.fields(query)}
     build = dataclasses.replace(build, dataset_options=MappingProxyType(dict(build.dataset_options)))
     return RunSpec(**fields, limit=limit, build=build, encoder_options=MappingProxyType(dict(encoder_options)))
@@ -250,6 +256,7 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
                      seed=spec.seed, k=K, only=ids)
     exact, expected, measured, pr_curve, top, skipped = evaluate(task, spec.seed)
     task_scores = score_tasks(spec, task)
+    reranks = evaluate_reranks(task, spec.reranks, exact) if spec.reranks else {}
     store_figures = None
     if spec.through_store and task.gallery.stored_in_split != len(task.gallery.ids):
         raise InvalidOptionError(
@@ -281,7 +288,7 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
         queries=len(task.queries.ids), gallery=len(task.gallery.ids), metrics=exact, random_expected=expected,
         random_measured=measured, pr_curve=pr_curve, store=store_figures,
         images_per_second=encoded / seconds if encoded and seconds else None, provenance=provenance,
-        tasks=task_scores,
+        tasks=task_scores, reranks=reranks,
     )
 
 

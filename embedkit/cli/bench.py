@@ -62,6 +62,24 @@ def render(results: list[dict], console: Console) -> None:
                       f"--json shows them)[/]", highlight=False)
 
 
+def render_reranks(results: list[dict], console: Console) -> None:
+    """One table of the re-ranking variants' gains over plain cosine and their cost, when a run scored any."""
+    scored = [r for r in results if len(r.get("reranks") or {}) > 1]
+    if not scored:
+        return
+    table = Table(title="re-ranking: gain over plain cosine (the same queries), cost per query")
+    for heading in ("dataset", "encoder", "method", "ΔmAP@5", "ΔP@10", "ΔAP", "ΔMAP@R", "ms/query"):
+        table.add_column(heading, justify="left" if heading in ("dataset", "encoder", "method") else "right",
+                         overflow="fold")
+    for result in scored:
+        for method, variant in result["reranks"].items():
+            gain = variant["gain"]
+            table.add_row(result["dataset"], result["encoder"], method,
+                          *(f"{gain[key]:+.4f}" for key in ("map@5", "p@10", "ap", "map@r")),
+                          f"{variant['ms_per_query']:.2f}")
+    console.print(table)
+
+
 def _baseline(row: dict) -> bool:
     return row["encoder"] == "random (expected)"
 
@@ -94,6 +112,8 @@ class QueryChoice:
     through_store: bool = False
     tasks: str = RETRIEVAL
     """Comma-separated task names."""
+    rerank: str | None = None
+    """Comma-separated re-ranking names."""
 
     def spec(self) -> QuerySpec:
         """The Python API's query spec; the query and gallery splits only for the split protocol."""
@@ -102,7 +122,8 @@ class QueryChoice:
                          query_split=self.query_split if split_protocol else None,
                          gallery_split=self.gallery_split if split_protocol else None,
                          queries=self.queries, seed=self.seed, through_store=self.through_store,
-                         tasks=parse_tasks(self.tasks))
+                         tasks=parse_tasks(self.tasks),
+                         reranks=tuple(name.strip() for name in self.rerank.split(",")) if self.rerank else ())
 
 
 @dataclass(frozen=True)
@@ -130,6 +151,9 @@ query_options = record_options(QueryChoice, "query", [
     click.option("--through-store", is_flag=True, help="Also query through the store's index: recall@10 and latency."),
     click.option("--tasks", default="retrieval", show_default=True,
                  help="Comma-separated: retrieval, knn, linear, clustering (scored on the same stored vectors)."),
+    click.option("--rerank", default=None,
+                 help="Comma-separated re-rankings scored beside plain cosine: none, aqe, alpha-qe, k-reciprocal, "
+                      "rocchio (simulated feedback from the labels); their gain and ms/query. docs/bench.md."),
 ])
 
 build_options = record_options(BuildChoice, "build", [
@@ -191,6 +215,7 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, query: QueryCh
         if RETRIEVAL in query_spec.tasks:
             render([r.to_json() for r in results], console)
         render_tasks([r.to_json() for r in results], console)
+        render_reranks([r.to_json() for r in results], console)
         console.print(f"results: {out}/ (one JSON per pair, summary.md, summary.csv)", highlight=False)
     if quick:
         quick_run_note(results, errors)
@@ -287,6 +312,7 @@ def report_command(paths: tuple[Path, ...], as_markdown: bool, plot_path: Path |
         console = wide_console(TABLE_WIDTH)
         render(results, console)
         render_tasks(results, console)
+        render_reranks(results, console)
     if plot_path is not None:
         plot(results, plot_path)
         click.echo(f"saved {plot_path}", err=True)

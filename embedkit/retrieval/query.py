@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from embedkit.errors import InvalidOptionError
 from embedkit.images import ImageInput
 from embedkit.store import CollectionVector, Hit, Store, using_store
@@ -22,6 +24,8 @@ class SearchResult:
     hits: list[Hit]
     query_hit: Hit | None = None
     """For a query by sample id: that sample, with its payload; by examples: the first liked one."""
+    query_vector: np.ndarray | None = None
+    """The vector searched with (None for a query by examples): re-ranking searches again from it."""
 
 
 def _vector_name(encoder: str | Encoder | None, options: dict[str, Any]) -> str | None:
@@ -81,7 +85,7 @@ def search(
         raise InvalidOptionError("--unlike needs at least one --like example")
     if k < 1:
         raise InvalidOptionError(f"k must be at least 1, got {k}")
-    query_hit = None
+    query_hit = query = None
     with using_store(store) as target:
         if image is not None or text is not None:
             vector = vector or target.vector(collection, _vector_name(encoder, encoder_options),
@@ -109,4 +113,5 @@ def search(
                 f"no point of collection {collection!r} has {shown}: check the field names and the values' types "
                 f"(label is an integer, label_name a string; `embedkit export` shows the payloads)"
             )
-        return SearchResult(collection, vector.name, {k_: v for k_, v in query_record.items() if v}, hits, query_hit)
+        return SearchResult(collection, vector.name, {k_: v for k_, v in query_record.items() if v}, hits, query_hit,
+                            None if query is None else np.asarray(query, dtype=np.float32))
