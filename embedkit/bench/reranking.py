@@ -86,11 +86,14 @@ def _rescored(spec: Rerank, scores: np.ndarray, queries: np.ndarray, gallery: np
     top = _top(scores, spec.depth(10))
     rows = np.arange(len(queries))[:, None]
     if spec.method == K_RECIPROCAL:
+        from threadpoolctl import threadpool_limits
+
         reordered = scores.copy()
-        for i, candidates in enumerate(top):
-            order = k_reciprocal_order(queries[i], gallery[candidates], spec.k1, spec.k2, spec.lam)
-            # above every cosine (at most 1), in the new order; the rest keep theirs
-            reordered[i, candidates[order]] = 3.0 - np.arange(len(order), dtype=np.float32) / len(order)
+        with threadpool_limits(1):  # 101 x 101 products: BLAS threads only wait on each other (1 ms -> 300 ms on 2 busy cores)
+            for i, candidates in enumerate(top):
+                order = k_reciprocal_order(queries[i], gallery[candidates], spec.k1, spec.k2, spec.lam)
+                # above every cosine (at most 1), in the new order; the rest keep theirs
+                reordered[i, candidates[order]] = 3.0 - np.arange(len(order), dtype=np.float32) / len(order)
         return reordered
     if spec.method == ROCCHIO:
         liked = relevant[rows, top]

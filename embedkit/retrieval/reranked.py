@@ -41,5 +41,8 @@ def reranked_search(collection: str, rerank: Rerank, *, k: int = 10, filter: dic
                                  exact=exact)
             hits = [hit for hit in hits if hit.sample_id != own][:k]
             return dataclasses.replace(first, hits=hits, query_vector=expanded)
-        order = k_reciprocal_order(first.query_vector, vectors, rerank.k1, rerank.k2, rerank.lam)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # products of a few hundred rows: BLAS threads only wait on each other
+            order = k_reciprocal_order(first.query_vector, vectors, rerank.k1, rerank.k2, rerank.lam)
         return dataclasses.replace(first, hits=[first.hits[i] for i in order[:k]])
