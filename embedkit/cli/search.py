@@ -12,8 +12,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
-from embedkit.cli.options import (EncoderChoice, StoreLocation, encoder_options, image_file, record_options,
-                                  store_options)
+from embedkit.cli.options import (EncoderChoice, NumberRange, StoreLocation, encoder_options, image_file,
+                                  record_options, store_options)
 from embedkit.cli.tables import print_json, shortened_paths
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
@@ -109,7 +109,7 @@ rerank_options = record_options(RerankChoice, "rerank", [
     click.option("--rerank-depth", type=click.IntRange(1, 10_000), default=None,
                  help="The first hits --rerank reads: aqe/alpha-qe average that many (default 5), k-reciprocal "
                       "re-orders that many (default 100, at least -k)."),
-    click.option("--alpha", type=click.FloatRange(0, 100), default=3.0, show_default=True,
+    click.option("--alpha", type=NumberRange(0, 100), default=3.0, show_default=True,
                  help="alpha-qe: each hit weighs its similarity to the query to this power."),
 ])
 
@@ -148,7 +148,8 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
     A query by --image or --text is embedded by the encoder that made the collection's vectors;
     --encoder only picks among several stored vectors.
     """
-    from embedkit.retrieval.reranked import reranked_search  # imports torch: only when the command runs
+    from embedkit.retrieval import search  # imports torch: only when the command runs, not for --help
+    from embedkit.retrieval.reranked import reranked_search
 
     if grid is not None and k > MAX_GRID_HITS:
         raise click.BadParameter(f"a grid shows at most {MAX_GRID_HITS} hits; give -k {MAX_GRID_HITS} or fewer, "
@@ -158,8 +159,12 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
 
     options = encoder.options() if query.is_embedded else encoder.variant_options()
     with store.open() as opened:
-        result = reranked_search(collection, method, encoder=encoder.name, **asdict(query), k=k, filter=filter,
-                                 store=opened, exact=exact, **options)
+        if rerank.rerank is None:
+            result = search(collection, encoder=encoder.name, **asdict(query), k=k, filter=filter, store=opened,
+                            exact=exact, **options)
+        else:
+            result = reranked_search(collection, method, encoder=encoder.name, **asdict(query), k=k, filter=filter,
+                                     store=opened, exact=exact, **options)
     if grid is not None:
         from embedkit.drawing.grid import hit_images, result_grid
 
