@@ -318,13 +318,22 @@ def _write_picture(report: ClassifyReport, folder: Path) -> Path:
     from embedkit.drawing.confusion import plot_confusion  # imports matplotlib: only when a picture is drawn
 
     folder.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{report.collection}-{report.vector_name}-{report.method}")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{report.collection}-{report.vector_name}-{report.method}-"
+                                             f"{protocol_name(report)}")
     title = (f"{report.collection} / {report.vector_name}\n{report.method} ({report.protocol}): accuracy "
              f"{report.accuracy:.3f}, macro-F1 {report.macro_f1:.3f}")
     matrix = np.asarray(report.confusion, dtype=np.int64)
     picture = plot_confusion(matrix, report.confusion_labels, folder / f"{stem}-confusion.png", title)
     report.confusion_png, report.report_json = str(picture), str(folder / f"{stem}.json")
     return picture
+
+
+def protocol_name(report: ClassifyReport) -> str:
+    """How the report's files tell its protocol apart, so that a split run and a --cv run of the same method do
+    not replace each other's: `train-vs-test`, `cv`, `k-shot`."""
+    if report.protocol == "split":
+        return f"{report.train_split}-vs-{report.test_split}"
+    return report.protocol
 
 
 def _sklearn_version() -> str:

@@ -28,6 +28,9 @@ AGGLOMERATIVE_LIMIT = 15_000
 SILHOUETTE_SAMPLE = 5_000
 """Above this many points the silhouette (n^2 distances) is computed on a random sample of them."""
 BASELINE_DRAWS = 3
+KMEANS_STARTS = 10
+"""K-means runs this many k-means++ starts and keeps the best (scikit-learn's n_init): with one start, NMI on
+Fashion-MNIST moved by ~0.05 between seeds, and 3 points in 2 clusters came out worse than chance."""
 HDBSCAN_PCA = 50
 """HDBSCAN runs on the first 50 principal components of wider vectors: on 10,000 1280-d vectors it takes 6 s
 instead of 216 s, and finds the classes better (density is meaningless in 1280 dimensions)."""
@@ -126,11 +129,17 @@ def make_clusterer(method: str, n: int, *, k: int = 10, linkage: str = "ward", m
             raise InvalidOptionError(f"min cluster size {size} does not fit {n} points; give --min-cluster-size "
                                      f"from 2 to {n}")
         return HDBSCAN(min_cluster_size=size, copy=True)
-    if not 2 <= k < n:
-        raise InvalidOptionError(f"k={k} clusters of {n} points cannot be scored; give --k from 2 to {n - 1}"
-                                 + (" (or cluster more points: check --split and --limit)" if n <= k else ""))
+    if n < 3:
+        raise InvalidOptionError(f"the collection is too small to cluster: {n} point{'s' if n != 1 else ''}, and "
+                                 f"scoring 2 clusters needs at least 3; ingest more (or check --split and --limit)")
+    if k >= n:
+        raise InvalidOptionError(f"the collection is too small for k={k} clusters: it has {n} points, and k "
+                                 f"clusters need more than k; give --k from 2 to {n - 1}, or cluster more points "
+                                 f"(check --split and --limit)")
+    if k < 2:
+        raise InvalidOptionError(f"k={k} clusters of {n} points cannot be scored; give --k from 2 to {n - 1}")
     if method == "kmeans":
-        return KMeans(n_clusters=k, n_init="auto", random_state=seed)
+        return KMeans(n_clusters=k, n_init=KMEANS_STARTS, random_state=seed)
     if linkage not in LINKAGES:
         raise InvalidOptionError(f"unknown linkage {linkage!r}; use one of {', '.join(LINKAGES)}")
     if n > AGGLOMERATIVE_LIMIT:

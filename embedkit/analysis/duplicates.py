@@ -82,6 +82,9 @@ def find_duplicates(
         if mark:
             target.check_writable(f"mark duplicates in collection {collection!r}")
         scan = _scan(target, collection, vector_name, threshold, k, split, batch_size, progress)
+        if not scan.points:  # as map, cluster and classify refuse: nothing to compare is not "no duplicates"
+            where = f"{collection!r}/{vector_name!r}" + (f" split {split!r}" if split else "")
+            raise InvalidOptionError(f"no stored vectors in {where}; ingest the dataset first (or check --split)")
         groups, leaks = _groups(target, collection, vector_name, scan, threshold, train_split, test_split)
         if leaks_only:
             leaking = {leak.group for leak in leaks}

@@ -132,6 +132,12 @@ def rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         row["store_recall@10"] = store["recall@10_vs_exact"] if store else None
         row["store_p50_ms"] = store["latency_p50_ms"] if store else None
         out.append(row)
+        for method, variant in (result.get("reranks") or {}).items():
+            if method != "none" and isinstance(variant, dict) and _numbers(variant.get("metrics"), [k for k, _ in COLUMNS]):
+                out.append({**row, "encoder": f"{result['encoder']} + {method}", "images_per_second": None,
+                            **{label: variant["metrics"][k] for k, label in COLUMNS},
+                            **{label: variant["metrics"].get(k) for k, label in OPTIONAL_COLUMNS},
+                            "store_recall@10": None, "store_p50_ms": None})
         key = (result["dataset"], row["protocol"], result["queries"])
         baselines.setdefault(key, {**{k: v for k, v in row.items() if k in ("dataset", "protocol", "queries", "gallery")},
                                    "encoder": "random (expected)", "dim": None, "images_per_second": None,
@@ -153,7 +159,7 @@ def markdown(results: Sequence[dict[str, Any]]) -> str:
     table = rows(results)
     if not table:
         return "(no results)\n"
-    headers = list(table[0])
+    headers = [h for h in table[0] if any(row[h] is not None for row in table)]  # a column of "-" says nothing
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(_fmt(row[h]) for h in headers) + " |" for row in table]
     return "\n".join(lines) + "\n"

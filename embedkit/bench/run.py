@@ -23,12 +23,16 @@ from embedkit.bench import metrics
 from embedkit.bench.protocols import LEAVE_ONE_OUT, Task, make_task
 from embedkit.bench.spec import BuildSpec, QuerySpec, RunSpec, refuse_spec_options
 from embedkit.bench.tasks import CLASSIFIERS, CLUSTERING, classification, clustering, parse_tasks
-from embedkit.bench.ranking import exact_ranking, store_ranking
+from embedkit.bench.ranking import exact_ranking
+from embedkit.bench.quantization import evaluate_quantizations, parse_quantizations
+from embedkit.bench.reranking import evaluate_reranks
+from embedkit.bench.store_figures import evaluate_store, label_counts
 from embedkit.datasets import get_dataset
 from embedkit.encoders import get_encoder
 from embedkit._version import __version__
 from embedkit.errors import EmbedkitError, InvalidOptionError, StoreBackendError
 from embedkit.ingestion import IngestProgress, default_collection_name, ingest
+from embedkit.retrieval.rerank import parse_reranks
 from embedkit.store import Store, using_store
 from embedkit.store.urls import redacted
 
@@ -62,6 +66,12 @@ class BenchResult:
     provenance: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The scores of the tasks asked for beside retrieval (knn, linear, clustering), or each one's error."""
+    reranks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per re-ranking asked for (and `none`, plain cosine timed the same way): its parameters, metrics, gain over
+    plain cosine and milliseconds per query (`embedkit.bench.reranking`)."""
+    quantization: dict[str, Any] = field(default_factory=dict)
+    """Per Qdrant quantization asked for: bytes per point, and per search (rescored or not) recall@10 against
+    exact, P@10, mAP@5 and latency (`embedkit.bench.quantization`)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,11 +95,6 @@ def git_commit() -> str | None:
     if out.returncode != 0:
         return None
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-
-
-def label_counts(task: Task) -> np.ndarray:
-    """Gallery items per label, long enough to index every query's label."""
-    return np.bincount(task.gallery.labels, minlength=int(max(task.gallery.labels.max(), task.queries.labels.max())) + 1)
 
 
 def random_ranks(task: Task, seed: int) -> list[np.ndarray]:
@@ -119,37 +124,6 @@ def evaluate(task: Task, seed: int) -> tuple[dict[str, float], dict[str, float],
     pr_curve = {"recall": metrics.RECALL_LEVELS.tolist(), "precision": curve.tolist()}
     return (exact, metrics.mean_metrics(expected), metrics.mean_metrics(measured),
             pr_curve, ranking.top, len(ranking.ranks) - len(scored))
-
-
-def evaluate_store(store: Store, collection: str, vector_name: str, task: Task, exact_top: np.ndarray,
-                   gallery_split: str | None) -> dict[str, Any]:
-    """The same queries through the store's index: recall@10 against exact, P@10, mAP@5, latency."""
-    gallery_filter = {"split": gallery_split} if gallery_split else None
-    ranking = store_ranking(store, collection, vector_name, task.queries.vectors, task.queries.ids, K,
-                            gallery_filter, task.query_positions is not None)
-    gallery_ids = np.asarray(task.gallery.ids)
-    label_of = dict(zip(task.gallery.ids, task.gallery.labels.tolist()))
-    counts = label_counts(task)
-    recalls, p10, map5, hit10 = [], [], [], []
-    for i, found in enumerate(ranking.top_ids):
-        exact_ids = set(gallery_ids[exact_top[i]].tolist())
-        recalls.append(len(exact_ids & set(found)) / len(exact_ids))
-        label = task.queries.labels[i]
-        r = int(counts[label]) - (1 if task.query_positions is not None else 0)
-        if r == 0:  # skipped, as the exact metrics skip it: no gallery item could be relevant
-            continue
-        ranks = np.flatnonzero([label_of.get(s) == label for s in found]) + 1
-        p10.append(metrics.precision_at_k(ranks, K))
-        map5.append(metrics.ap_at_k(ranks, 5, relevant=r))
-        hit10.append(metrics.hit_at_k(ranks, K))
-    return {
-        "recall@10_vs_exact": float(np.mean(recalls)),
-        "p@10": float(np.mean(p10)),
-        "map@5": float(np.mean(map5)),
-        "hit@10": float(np.mean(hit10)),
-        "latency_p50_ms": float(np.percentile(ranking.latencies, 50) * 1000),
-        "latency_p95_ms": float(np.percentile(ranking.latencies, 95) * 1000),
-    }
 
 
 def result_filename(result: BenchResult) -> str:
@@ -219,7 +193,10 @@ def run_spec(split: str | None, limit: int | None, query: QuerySpec, build: Buil
     if split is not None and query.split not in (None, split):
         raise InvalidOptionError(f"split {split!r} and the query spec's split {query.split!r} differ; give one of them")
     query = dataclasses.replace(query, split=split if split is not None else query.split,
-                                tasks=parse_tasks(",".join(query.tasks)))
+                                tasks=parse_tasks(",".join(query.tasks)),
+                                reranks=parse_reranks(",".join(query.reranks)) if query.reranks else (),
+                                quantizations=parse_quantizations(",".join(query.quantizations))
+                                if query.quantizations else ())
     fields = {spec_field.name: getattr(query, spec_field.name) for spec_field in dataclasses.fields(query)}
     build = dataclasses.replace(build, dataset_options=MappingProxyType(dict(build.dataset_options)))
     return RunSpec(**fields, limit=limit, build=build, encoder_options=MappingProxyType(dict(encoder_options)))
@@ -250,6 +227,8 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
                      seed=spec.seed, k=K, only=ids)
     exact, expected, measured, pr_curve, top, skipped = evaluate(task, spec.seed)
     task_scores = score_tasks(spec, task)
+    reranks = evaluate_reranks(task, spec.reranks, exact) if spec.reranks else {}
+    quantization = evaluate_quantizations(task, spec.quantizations, top) if spec.quantizations else {}
     store_figures = None
     if spec.through_store and task.gallery.stored_in_split != len(task.gallery.ids):
         raise InvalidOptionError(
@@ -281,7 +260,7 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
         queries=len(task.queries.ids), gallery=len(task.gallery.ids), metrics=exact, random_expected=expected,
         random_measured=measured, pr_curve=pr_curve, store=store_figures,
         images_per_second=encoded / seconds if encoded and seconds else None, provenance=provenance,
-        tasks=task_scores,
+        tasks=task_scores, reranks=reranks, quantization=quantization,
     )
 
 

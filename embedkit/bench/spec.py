@@ -17,12 +17,19 @@ from embedkit.option_records import refuse_misplaced
 class QuerySpec(ProtocolSpec):
     """How each pair is measured, at query time: the protocol and its splits, the queries drawn (None: all of
     them, else that many, seeded), whether they also go through the store's index (`through_store`: recall@10
-    and latency), and the tasks scored beside retrieval (knn, linear, clustering)."""
+    and latency), the tasks scored beside retrieval (knn, linear, clustering), the re-rankings (`reranks`)
+    and the quantizations (`quantizations`)."""
 
     queries: int | None = None
     seed: int = 0
     through_store: bool = False
     tasks: tuple[str, ...] = (RETRIEVAL,)
+    reranks: tuple[str, ...] = ()
+    """Re-ranking variants scored beside plain cosine (`embedkit.retrieval.rerank`: aqe, alpha-qe, k-reciprocal,
+    rocchio), with their default parameters; none: only the cosine ranking."""
+    quantizations: tuple[str, ...] = ()
+    """Qdrant quantizations measured on the gallery in temporary stores (`embedkit.bench.quantization`: none,
+    scalar, binary, product), each searched with and without rescoring and oversampling; none: not measured."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ CLUSTERING = "clustering"
 TASKS = (RETRIEVAL, *CLASSIFIERS, CLUSTERING)
 FOLDS = 5
 KNN_K = 10
+CLUSTERING_SEEDS = 3
+"""Seeds the clustering task runs k-means with, to report the spread of its scores."""
 
 
 def parse_tasks(text: str | None) -> tuple[str, ...]:
@@ -78,15 +80,24 @@ def majority(train_labels: np.ndarray, test_labels: np.ndarray) -> tuple[float, 
 
 
 def clustering(points: LabelledVectors, seed: int) -> dict[str, Any]:
-    """K-means with one cluster per label, scored against the labels, and random clusterings of the same sizes."""
-    from embedkit.analysis.cluster import cluster_scores, fit_clusters, make_clusterer, random_baseline
+    """K-means (KMEANS_STARTS k-means++ starts) with one cluster per label, scored against the labels, and random
+    clusterings of the same sizes; the scores are `seed`'s, and `over_seeds` gives their spread over
+    CLUSTERING_SEEDS seeds from `seed` on (mean, std, min, max)."""
+    from embedkit.analysis.cluster import KMEANS_STARTS, cluster_scores, fit_clusters, make_clusterer, random_baseline
 
     classes = len(np.unique(points.labels))
-    clusterer = make_clusterer("kmeans", len(points.ids), k=classes, seed=seed)
-    assignments = fit_clusters(clusterer, points.vectors)
-    found = cluster_scores(points.vectors, assignments, points.labels, seed=seed)
-    chance = random_baseline(points.vectors, assignments, points.labels, seed=seed)
-    return {"method": "kmeans", "clusters": classes, "points": len(points.ids), **vars(found),
+    runs = []
+    for run_seed in range(seed, seed + CLUSTERING_SEEDS):
+        clusterer = make_clusterer("kmeans", len(points.ids), k=classes, seed=run_seed)
+        assignments = fit_clusters(clusterer, points.vectors)
+        runs.append(vars(cluster_scores(points.vectors, assignments, points.labels, seed=run_seed)))
+        if run_seed == seed:
+            chance = random_baseline(points.vectors, assignments, points.labels, seed=seed)
+    spread = {name: {"mean": float(np.mean(values)), "std": float(np.std(values)), "min": float(np.min(values)),
+                     "max": float(np.max(values))}
+              for name in runs[0] if None not in (values := [run[name] for run in runs])}
+    return {"method": "kmeans", "starts": KMEANS_STARTS, "clusters": classes, "points": len(points.ids), **runs[0],
+            "over_seeds": {"seeds": list(range(seed, seed + CLUSTERING_SEEDS)), **spread},
             "baseline": {"name": "random clustering, same sizes", **vars(chance)}}
 
 

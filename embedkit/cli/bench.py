@@ -63,6 +63,48 @@ def render(results: list[dict], console: Console) -> None:
                       f"--json shows them)[/]", highlight=False)
 
 
+def render_reranks(results: list[dict], console: Console) -> None:
+    """One table of the re-ranking variants' gains over plain cosine and their cost, when a run scored any."""
+    scored = [r for r in results if len(r.get("reranks") or {}) > 1]
+    if not scored:
+        return
+    table = Table(title="re-ranking: gain over plain cosine (the same queries), cost per query")
+    for heading in ("dataset", "encoder", "method", "ΔmAP@5", "ΔP@10", "ΔAP", "ΔMAP@R", "ms/query"):
+        table.add_column(heading, justify="left" if heading in ("dataset", "encoder", "method") else "right",
+                         overflow="fold")
+    for result in scored:
+        for method, variant in result["reranks"].items():
+            gain = variant["gain"]
+            table.add_row(result["dataset"], result["encoder"], method,
+                          *(f"{gain[key]:+.4f}" for key in ("map@5", "p@10", "ap", "map@r")),
+                          f"{variant['ms_per_query']:.2f}")
+    console.print(table)
+
+
+def render_quantization(results: list[dict], console: Console) -> None:
+    """One table of the quantizations measured: per kind and search, the store figures and bytes per point."""
+    scored = [r for r in results if r.get("quantization")]
+    if not scored:
+        return
+    table = Table(title="quantization: the gallery in a temporary embedded store per kind, searched through its index")
+    for heading in ("dataset", "encoder", "kind", "search", "R@10 vs\nexact", "mAP@5", "P@10", "vector\nB/point",
+                    "quantized\nB/point", "p50 ms"):
+        table.add_column(heading, justify="left" if heading in ("dataset", "encoder", "kind", "search") else "right",
+                         overflow="fold")
+    for result in scored:
+        for kind, measured in result["quantization"].items():
+            quantized = f"{measured['quantized_bytes_per_point']:.0f}" if measured["quantized_built"] else "-"
+            for name, found in measured["searches"].items():
+                table.add_row(result["dataset"], result["encoder"], kind, name, f"{found['recall@10_vs_exact']:.3f}",
+                              f"{found['map@5']:.4f}", f"{found['p@10']:.4f}",
+                              f"{measured['vectors_bytes_per_point']:.0f}", quantized,
+                              f"{found['latency_p50_ms']:.2f}")
+    console.print(table)
+    if any(not m["quantized_built"] for r in scored for k, m in r["quantization"].items() if k != "none"):
+        console.print("[yellow]a gallery under Qdrant's indexing threshold (10 MB of vectors) is not indexed nor "
+                      "quantized: its figures are the full vectors'[/]", highlight=False)
+
+
 def _baseline(row: dict) -> bool:
     return row["encoder"] == "random (expected)"
 
@@ -95,6 +137,10 @@ class QueryChoice:
     through_store: bool = False
     tasks: str = RETRIEVAL
     """Comma-separated task names."""
+    rerank: str | None = None
+    """Comma-separated re-ranking names."""
+    quantization: str | None = None
+    """Comma-separated quantization kinds."""
 
     def spec(self) -> QuerySpec:
         """The Python API's query spec; the query and gallery splits only for the split protocol."""
@@ -103,7 +149,10 @@ class QueryChoice:
                          query_split=self.query_split if split_protocol else None,
                          gallery_split=self.gallery_split if split_protocol else None,
                          queries=self.queries, seed=self.seed, through_store=self.through_store,
-                         tasks=parse_tasks(self.tasks))
+                         tasks=parse_tasks(self.tasks),
+                         reranks=tuple(name.strip() for name in self.rerank.split(",")) if self.rerank else (),
+                         quantizations=tuple(name.strip() for name in self.quantization.split(","))
+                         if self.quantization else ())
 
 
 @dataclass(frozen=True)
@@ -131,6 +180,13 @@ query_options = record_options(QueryChoice, "query", [
     click.option("--through-store", is_flag=True, help="Also query through the store's index: recall@10 and latency."),
     click.option("--tasks", default="retrieval", show_default=True,
                  help="Comma-separated: retrieval, knn, linear, clustering (scored on the same stored vectors)."),
+    click.option("--rerank", default=None,
+                 help="Comma-separated re-rankings scored beside plain cosine: none, aqe, alpha-qe, k-reciprocal, "
+                      "rocchio (simulated feedback from the labels); their gain and ms/query. docs/bench.md."),
+    click.option("--quantization", default=None,
+                 help="Comma-separated Qdrant quantizations measured on the gallery in temporary stores: none, "
+                      "scalar, binary, product; recall@10 against exact, mAP@5, bytes per point, p50 ms, each "
+                      "without rescoring, rescored, and rescored after oversampling. docs/bench.md."),
 ])
 
 build_options = record_options(BuildChoice, "build", [
@@ -192,6 +248,8 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, query: QueryCh
         if RETRIEVAL in query_spec.tasks:
             render([r.to_json() for r in results], console)
         render_tasks([r.to_json() for r in results], console)
+        render_reranks([r.to_json() for r in results], console)
+        render_quantization([r.to_json() for r in results], console)
         console.print(f"results: {out}/ (one JSON per pair, summary.md, summary.csv)", highlight=False)
     if quick:
         quick_run_note(results, errors)
@@ -272,6 +330,8 @@ def report_command(paths: tuple[Path, ...], as_markdown: bool, plot_path: Path |
         console = wide_console(TABLE_WIDTH)
         render(results, console)
         render_tasks(results, console)
+        render_reranks(results, console)
+        render_quantization(results, console)
     if plot_path is not None:
         plot(results, plot_path)
         click.echo(f"saved {plot_path}", err=True)

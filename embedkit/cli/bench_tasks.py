@@ -12,7 +12,8 @@ from embedkit.bench.report import ordered
 
 CLASSIFICATION_COLUMNS = (("accuracy", "accuracy"), ("± std", "accuracy_std"), ("macro-F1", "macro_f1"),
                           ("train acc.", "train_accuracy"))
-CLUSTERING_COLUMNS = (("NMI", "nmi"), ("ARI", "ari"), ("silhouette", "silhouette"))
+CLUSTERING_COLUMNS = (("NMI", "nmi"), ("NMI ± std\nover seeds", "nmi_spread"), ("ARI", "ari"),
+                      ("silhouette", "silhouette"))
 TITLES = {"knn": "kNN classification (cosine, distance-weighted)",
           "linear": "linear probe (logistic regression)", "clustering": "k-means, one cluster per label"}
 
@@ -40,19 +41,27 @@ def render_tasks(results: list[dict[str, Any]], console: Console) -> None:
             for heading, _ in columns:
                 table.add_column(heading, justify="right", no_wrap=True)
             for encoder, scores in scored:
-                table.add_row(encoder, *(_cell(scores.get(key)) for _, key in columns))
+                table.add_row(encoder, *(_cell(_score(scores, key)) for _, key in columns))
             baselines = {encoder: scores["baseline"] for encoder, scores in scored}
-            if len({tuple(_cell(b.get(key)) for _, key in columns) for b in baselines.values()}) == 1:
+            if len({tuple(_cell(_score(b, key)) for _, key in columns) for b in baselines.values()}) == 1:
                 baseline = next(iter(baselines.values()))
-                table.add_row(baseline["name"], *(_cell(baseline.get(key)) for _, key in columns), style="dim")
+                table.add_row(baseline["name"], *(_cell(_score(baseline, key)) for _, key in columns), style="dim")
             else:  # chance depends on each encoder's vectors (a random clustering's silhouette): one row each
                 for encoder, baseline in baselines.items():
-                    table.add_row(f"{baseline['name']}, {encoder}", *(_cell(baseline.get(key)) for _, key in columns),
+                    table.add_row(f"{baseline['name']}, {encoder}", *(_cell(_score(baseline, key)) for _, key in columns),
                                   style="dim")
             console.print(table)
     for line in errors:
         console.print(f"[yellow]task not scored:[/] {line}", highlight=False)
 
 
+def _score(scores: dict[str, Any], key: str) -> Any:
+    if key.endswith("_spread"):
+        return scores.get("over_seeds", {}).get(key.removesuffix("_spread"))
+    return scores.get(key)
+
+
 def _cell(value: Any) -> str:
+    if isinstance(value, dict):  # a spread over seeds
+        return f"{value['mean']:.4f} ± {value['std']:.4f}"
     return "-" if value is None else f"{value:.4f}"

@@ -139,7 +139,8 @@ layout_options = record_options(CollectionOptions, "layout", [
     click.option("--on-disk", is_flag=True, help="Keep a new collection's vectors on disk (memory-mapped), not in RAM."),
     click.option("--quantization", type=click.Choice(QUANTIZATIONS), default=None,
                  help="Quantize a new collection's vectors (kept in RAM, searched first; the full vectors rescore): "
-                      "scalar (int8, 4 x smaller) or binary (1 bit, 32 x smaller)."),
+                      "scalar (int8, 4 x smaller), binary (1 bit, 32 x smaller) or product (16 x smaller); "
+                      "`embedkit bench --quantization` measures them."),
 ], renamed={"replication_factor": "replication"})
 
 

@@ -12,8 +12,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
-from embedkit.cli.options import (EncoderChoice, StoreLocation, encoder_options, image_file, record_options,
-                                  store_options)
+from embedkit.cli.options import (EncoderChoice, NumberRange, StoreLocation, encoder_options, image_file,
+                                  record_options, store_options)
 from embedkit.cli.tables import path_column, print_json, shortened_paths
 from embedkit.errors import InvalidOptionError
 from embedkit.hookspecs import hookimpl
@@ -85,6 +85,34 @@ query_options = record_options(Query, "query", [
     click.option("--unlike", multiple=True, help="Sample id of an example to move away from (repeatable)."),
 ])
 
+@dataclass(frozen=True)
+class RerankChoice:
+    """--rerank and its parameters."""
+
+    rerank: str | None = None
+    rerank_depth: int | None = None
+    alpha: float = 3.0
+
+    def spec(self) -> Any:
+        """The Python API's `Rerank` (imported when a search runs: the retrieval room imports the store)."""
+        from embedkit.retrieval.rerank import NONE, Rerank
+
+        depth = {} if self.rerank_depth is None else {"neighbours": self.rerank_depth, "candidates": self.rerank_depth}
+        return Rerank(self.rerank or NONE, alpha=self.alpha, **depth)
+
+
+rerank_options = record_options(RerankChoice, "rerank", [
+    click.option("--rerank", type=click.Choice(["aqe", "alpha-qe", "k-reciprocal"]), default=None,
+                 help="Re-rank: aqe (average query expansion) and alpha-qe search again with the query averaged with "
+                      "its first hits; k-reciprocal re-orders the first hits by their shared neighbours. "
+                      "docs/search.md says when each helps."),
+    click.option("--rerank-depth", type=click.IntRange(1, 10_000), default=None,
+                 help="The first hits --rerank reads: aqe/alpha-qe average that many (default 5), k-reciprocal "
+                      "re-orders that many (default 100, at least -k)."),
+    click.option("--alpha", type=NumberRange(0, 100), default=3.0, show_default=True,
+                 help="alpha-qe: each hit weighs its similarity to the query to this power."),
+])
+
 MAX_K = 10_000
 MAX_GRID_HITS = 100
 """A grid is one row of 160 px cells."""
@@ -107,12 +135,14 @@ SEARCH_ENCODER_HELPS = {
 @click.option("-k", "--k", "k", type=click.IntRange(1, MAX_K), default=10, show_default=True, help="How many hits to show.")
 @click.option("--filter", "filters", multiple=True, help="FIELD=VALUE payload condition, e.g. label=3 (repeatable).")
 @click.option("--exact", is_flag=True, help="Exact search instead of the HNSW index.")
+@rerank_options
 @store_options
 @click.option("--grid", type=click.Path(path_type=Path), default=None, callback=image_file,
               help=f"Save the query beside its top-k as a PNG (k up to {MAX_GRID_HITS}).")
 @click.option("--json", "as_json", is_flag=True)
 def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int, filters: tuple[str, ...],
-                   exact: bool, store: StoreLocation, grid: Path | None, as_json: bool) -> None:
+                   exact: bool, rerank: RerankChoice, store: StoreLocation, grid: Path | None,
+                   as_json: bool) -> None:
     """Show the k stored samples nearest to a query.
 
     A query by --image or --text is embedded by the encoder that made the collection's vectors;
@@ -127,16 +157,22 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
                    grpc=store.grpc, api_key=store.api_key, as_json=as_json)
         return
     from embedkit.retrieval import search  # imports torch: only when the command runs, not for --help
+    from embedkit.retrieval.reranked import reranked_search
 
     if grid is not None and k > MAX_GRID_HITS:
         raise click.BadParameter(f"a grid shows at most {MAX_GRID_HITS} hits; give -k {MAX_GRID_HITS} or fewer, "
                                  f"or leave out --grid", param_hint="'--grid'")
     filter = parse_filter(filters)  # a malformed filter fails before the store opens
+    method = rerank.spec()
 
     options = encoder.options() if query.is_embedded else encoder.variant_options()
     with store.open() as opened:
-        result = search(collection, encoder=encoder.name, **asdict(query), k=k, filter=filter,
-                        store=opened, exact=exact, **options)
+        if rerank.rerank is None:
+            result = search(collection, encoder=encoder.name, **asdict(query), k=k, filter=filter, store=opened,
+                            exact=exact, **options)
+        else:
+            result = reranked_search(collection, method, encoder=encoder.name, **asdict(query), k=k, filter=filter,
+                                     store=opened, exact=exact, **options)
     if grid is not None:
         from embedkit.drawing.grid import hit_images, result_grid
 
@@ -148,6 +184,7 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
         click.echo(f"wrote {grid}: the query and its {len(result.hits)} nearest", err=True)
     if as_json:
         print_json({"collection": result.collection, "vector": result.vector_name, "query": result.query,
+                    **({"rerank": {"method": method.method, **method.params()}} if rerank.rerank else {}),
                     "hits": [{"rank": i, "sample_id": h.sample_id, "score": h.score, "payload": h.payload}
                              for i, h in enumerate(result.hits, 1)]})
         return

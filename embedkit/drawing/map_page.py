@@ -107,9 +107,11 @@ canvas { border: 1px solid #ddd; cursor: crosshair; }
   context.scale(ratio, ratio);
   const px = i => margin + data.x[i] * (width - 2 * margin);
   const py = i => height - margin - data.y[i] * (height - 2 * margin);
+  // the dots with an image last, on top: hover picks them first, and they are not hidden under the others
+  const order = [...Array(n).keys()].sort((a, b) => (data.image[a] >= 0) - (data.image[b] >= 0));
   function draw() {
     context.clearRect(0, 0, width, height);
-    for (let i = 0; i < n; i++) {
+    for (const i of order) {
       if (hidden.has(data.group[i])) continue;
       context.globalAlpha = 0.8;
       context.fillStyle = data.groups[data.group[i]].colour;
@@ -134,12 +136,16 @@ canvas { border: 1px solid #ddd; cursor: crosshair; }
   });
   canvas.addEventListener("mousemove", function (event) {
     const box = canvas.getBoundingClientRect(), x = event.clientX - box.left, y = event.clientY - box.top;
-    let best = -1, nearest = Math.max(8, radius + 2) ** 2;
+    // the nearest dot within reach that has an image; only where none has, the nearest dot
+    const reach = Math.max(8, radius + 2) ** 2;
+    let best = -1, nearest = reach, bestImage = -1, nearestImage = reach;
     for (let i = 0; i < n; i++) {
       if (hidden.has(data.group[i])) continue;
       const d = (px(i) - x) ** 2 + (py(i) - y) ** 2;
       if (d < nearest) { nearest = d; best = i; }
+      if (data.image[i] >= 0 && d < nearestImage) { nearestImage = d; bestImage = i; }
     }
+    if (bestImage >= 0) best = bestImage;
     if (best < 0) { tip.style.display = "none"; return; }
     const image = data.image[best];
     tipImage.style.display = image >= 0 ? "block" : "none";

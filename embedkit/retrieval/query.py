@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from embedkit.errors import InvalidOptionError
 from embedkit.images import ImageInput
 from embedkit.store import CollectionVector, Hit, Store, using_store
@@ -27,6 +29,8 @@ class SearchResult:
     """For a query by sample id: that sample, with its payload; by examples: the first liked one."""
     warnings: list[str] = field(default_factory=list)
     """One line per payload field the filter names that a writer left half-written (also logged)."""
+    query_vector: np.ndarray | None = None
+    """The vector searched with (None for a query by examples): re-ranking searches again from it."""
 
 
 def _vector_name(encoder: str | Encoder | None, options: dict[str, Any]) -> str | None:
@@ -88,7 +92,7 @@ def search(
         raise InvalidOptionError("--unlike needs at least one --like example")
     if k < 1:
         raise InvalidOptionError(f"k must be at least 1, got {k}")
-    query_hit = None
+    query_hit = query = None
     with using_store(store) as target:
         warnings = target.half_written(collection, list(filter)) if filter else []
         for line in warnings:  # the hits are filtered by values that are partly from an earlier run
@@ -120,4 +124,5 @@ def search(
                 f"(label is an integer, label_name a string; `embedkit export` shows the payloads)"
             )
         return SearchResult(collection, vector.name, {k_: v for k_, v in query_record.items() if v}, hits, query_hit,
-                            warnings)
+                            warnings,
+                            None if query is None else np.asarray(query, dtype=np.float32))

@@ -13,8 +13,22 @@ from embedkit.errors import InvalidOptionError
 
 MAX_SHARDS = 1000
 MAX_REPLICATION_FACTOR = 100
-QUANTIZATIONS = ("scalar", "binary")
-"""scalar: each float becomes an int8 (4 x smaller); binary: each float becomes one bit (32 x smaller)."""
+QUANTIZATIONS = ("scalar", "binary", "product")
+"""scalar: each float becomes an int8 (4 x smaller); binary: each float becomes one bit (32 x smaller); product:
+groups of floats become one byte of a learnt codebook (16 x smaller)."""
+
+
+@dataclass(frozen=True)
+class QuantizedSearch:
+    """How a quantized collection is searched (Qdrant's QuantizationSearchParams): `rescore` the best candidates
+    with the full vectors (None: Qdrant's default, on), after drawing `oversampling` x k of them (None: 1)."""
+
+    rescore: bool | None = None
+    oversampling: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.oversampling is not None and not 1.0 <= self.oversampling <= 100.0:
+            raise InvalidOptionError(f"oversampling must be from 1 to 100, got {self.oversampling!r}")
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,9 @@ class CollectionOptions:
                 scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True))
         elif self.quantization == "binary":
             quantization = models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True))
+        elif self.quantization == "product":
+            quantization = models.ProductQuantization(
+                product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16, always_ram=True))
         return {
             "vectors_config": {name: models.VectorParams(size=dim, distance=models.Distance.COSINE, on_disk=on_disk)
                                for name, dim in dims.items()},

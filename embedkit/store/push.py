@@ -32,8 +32,9 @@ def push(source: Store, target: Store, collection: str, *, target_collection: st
          batch_size: int = 256, attempts: int = 3, progress: ProgressListener | None = None) -> dict[str, int]:
     """Copy every named vector of `collection`, with payloads and recorded encoders, in batches with retries.
 
-    Re-running resumes: points are upserted under the same ids, so nothing is duplicated. `progress` hears the
-    points copied of each vector.
+    Re-running resumes: points are upserted under the same ids, so nothing is duplicated. A target that does not
+    index by itself (the embedded store) builds its index at the end, as ingest does, so that the copy is not
+    left flagged "index unfinished". `progress` hears the points copied of each vector.
     Returns the number of points copied per vector name.
     """
     infos = [info for info in source.collections() if info.name == collection]
@@ -59,5 +60,7 @@ def push(source: Store, target: Store, collection: str, *, target_collection: st
     default = source.default_vector(collection)
     if default is not None:
         target.set_default_vector(name, default)
+    if not target.capabilities.builds_index_itself:  # the embedded store indexes when asked, as ingest asks it
+        target.optimize(name)
     target.flush()
     return copied

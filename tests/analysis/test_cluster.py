@@ -152,7 +152,7 @@ def test_a_clustering_with_only_noise_has_no_scores_but_is_written(blobs):
 @pytest.mark.parametrize(("arguments", "says"), [
     ({"method": "spectral"}, "unknown clustering method 'spectral'; use one of kmeans, agglomerative, hdbscan"),
     ({"k": 1}, "give --k from 2 to 35"),
-    ({"k": 36}, "give --k from 2 to 35 (or cluster more points"),
+    ({"k": 36}, "the collection is too small for k=36 clusters: it has 36 points"),
     ({"method": "agglomerative", "linkage": "single"}, "unknown linkage 'single'; use one of ward, average"),
     ({"method": "hdbscan", "min_cluster_size": 99}, "give --min-cluster-size from 2 to 36"),
     ({"write": "label"}, "is written by ingest; give clusters another --field"),
@@ -191,3 +191,21 @@ def test_limit_reads_the_first_points_in_id_order_and_sample_a_seeded_random_cho
     assert first.ids == every[:5]
     assert drawn.ids == again.ids and drawn.ids != other.ids and drawn.ids != every[:5]
     assert set(drawn.ids) <= set(every) and drawn.ids == sorted(drawn.ids, key=every.index)
+
+
+def test_too_few_points_are_refused_as_a_collection_too_small(tmp_path):
+    with open_store(tmp_path / "two") as store:
+        store.ensure_vector("two", "enc", VectorRecord("enc", 4, "image"))
+        store.upsert("two", "enc", ["a", "b"], np.eye(4, dtype=np.float32)[:2], [{"split": "all"}] * 2)
+    with pytest.raises(InvalidOptionError, match="the collection is too small to cluster: 2 points"):
+        cluster_collection(tmp_path / "two", "two", k=3)
+
+
+def test_kmeans_keeps_the_best_of_several_starts_on_three_points():
+    """One k-means++ start split 3 points worse than chance; the best of several starts puts the near pair together."""
+    from embedkit.analysis.cluster import fit_clusters, make_clusterer
+
+    vectors = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]], dtype=np.float32)
+    for seed in range(3):
+        found = fit_clusters(make_clusterer("kmeans", 3, k=2, seed=seed), vectors)
+        assert found[0] == found[1] != found[2]

@@ -157,9 +157,14 @@ def test_cli_bench_prints_the_table_and_report_rebuilds_it_with_a_plot(folder, t
     out = tmp_path / "out"
     result = runner.invoke(main, ["bench", "--datasets", f"folder:{folder}", "--encoders", "mobilenet_v2.random",
                                   "--qdrant", str(tmp_path / "store"), "--out-dir", str(out), "--workers", "0",
-                                  "--queries", "5"])
+                                  "--queries", "5", "--rerank", "aqe,k-reciprocal"])
     assert result.exit_code == 0, result.output
     assert "mobilenet_v2.random" in result.output and "random (expected)" in result.output
+    assert "re-ranking: gain over plain cosine" in result.output and "k-reciprocal" in result.output
+    summary = (out / "summary.md").read_text()
+    assert "+ aqe |" in summary and "+ k-reciprocal |" in summary
+    header = summary.splitlines()[0]
+    assert "store_recall@10" not in header and "images_per_second" in header  # all "-": left out; some: kept
     report = runner.invoke(main, ["bench", "report", str(out), "--markdown", "--plot", str(tmp_path / "plot.png")])
     assert report.exit_code == 0
     assert report.output.startswith("| dataset | protocol | encoder |")

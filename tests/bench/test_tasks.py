@@ -64,9 +64,21 @@ def test_leave_one_out_cross_validates_in_stratified_folds_and_a_lone_sample_is_
 def test_clustering_finds_the_classes_and_the_random_baseline_does_not():
     points = blobs(90)
     scores = clustering(points, seed=0)
-    ours = KMeans(n_clusters=3, n_init="auto", random_state=0).fit_predict(points.vectors)
+    ours = KMeans(n_clusters=3, n_init=10, random_state=0).fit_predict(points.vectors)
     assert scores["nmi"] == pytest.approx(normalized_mutual_info_score(points.labels, ours))
-    assert scores["nmi"] > 0.5 > scores["baseline"]["nmi"] and scores["clusters"] == 3
+    assert scores["nmi"] > 0.5 > scores["baseline"]["nmi"] and scores["clusters"] == 3 and scores["starts"] == 10
+
+
+def test_clustering_reports_the_spread_of_its_scores_over_seeds():
+    points = blobs(90)
+    scores = clustering(points, seed=4)
+    per_seed = [normalized_mutual_info_score(points.labels, KMeans(n_clusters=3, n_init=10, random_state=s)
+                                             .fit_predict(points.vectors)) for s in (4, 5, 6)]
+    spread = scores["over_seeds"]
+    assert spread["seeds"] == [4, 5, 6]
+    assert spread["nmi"]["mean"] == pytest.approx(np.mean(per_seed))
+    assert spread["nmi"]["std"] == pytest.approx(np.std(per_seed))
+    assert spread["nmi"]["min"] == pytest.approx(min(per_seed)) and spread["nmi"]["max"] == pytest.approx(max(per_seed))
 
 
 def test_bench_with_tasks_writes_them_beside_retrieval_and_shows_a_table_per_task(tmp_path, photos):

@@ -60,8 +60,18 @@ def test_classify_draws_its_report_on_stderr_and_saves_the_confusion_matrix(worl
     for text in ("shapes / colour.v1: linear", "accuracy", "macro-F1", "training accuracy", "precision", "green",
                  "trained on 'train' (9 points), tested on 'test' (9 points)", "confusion matrix:"):
         assert text in unwrapped(result.stderr), text
-    assert (tmp_path / "shapes-colour.v1-linear-confusion.png").is_file()
-    assert (tmp_path / "shapes-colour.v1-linear.json").is_file()
+    assert (tmp_path / "shapes-colour.v1-linear-train-vs-test-confusion.png").is_file()
+    assert (tmp_path / "shapes-colour.v1-linear-train-vs-test.json").is_file()
+
+
+def test_a_split_run_and_a_cv_run_of_the_same_method_write_different_files(world, tmp_path):
+    for extra in ([], ["--cv", "3"]):
+        result = invoke("classify", "-c", "shapes", "--method", "linear", "--out", tmp_path, "--qdrant", world["store"],
+                        *extra)
+        assert result.exit_code == 0, result.output
+    names = sorted(path.name for path in tmp_path.iterdir())
+    assert names == ["shapes-colour.v1-linear-cv-confusion.png", "shapes-colour.v1-linear-cv.json",
+                     "shapes-colour.v1-linear-train-vs-test-confusion.png", "shapes-colour.v1-linear-train-vs-test.json"]
 
 
 def test_json_is_one_document_with_the_scores_each_class_and_each_seed(world, tmp_path):

@@ -123,3 +123,14 @@ def test_an_out_folder_that_is_a_file_is_refused_before_the_search(store_path, t
     (tmp_path / "file").write_text("x")
     error = one_error_line(invoke("duplicates", "-c", "shots", "--out-dir", tmp_path / "file", "--qdrant", store_path))
     assert "is a file" in error
+
+
+def test_a_collection_without_points_is_refused_in_one_line_as_map_and_cluster_refuse_it(tmp_path):
+    from embedkit.records import VectorRecord
+
+    with open_store(tmp_path / "store") as store:
+        store.ensure_vector("empty", "enc", VectorRecord("enc", 4, "image"))
+    out = tmp_path / "groups"
+    error = one_error_line(invoke("duplicates", "-c", "empty", "--out", out, "--qdrant", tmp_path / "store"))
+    assert "no stored vectors in 'empty'/'enc'; ingest the dataset first" in error
+    assert not out.exists() or not any(out.iterdir())

@@ -82,3 +82,24 @@ def test_names_that_look_like_markup_stay_data_on_the_html_page(tmp_path):
     data = json.loads(page.data)
     assert [g["name"] for g in data["groups"]] == names and data["label_names"] == sorted(names)
     assert [tag for tag, _ in page.tags].count("script") == 2
+
+
+def test_hover_picks_the_nearest_dot_with_an_image_over_a_nearer_one_without(tmp_path):
+    from PIL import Image
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node runs the page's script against a stub DOM")
+    # on a 900 px canvas, b (with an image) lies 2 px from a (without); c is far away and gives the scale
+    xy = np.array([[0.5, 0.5], [0.5 + 2 / 876, 0.5], [1.0, 1.0], [0.0, 0.0]])
+    vector_map = VectorMap(collection="dense", vector_name="enc", method="pca", params={}, colour="label",
+                           ids=["a", "b", "c", "d"], xy=xy, groups=["x"], group_of=np.zeros(4, dtype=int),
+                           labels=["x"] * 4, thumbnails={1: Image.new("RGB", (8, 8), "red")})
+    page = save_html(vector_map, tmp_path / "dense.html")
+    result = subprocess.run([node, str(HARNESS), str(page), DATA_ELEMENT, "0"], capture_output=True, text=True,
+                            timeout=60)  # the hover at a's own centre
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["text"].startswith("b ") and shown["src"].startswith("data:image/jpeg;base64,")
+    far = subprocess.run([node, str(HARNESS), str(page), DATA_ELEMENT, "2"], capture_output=True, text=True, timeout=60)
+    assert json.loads(far.stdout)["text"].startswith("c ")  # no image within reach: the nearest dot

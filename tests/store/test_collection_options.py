@@ -64,7 +64,7 @@ def _too_old(*args, **kwargs):
     ({"shards": 2.5}, "shards must be a whole number from 1 to 1000, got 2.5"),
     ({"replication_factor": 0}, "replication_factor must be a whole number from 1 to 100, got 0"),
     ({"replication_factor": 101}, "replication_factor must be a whole number from 1 to 100, got 101"),
-    ({"quantization": "product"}, "unknown quantization 'product'; use one of scalar, binary, or none"),
+    ({"quantization": "turbo"}, "unknown quantization 'turbo'; use one of scalar, binary, product, or none"),
     ({"on_disk": "yes"}, "on_disk must be True or False, got 'yes'"),
 ])
 def test_an_option_out_of_range_is_refused_in_one_line_before_a_store_opens(given, says, tmp_path):

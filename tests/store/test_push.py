@@ -26,3 +26,20 @@ def test_push_copies_the_default_vector_and_the_datasets(tmp_path, photos):
         assert copy.default_vector("folder-photos") == "vgg16.random-32px"
         assert copy.datasets("folder-photos") == [f"folder:{folder}"]
         assert copy.indexed_fields("folder-photos")["cluster"] == "integer"
+
+
+def test_a_push_into_an_embedded_store_leaves_its_index_built_not_flagged_unfinished(tmp_path):
+    import numpy as np
+
+    from embedkit.records import VectorRecord
+    from embedkit.store.push import push
+
+    with open_store(tmp_path / "source") as source:
+        source.ensure_vector("points", "enc", VectorRecord("enc", 4, "image"))
+        source.upsert("points", "enc", ["a", "b", "c"], np.eye(4, dtype=np.float32)[:3], [{"split": "all"}] * 3)
+        source.optimize("points")
+        with open_store(tmp_path / "copy") as copy:
+            assert push(source, copy, "points") == {"enc": 3}
+    with open_store(tmp_path / "copy") as copy:
+        assert copy.index_unfinished("points") is False
+        assert copy.count("points") == 3

@@ -1,5 +1,6 @@
-// Runs a map page's inline script against a stub DOM, hovers the first point that has an image, and prints what
-// the tooltip shows as JSON. Usage: node map_page_harness.js PAGE.html DATA_ELEMENT_ID
+// Runs a map page's inline script against a stub DOM, hovers the first point that has an image (or the point at
+// position HOVER, when given), and prints what the tooltip shows as JSON.
+// Usage: node map_page_harness.js PAGE.html DATA_ELEMENT_ID [HOVER]
 const fs = require("fs");
 const page = fs.readFileSync(process.argv[2], "utf8"), dataId = process.argv[3];
 const data = page.match(new RegExp(`<script type="application/json" id="${dataId}">([\\s\\S]*?)</script>`))[1];
@@ -24,7 +25,7 @@ global.document = {
 };
 new Function(code)();
 const parsed = JSON.parse(data), canvas = elements.map;
-const i = parsed.image.findIndex(v => v >= 0), margin = 12;
+const i = process.argv[4] === undefined ? parsed.image.findIndex(v => v >= 0) : Number(process.argv[4]), margin = 12;
 const x = margin + parsed.x[i] * (canvas.width - 2 * margin), y = canvas.height - margin - parsed.y[i] * (canvas.height - 2 * margin);
 listeners["map:mousemove"]({ clientX: x, clientY: y });
 console.log(JSON.stringify({ legend: elements.legend.children.length, display: elements.tip.style.display,

@@ -21,7 +21,7 @@ from embedkit.store import schema
 from embedkit.store.backend import StoreCapabilities
 from embedkit.store.base import Store
 from embedkit.store.client import LOCAL, SERVER
-from embedkit.store.collection_options import CollectionOptions
+from embedkit.store.collection_options import CollectionOptions, QuantizedSearch
 from embedkit.store.urls import parse_server_url
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
 from embedkit.store.client.answers import error_line, log_version, refusal, unsupported
@@ -55,6 +55,8 @@ class ClientStore(Store):
         self.collection_options = collection_options
         self.embedkit_version = embedkit_version
         self.hnsw_ef = hnsw_ef
+        self.quantized_search: QuantizedSearch | None = None
+        """How searches read a quantized collection (None: Qdrant's default, rescored); a query-time setting."""
         self._dims: dict[str, dict[str, int]] = {}
 
     @classmethod
@@ -274,7 +276,7 @@ class ClientStore(Store):
         self, collection: str, vector_name: str, vectors: np.ndarray, k: int, conditions: Conditions, exact: bool,
         score_threshold: float | None,
     ) -> list[list[ScoredRecord]]:
-        params = m.SearchParams(hnsw_ef=max(self.hnsw_ef, int(k)), exact=exact)
+        params = self._search_params(k, exact)
         found: list[list[ScoredRecord]] = []
         for start in range(0, len(vectors), WRITE_BATCH):  # the rows of one request stay under its size limit
             requests = [m.QueryRequest(query=row, using=vector_name, limit=int(k), filter=_filter(conditions),
@@ -304,6 +306,12 @@ class ClientStore(Store):
         )
         return self._run_query(collection, vector_name, query, k, conditions, False)
 
+    def _search_params(self, k: int, exact: bool) -> m.SearchParams:
+        quantized = self.quantized_search
+        quantization = None if quantized is None else \
+            m.QuantizationSearchParams(rescore=quantized.rescore, oversampling=quantized.oversampling)
+        return m.SearchParams(hnsw_ef=max(self.hnsw_ef, int(k)), exact=exact, quantization=quantization)
+
     def _run_query(
         self, collection: str, vector_name: str, query: Any, k: int, conditions: Conditions, exact: bool
     ) -> list[ScoredRecord]:
@@ -315,7 +323,7 @@ class ClientStore(Store):
                 limit=int(k),
                 query_filter=_filter(conditions),
                 with_payload=True,
-                search_params=m.SearchParams(hnsw_ef=max(self.hnsw_ef, int(k)), exact=exact),
+                search_params=self._search_params(k, exact),
             )
         return [ScoredRecord(str(p.id), float(p.score), p.payload or {}) for p in response.points]
 

@@ -16,7 +16,7 @@ import qdrant_edge as qe
 from embedkit.errors import InvalidOptionError, StoreLockedError, StoreReadOnlyError, StoreUnavailableError
 from embedkit.store import schema
 from embedkit.store.base import Store
-from embedkit.store.collection_options import CollectionOptions
+from embedkit.store.collection_options import CollectionOptions, QuantizedSearch
 from embedkit.store.edge import CAPABILITIES
 from embedkit.store.edge.filters import edge_filter
 from embedkit.store.edge.lock import DirectoryLock
@@ -57,6 +57,8 @@ class EdgeStore(Store):
         self.hnsw_m = hnsw_m
         self.hnsw_ef_construct = hnsw_ef_construct
         self.hnsw_ef = hnsw_ef
+        self.quantized_search: QuantizedSearch | None = None
+        """How searches read a quantized collection (None: Qdrant's default, rescored); a query-time setting."""
         if (self.root / CONFIG_FILE).exists():
             raise StoreUnavailableError(
                 f"{self.root} is one collection of an embedded store, not a store; open its parent {self.root.parent}"
@@ -243,7 +245,7 @@ class EdgeStore(Store):
         self, collection: str, vector_name: str, vectors: np.ndarray, k: int, conditions: Conditions, exact: bool,
         score_threshold: float | None,
     ) -> list[list[ScoredRecord]]:
-        filter, params = _filter(conditions), qe.SearchParams(hnsw_ef=max(self.hnsw_ef, int(k)), exact=exact)
+        filter, params = _filter(conditions), self._search_params(k, exact)
         requests = [qe.QueryRequest(limit=int(k), query=qe.Query.Nearest(_floats(vector), using=vector_name),
                                     filter=filter, with_payload=True, params=params, score_threshold=score_threshold)
                     for vector in vectors]
@@ -271,9 +273,15 @@ class EdgeStore(Store):
             query=query,
             filter=_filter(conditions),
             with_payload=True,
-            params=qe.SearchParams(hnsw_ef=max(self.hnsw_ef, int(k)), exact=exact),
+            params=self._search_params(k, exact),
         )
         return [ScoredRecord(str(p.id), float(p.score), p.payload or {}) for p in self._shard(collection).query(request)]
+
+    def _search_params(self, k: int, exact: bool) -> Any:
+        quantized = self.quantized_search
+        quantization = None if quantized is None else \
+            qe.QuantizationSearchParams(rescore=quantized.rescore, oversampling=quantized.oversampling)
+        return qe.SearchParams(hnsw_ef=max(self.hnsw_ef, int(k)), exact=exact, quantization=quantization)
 
     def _scroll(
         self,
@@ -342,6 +350,8 @@ def _quantization(kind: str | None) -> Any:
         return qe.ScalarQuantizationConfig(qe.ScalarType.Int8, always_ram=True)
     if kind == "binary":
         return qe.BinaryQuantizationConfig(always_ram=True)
+    if kind == "product":
+        return qe.ProductQuantizationConfig(qe.CompressionRatio.X16, always_ram=True)
     return None
 
 
