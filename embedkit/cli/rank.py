@@ -66,7 +66,7 @@ output_options = record_options(RankingOutput, "output", [
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 def rank_command(collection: str, by: str, vector: str | None, k: int | None, clusters: int, method: str,
                  split: str | None, output: RankingOutput, seed: int, store: StoreLocation, as_json: bool) -> None:
-    """Rank stored points by uniqueness, representativeness or hardness.
+    """Rank stored points: uniqueness, representativeness, hardness.
 
     Neighbours come from the collection's index (no N x N matrix); no image is encoded; nothing is written
     without --write."""
