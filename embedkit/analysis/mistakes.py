@@ -119,6 +119,7 @@ def find_mistakes(
     probability; nothing is written when the call is refused. `progress` hears (stage, done, total).
     """
     started = time.perf_counter()
+    require_cleanlab()
     with using_store(store) as target:
         vector_name = target.vector(collection, vector).name
         points = stored_vectors(target, collection, vector_name, split, require_labels=False)
@@ -169,12 +170,10 @@ def find_mistakes(
 def confident_learning(labels: np.ndarray, found: OutOfFold) -> tuple[np.ndarray, np.ndarray]:
     """The points cleanlab's `find_label_issues` flags (pruned by noise rate, its default), and its per-class
     confident thresholds, from the out-of-fold probabilities `found` of points labelled `labels`."""
-    try:
-        from cleanlab.count import get_confident_thresholds
-        from cleanlab.filter import find_label_issues
-    except ImportError as error:
-        raise InvalidOptionError("label mistakes need cleanlab: pip install 'embedkit[analysis]' "
-                                 "(or pip install cleanlab)") from error
+    require_cleanlab()
+    from cleanlab.count import get_confident_thresholds
+    from cleanlab.filter import find_label_issues
+
     columns = np.searchsorted(found.classes, labels)  # cleanlab wants labels 0 .. K-1
     probabilities = np.clip(found.probabilities, 0.0, 1.0)
     with warnings.catch_warnings():
@@ -182,3 +181,13 @@ def confident_learning(labels: np.ndarray, found: OutOfFold) -> tuple[np.ndarray
         thresholds = get_confident_thresholds(columns, probabilities, multi_label=False)
         flags = find_label_issues(columns, probabilities, filter_by="prune_by_noise_rate", n_jobs=1)
     return np.asarray(flags, dtype=bool), np.asarray(thresholds, dtype=np.float64)
+
+
+def require_cleanlab() -> None:
+    """Refuse in one line, before any work, when cleanlab cannot be imported."""
+    try:
+        import cleanlab.count  # noqa: F401
+        import cleanlab.filter  # noqa: F401
+    except ImportError as error:
+        raise InvalidOptionError("label mistakes need cleanlab: pip install 'embedkit[analysis]' "
+                                 "(or pip install cleanlab)") from error

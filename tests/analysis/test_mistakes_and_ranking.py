@@ -200,3 +200,13 @@ def test_refused_mistakes_and_rankings_change_nothing(noisy):
             call()
         assert "\n" not in str(error.value), number
     assert contents(noisy) == before  # once, at the end: reading every point back after each call is slow
+
+
+def test_without_cleanlab_mistakes_says_how_to_install_it_and_writes_nothing(noisy, monkeypatch):
+    import sys
+
+    before = contents(noisy)
+    monkeypatch.setitem(sys.modules, "cleanlab.filter", None)  # an import of it raises ImportError
+    with pytest.raises(EmbedkitError, match="pip install"):
+        find_mistakes(noisy, "noisy", k=5, write=True)
+    assert contents(noisy) == before
