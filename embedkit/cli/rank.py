@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 MEASURES = ("uniqueness", "representativeness", "hardness")
 """`embedkit.analysis.ranking.MEASURES`, written out: --help imports no scikit-learn."""
 METHODS = ("knn", "linear")
+SHOWN_KEYS = {"nearest_cosine": "cos", "distance": "from centre"}
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,8 @@ def render(report: RankReport, top: int) -> None:
         table = Table("rank", "sample", "label", report.by, "detail", box=box.SIMPLE_HEAD,
                       title=f"{end} {report.by}")
         for point in points:
-            detail = ", ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
-                               for key, value in point.detail.items())
+            detail = ", ".join(f"{SHOWN_KEYS.get(key, key)} {value:.3f}" if isinstance(value, float)
+                               else f"{SHOWN_KEYS.get(key, key)} {value}" for key, value in point.detail.items())
             table.add_row(str(point.rank), escape(point.sample_id), escape(point.label_name or ""),
                           f"{point.score:.4f}", escape(detail))
         console.print(table)
