@@ -41,6 +41,11 @@ TASKS = {  # name: (arguments after `embedkit`, target seconds)
     "map-pca": (["map", "--method", "pca"], 120),
     "map-umap": (["map", "--method", "umap"], 120),
     "map-tsne": (["map", "--method", "tsne"], 120),
+    "mistakes-knn": (["mistakes", "--method", "knn"], 120),
+    "mistakes-linear": (["mistakes", "--method", "linear"], 120),
+    "rank-uniqueness": (["rank", "--by", "uniqueness"], 120),
+    "rank-representativeness": (["rank", "--by", "representativeness"], 120),
+    "rank-hardness": (["rank", "--by", "hardness"], 120),
 }
 
 
@@ -84,6 +89,8 @@ def build(location: Path, vectors: np.ndarray, labels: np.ndarray, train: int) -
 def run_task(arguments: list[str], store: Path, work: Path, timeout: float) -> dict[str, object]:
     """`embedkit ARGUMENTS` in its own process: exit code, seconds, peak RSS in MB, its last line."""
     command = [sys.executable, "-m", "embedkit", *arguments, "-c", COLLECTION, "--qdrant", str(store)]
+    if arguments[0] in ("mistakes", "rank"):
+        command += ["--out", str(work / f"{arguments[0]}.png")]
     if arguments[0] in ("classify", "map"):
         command += ["--out", str(work / (arguments[0] + (".png" if arguments[0] == "map" else "")))]
     if arguments[0] == "cluster":
@@ -131,7 +138,7 @@ def main() -> None:
             print(f"{args.points} x {args.dim} stored in {timings['upsert_s']:.1f} s, index built in "
                   f"{timings['index_s']:.1f} s; {copies} planted near-copies", flush=True)
         rows = []
-        print(f"{'task':18} {'exit':>4} {'seconds':>8} {'peak MB':>8} {'target s':>8}  verdict", flush=True)
+        print(f"{'task':24} {'exit':>4} {'seconds':>8} {'peak MB':>8} {'target s':>8}  verdict", flush=True)
         for name in args.only or TASKS:
             arguments, target = TASKS[name]
             row = {"task": name, "command": "embedkit " + " ".join(arguments), "target_seconds": target,
@@ -140,7 +147,7 @@ def main() -> None:
             rows.append(row)
             verdict = "met" if row["met"] else ("stopped at the timeout" if row["timed_out"] else
                                                  "FAILED" if row["exit"] else "misses")
-            print(f"{name:18} {row['exit']:4} {row['seconds']:8.1f} {row['peak_rss_mb']:8} {target:8}  {verdict}",
+            print(f"{name:24} {row['exit']:4} {row['seconds']:8.1f} {row['peak_rss_mb']:8} {target:8}  {verdict}",
                   flush=True)
             if row["exit"]:
                 print(f"    {row['last_line']}", flush=True)

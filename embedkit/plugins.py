@@ -51,6 +51,8 @@ BUILTIN_COMMAND_PLUGINS: tuple[str, ...] = (
     "embedkit.cli.cluster",
     "embedkit.cli.map",
     "embedkit.cli.duplicates",
+    "embedkit.cli.mistakes",
+    "embedkit.cli.rank",
     "embedkit.cli.serve",
     "embedkit.cli.train",
 )

@@ -77,6 +77,7 @@ def vectors_only(tmp_path_factory):
     ["collections"], ["export", "-c", "things", "-o", "{tmp}/e.parquet"], ["classify", "-c", "things", "--cv", "2", "--out-dir", "{tmp}/c"],
     ["cluster", "-c", "things", "--k", "3"], ["duplicates", "-c", "things"], ["map", "-c", "things", "-o", "{tmp}/m.png"],
     ["browse", "-c", "things", "--filter", "label=1", "-o", "{tmp}/b.png"], ["search", "-c", "things", "--filter", "split=test"],
+    ["mistakes", "-c", "things", "-k", "3", "-o", "{tmp}/s.png"], ["rank", "-c", "things", "--by", "uniqueness", "-o", "{tmp}/r.png"],
 ], ids=" ".join)
 def test_what_only_reads_stored_vectors_imports_no_model_library(args, vectors_only, tmp_path):
     given = [arg.format(tmp=tmp_path) for arg in args]

@@ -28,7 +28,8 @@ HELLO = '''
 '''
 
 BUILT_IN_COMMANDS = {"bench", "collections", "datasets", "delete", "embed", "encoders", "ensemble", "export", "ingest", "push",
-                     "search", "stack", "verify", "classify", "cluster", "map", "duplicates", "serve", "train", "tune"}
+                     "search", "stack", "verify", "classify", "cluster", "map", "duplicates", "mistakes", "rank", "serve",
+                     "train", "tune"}
 
 
 def test_a_plugin_command_runs_through_the_embedkit_command(install_plugin, run_embedkit):

@@ -1,0 +1,46 @@
+"""Payload fields an analysis writes its per-point results to: checked before anything is written, then written
+with the first one indexed, so that any Qdrant client filters by it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from embedkit.analysis.cluster import FIELD_NAME, RESERVED_FIELDS
+from embedkit.errors import InvalidOptionError
+from embedkit.store import Store
+
+
+def check_fields(store: Store, collection: str, fields: dict[str, type], ids: Sequence[str], what: str) -> None:
+    """Refuse to write `what` into `fields` ({name: the type of its values}) when a name is not a plain field name,
+    is one that ingest writes, or already holds values of another type in a point of `ids`."""
+    store.check_writable(f"write {what} into collection {collection!r}")
+    for name, kind in fields.items():
+        if not isinstance(name, str) or not FIELD_NAME.fullmatch(name):
+            raise InvalidOptionError(f"invalid payload field {name!r}; use letters, digits and '_' (not first), "
+                                     f"e.g. --field {next(iter(fields))}")
+        if name in RESERVED_FIELDS or name.startswith("content@"):
+            raise InvalidOptionError(f"payload field {name!r} is written by ingest; write {what} into another "
+                                     f"field (--field)")
+        held = [value for value in store.payload_values(collection, ids, name).values() if value is not None]
+        other = next((value for value in held if not _is(value, kind)), None)
+        if other is not None:
+            raise InvalidOptionError(f"payload field {name!r} of {collection!r} already holds other values (e.g. "
+                                     f"{other!r}); write {what} into another field (--field)")
+
+
+def write_fields(store: Store, collection: str, values: dict[str, dict[str, Any]], indexed: str) -> int:
+    """Merge `values` ({sample id: {field: value}}) into the payloads, index field `indexed` (integer), flush;
+    returns the points written."""
+    store.set_payloads(collection, values)
+    store.index_field(collection, indexed, "integer")
+    store.flush()
+    return len(values)
+
+
+def _is(value: Any, kind: type) -> bool:
+    if isinstance(value, bool):
+        return False
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
