@@ -161,7 +161,7 @@ def read_errors(path: str, head: bytes | None = None) -> Iterator[None]:
 def open_within_limit(path: str | io.BytesIO, max_pixels: int | None) -> Image.Image:
     """`Image.open`, with PIL's own bomb limit raised (under a lock, and put back at once) only when ours
     allows more than it does; PIL's refusal becomes ours, with the knob."""
-    kind = special_kind(path)
+    kind = None if isinstance(path, io.IOBase) else special_kind(path)
     if kind is not None:  # PIL would wait for ever on a FIFO's open, or read a device without end
         raise ImageLoadError(f"{path!r} is {kind}, not an image file")
     pil_limit = Image.MAX_IMAGE_PIXELS

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from embedkit.analysis.out_of_fold import OutOfFold, Progress, out_of_fold
+from embedkit.analysis.out_of_fold import OutOfFold, out_of_fold
 from embedkit.analysis.output_fields import check_fields, write_fields
 from embedkit.analysis.vectors import NO_LABEL, stored_vectors
 from embedkit.errors import InvalidOptionError
+from embedkit.progress import ProgressListener
 from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def find_mistakes(
     write: bool = False,
     field: str = DEFAULT_FIELD,
     seed: int = 0,
-    progress: Progress | None = None,
+    progress: ProgressListener | None = None,
 ) -> MistakesReport:
     """Rank the labelled points of `collection` (of `split`; None: all) by the probability that their label is
     wrong, from out-of-fold probabilities of `method` ("knn": `k` neighbours through the store's index, leaving the
@@ -116,7 +117,7 @@ def find_mistakes(
     default one), and flag the labels confident learning finds (cleanlab).
 
     With `write`, payload `field` gets 1 for a flagged point and 0 for the others (indexed), and `field`_score the
-    probability; nothing is written when the call is refused. `progress` hears (stage, done, total).
+    probability; nothing is written when the call is refused. `progress` hears how far each stage has come.
     """
     started = time.perf_counter()
     require_cleanlab()
@@ -150,8 +151,10 @@ def find_mistakes(
         payloads = target.payloads(collection, [s.sample_id for s in suspects[:PICTURED]])
         written = 0
         if write:
+            command = f"embedkit mistakes -c {collection} -e {vector_name} --method {found.method} --write " \
+                f"--field {field}" + (f" --split {split}" if split is not None else "")
             written = write_fields(target, collection, {s.sample_id: {field: int(s.issue), f"{field}_score": s.score}
-                                                        for s in suspects}, field)
+                                                        for s in suspects}, field, command)
     notes = list(found.notes)
     if unlabelled:
         notes.append(f"{unlabelled:,} points without a label were left out")

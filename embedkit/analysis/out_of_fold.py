@@ -7,7 +7,6 @@ matrix is built; the linear probe is cross-validated in stratified folds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 from embedkit.analysis.classifiers import fit
 from embedkit.analysis.vectors import LabelledVectors
 from embedkit.errors import InvalidOptionError
+from embedkit.progress import ProgressListener, tell
 from embedkit.store import Store
 
 METHODS = ("knn", "linear")
@@ -24,8 +24,6 @@ QUERY_BATCH = 256
 ZERO_DISTANCE = 1e-6
 """A neighbour's weight is 1 / its cosine distance, the distance at least this (an exact copy)."""
 
-Progress = Callable[[str, int, int], None]
-"""Told (what is being done, done so far, total) as work advances."""
 
 
 @dataclass
@@ -50,7 +48,7 @@ class OutOfFold:
 
 def out_of_fold(store: Store, collection: str, vector_name: str, points: LabelledVectors, *, method: str = "knn",
                 k: int = 10, folds: int = 5, split: str | None = None, seed: int = 0,
-                progress: Progress | None = None) -> OutOfFold:
+                progress: ProgressListener | None = None) -> OutOfFold:
     """Out-of-fold probabilities for every point of `points` (all labelled): `method` "knn" (the `k` nearest other
     points of `split` through the store's index, weighted by 1 / cosine distance) or "linear" (logistic regression,
     `folds` stratified folds)."""
@@ -73,7 +71,7 @@ def out_of_fold(store: Store, collection: str, vector_name: str, points: Labelle
 
 
 def _neighbour_votes(store: Store, collection: str, vector_name: str, points: LabelledVectors, classes: np.ndarray,
-                     k: int, split: str | None, progress: Progress | None) -> OutOfFold:
+                     k: int, split: str | None, progress: ProgressListener | None) -> OutOfFold:
     position = {sample_id: n for n, sample_id in enumerate(points.ids)}
     column = {int(label): n for n, label in enumerate(classes)}
     votes = np.zeros((len(points.ids), len(classes)), dtype=np.float64)
@@ -90,8 +88,7 @@ def _neighbour_votes(store: Store, collection: str, vector_name: str, points: La
             distances = np.maximum(1.0 - np.asarray([score for _, score in kept], dtype=np.float64), ZERO_DISTANCE)
             for (other, _), distance in zip(kept, distances):
                 votes[n, column[int(points.labels[other])]] += 1.0 / distance
-        if progress is not None:
-            progress("neighbours", stop, total)
+        tell(progress, "neighbours", stop, total, "points")
     sums = votes.sum(axis=1, keepdims=True)
     empty = sums[:, 0] == 0
     votes[empty] = 1.0 / len(classes)  # no labelled neighbour: no opinion
@@ -103,7 +100,7 @@ def _neighbour_votes(store: Store, collection: str, vector_name: str, points: La
 
 
 def _cross_validated(points: LabelledVectors, classes: np.ndarray, folds: int, seed: int,
-                     progress: Progress | None) -> OutOfFold:
+                     progress: ProgressListener | None) -> OutOfFold:
     from sklearn.model_selection import StratifiedKFold
 
     probabilities = np.zeros((len(points.ids), len(classes)), dtype=np.float64)
@@ -116,7 +113,6 @@ def _cross_validated(points: LabelledVectors, classes: np.ndarray, folds: int, s
         probabilities[np.ix_(test, np.searchsorted(classes, learnt))] = fitted.estimator.predict_proba(
             points.vectors[test])
         notes.update(fitted.notes)
-        if progress is not None:
-            progress("folds", number, folds)
+        tell(progress, "folds", number, folds, "folds")
     return OutOfFold(probabilities, classes, "linear", {**params, "folds": folds, "protocol": "stratified k-fold"},
                      sorted(notes))

@@ -29,12 +29,14 @@ def check_fields(store: Store, collection: str, fields: dict[str, type], ids: Se
                                      f"{other!r}); write {what} into another field (--field)")
 
 
-def write_fields(store: Store, collection: str, values: dict[str, dict[str, Any]], indexed: str) -> int:
-    """Merge `values` ({sample id: {field: value}}) into the payloads, index field `indexed` (integer), flush;
-    returns the points written."""
-    store.set_payloads(collection, values)
-    store.index_field(collection, indexed, "integer")
-    store.flush()
+def write_fields(store: Store, collection: str, values: dict[str, dict[str, Any]], indexed: str, command: str) -> int:
+    """Merge `values` ({sample id: {field: value}}) into the payloads and index field `indexed` (integer), the
+    fields recorded as being written by `command` until the end (`Store.writing_fields`); returns the points
+    written."""
+    fields = sorted({name for fields in values.values() for name in fields})
+    with store.writing_fields(collection, fields, command):
+        store.set_payloads(collection, values)
+        store.index_field(collection, indexed, "integer")
     return len(values)
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from embedkit.analysis.out_of_fold import QUERY_BATCH, Progress, out_of_fold
+from embedkit.analysis.out_of_fold import QUERY_BATCH, out_of_fold
 from embedkit.analysis.output_fields import check_fields, write_fields
 from embedkit.analysis.vectors import NO_LABEL, LabelledVectors, stored_vectors
 from embedkit.errors import InvalidOptionError
+from embedkit.progress import ProgressListener, tell
 from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def rank_points(
     write: bool = False,
     field: str | None = None,
     seed: int = 0,
-    progress: Progress | None = None,
+    progress: ProgressListener | None = None,
 ) -> RankReport:
     """Rank the stored points of `collection` (of `split`; None: all) by `by`, from the stored vectors `vector`
     (None: the default one):
@@ -124,7 +125,7 @@ def rank_points(
       the index; "linear": 5-fold logistic regression); labelled points only.
 
     With `write`, payload `field` (default: the measure's name) gets the score and `field`_rank the rank (1: the
-    highest score; indexed); nothing is written when the call is refused. `progress` hears (stage, done, total).
+    highest score; indexed); nothing is written when the call is refused. `progress` hears how far each stage has come.
     """
     if by not in MEASURES:
         raise InvalidOptionError(f"unknown ranking {by!r}; rank by one of {', '.join(MEASURES)}")
@@ -166,8 +167,10 @@ def rank_points(
         payloads = target.payloads(collection, [p.sample_id for p in ends])
         written = 0
         if write:
+            command = f"embedkit rank -c {collection} -e {vector_name} --by {by} --write --field {name}" + \
+                (f" --split {split}" if split is not None else "")
             written = write_fields(target, collection, {p.sample_id: {name: p.score, f"{name}_rank": p.rank}
-                                                        for p in ranked}, f"{name}_rank")
+                                                        for p in ranked}, f"{name}_rank", command)
     report = RankReport(collection=collection, vector_name=vector_name, by=by, definition=DEFINITIONS[by],
                         params=params, split=split, points=len(ranked), ranked=ranked,
                         field=name if write else None, written=written, notes=notes,
@@ -187,7 +190,7 @@ def uniqueness_from_distances(distances: np.ndarray) -> np.ndarray:
 
 
 def _uniqueness(store: Store, collection: str, vector_name: str, points: LabelledVectors, k: int, split: str | None,
-                progress: Progress | None) -> tuple[np.ndarray, list[dict[str, Any]], dict[str, Any]]:
+                progress: ProgressListener | None) -> tuple[np.ndarray, list[dict[str, Any]], dict[str, Any]]:
     if k >= len(points.ids):
         raise InvalidOptionError(f"k={k} neighbours need more than {len(points.ids)} points; use --k "
                                  f"{max(1, len(points.ids) - 1)} or fewer")
@@ -206,23 +209,21 @@ def _uniqueness(store: Store, collection: str, vector_name: str, points: Labelle
             distances[n, len(row):] = row[-1] if len(row) else 2.0
             nearest.append({"nearest": others[0].sample_id if others else None,
                             "nearest_cosine": float(cosines[0]) if len(cosines) else None})
-        if progress is not None:
-            progress("neighbours", stop, total)
+        tell(progress, "neighbours", stop, total, "points")
     weights = list(FIFTYONE_WEIGHTS) if k == len(FIFTYONE_WEIGHTS) else [round(1.0 / k, 6)] * k
     return uniqueness_from_distances(distances), nearest, {"k": k, "weights": weights,
                                                             "distance": "euclidean of unit vectors"}
 
 
 def _representativeness(points: LabelledVectors, clusters: int, seed: int,
-                        progress: Progress | None) -> tuple[np.ndarray, list[dict[str, Any]], dict[str, Any]]:
+                        progress: ProgressListener | None) -> tuple[np.ndarray, list[dict[str, Any]], dict[str, Any]]:
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     n = len(points.ids)
     if isinstance(clusters, bool) or not 1 <= clusters < n:
         raise InvalidOptionError(f"{clusters} clusters of {n} points: give --clusters from 1 to {max(1, n - 1)}"
                                  + (" (the collection is too small to rank)" if n < 3 else ""))
-    if progress is not None:
-        progress("k-means", 0, 1)
+    tell(progress, "k-means", 0, 1, "fits")
     # k-means++ from several starts (one start's clusters move with the seed); mini-batches above 20,000 points
     if n > 20_000:
         clusterer: Any = MiniBatchKMeans(n_clusters=clusters, n_init=3, batch_size=4096, random_state=seed)
@@ -233,8 +234,7 @@ def _representativeness(points: LabelledVectors, clusters: int, seed: int,
     distances = np.linalg.norm(points.vectors - centres[assigned], axis=1).astype(np.float64)
     top = distances.max()
     scores = 1.0 - distances / top if top > 0 else np.ones(n)
-    if progress is not None:
-        progress("k-means", 1, 1)
+    tell(progress, "k-means", 1, 1, "fits")
     return scores, [{"cluster": int(c), "distance": float(d)} for c, d in zip(assigned, distances)], {
         "clusters": clusters, "kmeans": type(clusterer).__name__, "n_init": 3, "seed": seed}
 

@@ -118,8 +118,8 @@ class Cells:
             self._start += len(self._batch)
             try:
                 self._batch = next(self._batches).column(0).to_pylist()
-            except StopIteration:
-                raise ImageLoadError(f"{self.path} has no row {row}") from None
+            except StopIteration as ended:
+                raise ImageLoadError(f"{self.path} has no row {row}") from ended
         return self._batch[row - self._start]
 
     def _restart(self, row: int) -> None:

@@ -52,9 +52,9 @@ def check_offset(offset: str | int | None) -> str | int | None:
         return int(text)
     try:
         return str(uuid.UUID(text))
-    except ValueError:
+    except ValueError as error:
         raise InvalidOptionError(f"offset {text!r} is neither a number of points to skip nor the next_offset a page "
-                                 f"returned (a point id such as 4f1cfd2a-735d-5d14-b1d5-4d548b9b102d)") from None
+                                 f"returned (a point id such as 4f1cfd2a-735d-5d14-b1d5-4d548b9b102d)") from error
 
 
 def browse(collection: str, *, store: Store | str | os.PathLike[str] | None = None,

@@ -131,6 +131,6 @@ def test_a_collection_without_points_is_refused_in_one_line_as_map_and_cluster_r
     with open_store(tmp_path / "store") as store:
         store.ensure_vector("empty", "enc", VectorRecord("enc", 4, "image"))
     out = tmp_path / "groups"
-    error = one_error_line(invoke("duplicates", "-c", "empty", "--out", out, "--qdrant", tmp_path / "store"))
+    error = one_error_line(invoke("duplicates", "-c", "empty", "--out-dir", out, "--qdrant", tmp_path / "store"))
     assert "no stored vectors in 'empty'/'enc'; ingest the dataset first" in error
     assert not out.exists() or not any(out.iterdir())

@@ -28,7 +28,7 @@ HELLO = '''
 '''
 
 BUILT_IN_COMMANDS = {"bench", "collections", "datasets", "delete", "embed", "encoders", "ensemble", "export", "ingest", "push",
-                     "search", "stack", "verify", "classify", "cluster", "map", "duplicates", "mistakes", "rank", "serve",
+                     "search", "stack", "verify", "browse", "classify", "cluster", "map", "duplicates", "mistakes", "rank", "serve",
                      "train", "tune"}
 
 

@@ -66,7 +66,7 @@ def test_tune_refuses_a_study_file_optuna_did_not_write_in_one_line_naming_it(mo
     else:
         os.mkfifo(study)
     before = study.stat().st_mtime_ns
-    refused = CliRunner().invoke(main, ["tune", colours, "-e", "vgg16.random", "--name", "foreign", "--out",
+    refused = CliRunner().invoke(main, ["tune", colours, "-e", "vgg16.random", "--name", "foreign", "--out-dir",
                                         str(tmp_path / "tune"), "--trials", "1"])
     assert refused.exit_code == 2, refused.output
     (line,) = refused.output.strip().splitlines()

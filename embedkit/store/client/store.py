@@ -25,6 +25,7 @@ from embedkit.store.collection_options import CollectionOptions, QuantizedSearch
 from embedkit.store.urls import parse_server_url
 from embedkit.store.points import Conditions, PointRecord, ScoredRecord
 from embedkit.store.client.answers import error_line, log_version, refusal, unsupported
+from embedkit.store.client.filters import conditions_filter
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ class ClientStore(Store):
         params = self._search_params(k, exact)
         found: list[list[ScoredRecord]] = []
         for start in range(0, len(vectors), WRITE_BATCH):  # the rows of one request stay under its size limit
-            requests = [m.QueryRequest(query=row, using=vector_name, limit=int(k), filter=_filter(conditions),
+            requests = [m.QueryRequest(query=row, using=vector_name, limit=int(k), filter=conditions_filter(conditions),
                                        with_payload=True, params=params, score_threshold=score_threshold)
                         for row in vectors[start : start + WRITE_BATCH].tolist()]
             with self._quiet_local_mode():
@@ -321,7 +322,7 @@ class ClientStore(Store):
                 query=query,
                 using=vector_name,
                 limit=int(k),
-                query_filter=_filter(conditions),
+                query_filter=conditions_filter(conditions),
                 with_payload=True,
                 search_params=self._search_params(k, exact),
             )
@@ -338,7 +339,7 @@ class ClientStore(Store):
     ) -> tuple[list[PointRecord], Any]:
         records, next_offset = self.client.scroll(
             collection,
-            scroll_filter=_filter(conditions),
+            scroll_filter=conditions_filter(conditions),
             limit=int(limit),
             offset=offset,
             with_payload=with_payload,
@@ -347,14 +348,14 @@ class ClientStore(Store):
         return [_record(r) for r in records], next_offset
 
     def _count(self, collection: str, conditions: Conditions) -> int:
-        return int(self.client.count(collection, count_filter=_filter(conditions), exact=True).count)
+        return int(self.client.count(collection, count_filter=conditions_filter(conditions), exact=True).count)
 
     def _facet(self, collection: str, field: str, limit: int, conditions: Conditions) -> list[tuple[Any, int]]:
-        response = self.client.facet(collection, field, facet_filter=_filter(conditions), limit=limit, exact=True)
+        response = self.client.facet(collection, field, facet_filter=conditions_filter(conditions), limit=limit, exact=True)
         return [(hit.value, int(hit.count)) for hit in response.hits]
 
     def _delete(self, collection: str, conditions: Conditions) -> None:
-        self.client.delete(collection, points_selector=m.FilterSelector(filter=_filter(conditions)), wait=True)
+        self.client.delete(collection, points_selector=m.FilterSelector(filter=conditions_filter(conditions)), wait=True)
 
     # ---- indexing ----------------------------------------------------------------------------
     def _indexing_threshold(self, collection: str) -> int | None:
@@ -404,19 +405,3 @@ def _layout_like(config: m.CollectionConfig, dims: dict[str, int]) -> dict[str, 
         "write_consistency_factor": config.params.write_consistency_factor,
         "on_disk_payload": config.params.on_disk_payload, "quantization_config": config.quantization_config,
     }
-
-
-def _filter(conditions: Conditions) -> m.Filter:
-    must: list[Any] = []
-    for key, value in conditions.match.items():
-        if isinstance(value, (list, tuple, set, frozenset)):
-            must.append(m.FieldCondition(key=key, match=m.MatchAny(any=list(value))))
-        else:
-            must.append(m.FieldCondition(key=key, match=m.MatchValue(value=value)))
-    must.extend(m.HasVectorCondition(has_vector=name) for name in conditions.has_vectors)
-    if conditions.ids is not None:
-        must.append(m.HasIdCondition(has_id=list(conditions.ids)))
-    if conditions.filter is not None:
-        must.append(conditions.filter)
-    excluded = [schema.METADATA_POINT_ID, *conditions.exclude_ids]
-    return m.Filter(must=must or None, must_not=[m.HasIdCondition(has_id=excluded)])
