@@ -109,8 +109,8 @@ def render(report: MistakesReport, top: int) -> None:
     lines += report.notes
     if report.field:
         lines.append(f"wrote payload fields '{report.field}' (indexed) and '{report.field}_score' of "
-                     f"{report.written:,} points; e.g. embedkit search -c {report.collection} --filter "
-                     f"{report.field}=1 --id ID")
+                     f"{report.written:,} points; review the flagged ones: embedkit browse -c {report.collection} "
+                     f"--filter {report.field}=1")
     if report.grid:
         lines.append(f"wrote {report.grid}")
     for line in lines:

@@ -52,6 +52,11 @@ def test_mistakes_table_names_the_suspects_and_write_is_opt_in(location):
     result = invoke("mistakes", "-c", "noisy", "-k", 5, "--write", "--qdrant", location)
     assert result.exit_code == 0, result.output
     assert "wrote payload fields 'label_issue'" in result.stderr
+    advice = " ".join(result.stderr.split()).split("review the flagged ones: embedkit ")[1].split()
+    shown = invoke(*advice, "--json", "--qdrant", location)  # the advice works and lists the flagged points
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["matching"] == json.loads(
+        invoke("mistakes", "-c", "noisy", "-k", 5, "--json", "--qdrant", location).stdout)["issues"] > 0
     with open_store(location) as store:
         assert "label_issue" in store.indexed_fields("noisy")
 
