@@ -81,7 +81,8 @@ def render(page, filters: tuple[str, ...], offset: str | None) -> None:  # noqa:
     for point, source in zip(page.points, sources):
         payload = point.payload
         label = payload.get("label_name", payload.get("label"))
-        other = ", ".join(f"{key}={value}" for key, value in sorted(payload.items()) if key not in HIDDEN_FIELDS
+        other = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+                          for key, value in sorted(payload.items()) if key not in HIDDEN_FIELDS
                           and value is not None and not isinstance(value, (dict, list))
                           and not key.startswith("embedkit"))
         table.add_row(escape(point.sample_id), escape("" if label is None else str(label)),
