@@ -88,3 +88,21 @@ def test_refusals_are_one_line_and_change_nothing(location, args):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     assert contents(location) == before
+
+
+def test_the_table_says_what_flagged_means_when_a_high_score_is_not_flagged(capsys):
+    from types import SimpleNamespace
+
+    from embedkit.cli.mistakes import render
+
+    def suspect(name: str, score: float, issue: bool) -> SimpleNamespace:
+        return SimpleNamespace(sample_id=name, label_name="Shirt", predicted_name="Bag", score=score, issue=issue)
+
+    report = SimpleNamespace(method="knn", collection="c", vector_name="v", split=None, points=10, accuracy=0.8,
+                             issues=1, seconds=0.1, notes=[], field=None, grid=None,
+                             suspects=[suspect("a", 1.0, True), suspect("b", 1.0, False)])
+    render(report, 10)
+    assert "not a cut of P(wrong)" in " ".join(capsys.readouterr().err.split())
+    report.suspects = [suspect("a", 1.0, True), suspect("b", 0.4, False)]  # the order says it: no note
+    render(report, 10)
+    assert "not a cut" not in capsys.readouterr().err
