@@ -277,10 +277,10 @@ class EncodingProgress:
         self.job = job
 
     def __call__(self, dataset: str, vector: str, split: str | None, state: IngestProgress) -> None:
-        pair, done = f"{vector}, {dataset}" + (f" {split}" if split else ""), state.encoded + state.failed
+        pair, done = f"{vector}, {dataset}", state.encoded + state.failed
         if done < state.to_encode:
-            self.job.update(done, state.to_encode, stage=f"encoding {pair}")
-        else:  # the index, then the scores: no count to show
+            self.job.update(done, state.to_encode, stage=f"encoding {pair}" + (f" {split}" if split else ""))
+        else:  # the index, then the scores (of the pair, not of the split encoded last): no count to show
             self.job.update(0, None, stage=f"measuring {pair}")
 
 

@@ -20,6 +20,8 @@ MAX_GRID_POINTS = 200
 """A grid is rows of 8 cells of 160 px: 25 rows at most."""
 SHOWN_FIELDS = ("label_name", "label", "split", "source", "sample_id")
 """Payload fields the table has columns of; the other fields (cluster, duplicate_group, ...) go into `other`."""
+HIDDEN_FIELDS = (*SHOWN_FIELDS, "content")
+"""Left out of `other` too: ingest's stamp of the file embedded (None inside array files; --json has it)."""
 
 
 @click.command("browse")
@@ -79,8 +81,10 @@ def render(page, filters: tuple[str, ...], offset: str | None) -> None:  # noqa:
     for point, source in zip(page.points, sources):
         payload = point.payload
         label = payload.get("label_name", payload.get("label"))
-        other = ", ".join(f"{key}={value}" for key, value in sorted(payload.items()) if key not in SHOWN_FIELDS
-                          and not isinstance(value, (dict, list)) and not key.startswith("embedkit"))
+        other = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+                          for key, value in sorted(payload.items()) if key not in HIDDEN_FIELDS
+                          and value is not None and not isinstance(value, (dict, list))
+                          and not key.startswith("embedkit"))
         table.add_row(escape(point.sample_id), escape("" if label is None else str(label)),
                       escape(str(payload.get("split", ""))), escape(other), escape(source))
     console.print(table)

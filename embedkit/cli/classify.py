@@ -230,7 +230,7 @@ def render_report(report: ClassifyReport, console: Console) -> None:
     for label, path in (("confusion matrix", report.confusion_png), ("report", report.report_json),
                         ("classifier", report.saved)):
         if path:
-            console.print(f"{label}: {path}", highlight=False)
+            console.print(f"{label}: {path}", highlight=False, soft_wrap=True)  # a path whole, never cut mid-name
 
 
 def render_written(written: LabelsWritten, console: Console) -> None:

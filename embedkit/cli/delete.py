@@ -31,12 +31,16 @@ def delete_command(collection: str, sample_ids: tuple[str, ...], filters: tuple[
         if not yes:
             matching = opened.count_matching(collection, ids, filter=filter)
             if matching:
-                click.confirm(f"delete {matching} points of {collection!r}?", abort=True, err=True)
+                click.confirm(f"delete {points(matching)} of {collection!r}?", abort=True, err=True)
         deleted = opened.delete(collection, ids, filter=filter)
     if as_json:
         print_json({"collection": collection, "deleted": deleted})
     else:
-        click.echo(f"deleted {deleted} points of {collection}", err=True)
+        click.echo(f"deleted {points(deleted)} of {collection}", err=True)
+
+
+def points(count: int) -> str:
+    return f"{count} point" + ("" if count == 1 else "s")
 
 
 @hookimpl

@@ -80,7 +80,10 @@ def duplicates_command(collection: str, vector: str | None, threshold: float, k:
     if as_json:
         print_json(report.to_json())
     else:
-        render(report, wide_console(stderr=True))
+        console = wide_console(stderr=True)
+        render(report, console)
+        if pictures.out is not None and pictures.grids and not report.groups:
+            console.print(f"no groups: no PNG written to {pictures.out}", highlight=False, soft_wrap=True)
 
 
 def render(report: DuplicateReport, console: Console) -> None:

@@ -106,11 +106,15 @@ def render(report: MistakesReport, top: int) -> None:
              + f": {report.points:,} labelled points, out-of-fold accuracy {report.accuracy:.3f}; confident "
              f"learning flags {report.issues:,} labels ({report.issues / max(1, report.points):.1%}) in "
              f"{report.seconds:.1f} s"]
+    shown = report.suspects[:top]
+    if any(not s.issue and any(f.issue and f.score <= s.score for f in shown) for s in shown):
+        lines.append("flagged: confident learning's pick (thresholds per class, docs/mistakes.md), not a cut of "
+                     "P(wrong): a point may score high and not be flagged")
     lines += report.notes
     if report.field:
         lines.append(f"wrote payload fields '{report.field}' (indexed) and '{report.field}_score' of "
-                     f"{report.written:,} points; e.g. embedkit search -c {report.collection} --filter "
-                     f"{report.field}=1 --id ID")
+                     f"{report.written:,} points; review the flagged ones: embedkit browse -c {report.collection} "
+                     f"--filter {report.field}=1")
     if report.grid:
         lines.append(f"wrote {report.grid}")
     for line in lines:

@@ -122,7 +122,8 @@ class JobProgress:
     def line(self) -> str:
         """The plain line: job, stage, count, rate, time left, time taken."""
         parts = [self.count(), self.rate_text(), self.left_text(), f"{duration(self.clock() - self.started)} elapsed"]
-        return f"{self.title()}: " + ", ".join(part for part in parts if part)
+        title = self.title() if self.stage or self.counting_from is not None else f"{self.job}: starting"
+        return f"{title}: " + ", ".join(part for part in parts if part)
 
     def tick(self) -> None:
         """Print the plain line if one is due: after SHOWN_AFTER_S, then every PLAIN_EVERY_S or PLAIN_EVERY_SHARE

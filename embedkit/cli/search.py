@@ -204,7 +204,10 @@ def search_command(collection: str, encoder: EncoderChoice, query: Query, k: int
     table = Table(*columns, box=box.SIMPLE_HEAD, caption=None if root is None else f"sources in {root}",
                   title=f"{result.collection} / {result.vector_name}: "
                         + "; ".join(f"{key} {', '.join(map(str, value)) if isinstance(value, list) else value}"
-                                    for key, value in result.query.items()))
+                                    for key, value in result.query.items())
+                        + ("" if rerank.rerank is None else f"; re-ranked by {rerank.rerank}"
+                           + ("; score: cosine to the query, so it need not fall" if rerank.rerank == "k-reciprocal"
+                              else "; score: cosine to the expanded query")))
     for rank, (hit, label, source) in enumerate(zip(result.hits, labels, sources), 1):
         table.add_row(str(rank), f"{hit.score:.4f}", label, hit.sample_id, *([source] if with_source else []))
     console.print(table)

@@ -78,11 +78,11 @@ def missing_line(report: Any) -> str:
         return "every sample of its datasets has a vector"
     parts = []
     if report.missing_unreadable:
-        parts.append(f"files that cannot be read {report.missing_unreadable} (ingest skipped them; `embedkit "
+        parts.append(f"{report.missing_unreadable} in files that cannot be read (ingest skipped them; `embedkit "
                      f"datasets check` says why)")
     others = report.missing - report.missing_unreadable
     if others:
-        parts.append(f"lost or left out by --split or --limit {others}")
+        parts.append(f"{others} left out by ingest's --split or --limit, or lost")
     return f"{report.missing} samples of its datasets have no vector: " + "; ".join(parts)
 
 

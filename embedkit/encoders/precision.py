@@ -67,6 +67,7 @@ def choose_precision(asked: str, device: str | torch.device = "cpu", *, training
 def forget_choices() -> None:
     """Ask torch again on the next choice (and log it again): for tests that change what torch reports."""
     _choice.cache_clear()
+    _SAID.clear()
 
 
 @functools.lru_cache(maxsize=None)
@@ -145,8 +146,14 @@ def _cuda_fast(device: str, training: bool) -> tuple[str, str]:
     return ("bf16" if bf16 else "fp32" if training else "fp16"), name
 
 
+_SAID: set[str] = set()
+"""The choice lines logged: train chooses for its encoder and for training, and the CPU says the same to both."""
+
+
 def _said(choice: PrecisionChoice) -> PrecisionChoice:
-    log.info("%s", choice.line)
+    if choice.line not in _SAID:
+        _SAID.add(choice.line)
+        log.info("%s", choice.line)
     return choice
 
 

@@ -14,14 +14,19 @@ from embedkit.bench.ranking import exact_ranking
 
 
 def embed(network: nn.Module, loader: torch.utils.data.DataLoader, device: torch.device,
-          autocast: Callable[[], object]) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of every validation image, in order."""
+          autocast: Callable[[], object], on_images: Callable[[int], None] | None = None,
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of every validation image, in order; `on_images` hears the images embedded so far."""
     network.eval()
     chunks, labels = [], []
+    done = 0
     with torch.inference_mode(), autocast():
         for pixels, batch_labels in loader:
             chunks.append(network(pixels.to(device)).float().cpu())
             labels.append(batch_labels)
+            done += len(batch_labels)
+            if on_images is not None:
+                on_images(done)
     return torch.cat(chunks).numpy(), torch.cat(labels).numpy()
 
 

@@ -143,9 +143,10 @@ def train(config: TrainConfig, *, out: Path | None = None, on_epoch: EpochCallba
             tell(progress, f"epoch {epoch} of {config.epochs}", (epoch - 1) * len(loader) + step,
                  config.epochs * len(loader), "steps")
         seconds = time.perf_counter() - started
-        tell(progress, f"epoch {epoch} of {config.epochs}: validation", epoch * len(loader),
-             config.epochs * len(loader), "steps")
-        features, labels = embed(network, validation, device, autocast)
+        validating_stage, validation_images = f"epoch {epoch} of {config.epochs}: validation", len(validation.dataset)
+        tell(progress, validating_stage, 0, validation_images, "images")
+        features, labels = embed(network, validation, device, autocast,
+                                 lambda done: tell(progress, validating_stage, done, validation_images, "images"))
         scores_of = objective.predict(torch.from_numpy(features).to(device))
         predicted = None if scores_of is None else scores_of.argmax(1).cpu().numpy()
         scores = validation_scores(features, labels, predicted)

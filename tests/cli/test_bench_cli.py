@@ -152,3 +152,7 @@ def test_the_progress_bar_keeps_the_count_the_speed_and_the_time_left_at_80_colu
     progress("fashion-mnist", "efficientnet_lite0.imagenet1k", None, IngestProgress(total=70000, to_encode=70000,
                                                                                      encoded=70000))
     assert job.title() == "bench: measuring efficientnet_lite0.imagenet1k, fashion-mnist" and job.left_text() == ""
+    progress("fashion-mnist", "pixels", "train", IngestProgress(total=60000, to_encode=10, encoded=3))
+    assert job.title() == "bench: encoding pixels, fashion-mnist train"
+    progress("fashion-mnist", "pixels", "train", IngestProgress(total=60000, to_encode=10, encoded=10))
+    assert job.title() == "bench: measuring pixels, fashion-mnist"  # test against train: not the split encoded last

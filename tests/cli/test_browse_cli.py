@@ -23,7 +23,9 @@ def store(tmp_path_factory):
         path = root / f"photo_{i:02d}.png"
         Image.new("RGB", (24, 16), (i * 20, 90, 40)).save(path)
         payloads.append({"label": i % 3, "label_name": ["cat", "dog", "cow"][i % 3], "split": "test",
-                         "source": str(path), "cluster": i % 2})
+                         "source": str(path), "cluster": i % 2,
+                         "content": None if i % 2 else f"{i}-1700000000-0123abcd",  # ingest's file stamp
+                         "label_issue_score": 0.20155115448844285})
     with open_store(root / "store") as opened:
         opened.ensure_vector("toy", "enc", VectorRecord("enc", 4, "image"))
         opened.upsert("toy", "enc", [f"s{i:02d}" for i in range(12)],
@@ -40,6 +42,8 @@ def test_browse_pages_through_the_filtered_points_and_prints_the_next_pages_toke
     assert first.exit_code == 0, first.output
     assert first.stdout.count(" dog ") == 3 and "cat" not in first.stdout
     assert "photo_" in first.stdout and ".png" in first.stdout
+    assert "cluster=1" in first.stdout and "content" not in first.stdout and "None" not in first.stdout
+    assert "label_issue_score=0.2016" in first.stdout and "0.2015511" not in first.stdout  # --json has every digit
     assert "points 1-3 of 4 matching label=1; next page: --offset " in first.stderr
     token = first.stderr.split("--offset ")[1].split()[0]
     rest = json.loads(invoke(store, "browse", "-c", "toy", "--filter", "label=1", "--offset", token, "--json").stdout)

@@ -62,6 +62,9 @@ def test_classify_draws_its_report_on_stderr_and_saves_the_confusion_matrix(worl
         assert text in unwrapped(result.stderr), text
     assert (tmp_path / "shapes-colour.v1-linear-train-vs-test-confusion.png").is_file()
     assert (tmp_path / "shapes-colour.v1-linear-train-vs-test.json").is_file()
+    lines = result.stderr.splitlines()  # each path whole on its line, however narrow the console
+    assert f"confusion matrix: {tmp_path / 'shapes-colour.v1-linear-train-vs-test-confusion.png'}" in lines
+    assert f"report: {tmp_path / 'shapes-colour.v1-linear-train-vs-test.json'}" in lines
 
 
 def test_a_split_run_and_a_cv_run_of_the_same_method_write_different_files(world, tmp_path):

@@ -50,6 +50,8 @@ def test_delete_with_yes_deletes_by_id_and_by_filter(run, stored):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"collection": "toy", "deleted": 4}
     assert points(stored) == {f"s{i}" for i in (1, 3, 6, 7, 9, 10)}
+    result = run("-c", "toy", "--id", "s1", "--yes")
+    assert result.exit_code == 0 and result.stderr.strip() == "deleted 1 point of toy"
 
 
 def test_delete_asks_showing_how_many_points_match_and_deletes_on_yes(run, stored):

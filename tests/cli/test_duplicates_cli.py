@@ -87,6 +87,10 @@ def test_a_png_per_group_is_written_up_to_the_cap(store_path, tmp_path):
     leaks = tmp_path / "leaks"
     invoke("duplicates", "-c", "shots", "-e", "thumb.v1", "--qdrant", store_path, "--out-dir", leaks, "--leaks")
     assert [p.name for p in leaks.iterdir()] == ["group-0001.png"]
+    none = invoke("duplicates", "-c", "shots", "-e", "thumb.v1", "--qdrant", store_path, "--leaks", "--train-split",
+                  "nosuch", "--out-dir", tmp_path / "none")
+    assert none.exit_code == 0 and "0 groups hold a leak" in none.stderr  # an empty folder is explained
+    assert f"no groups: no PNG written to {tmp_path / 'none'}" in none.stderr
 
 
 def test_mark_writes_payload_fields_and_a_stricter_rerun_removes_them(store_path, tmp_path):

@@ -52,6 +52,11 @@ def test_mistakes_table_names_the_suspects_and_write_is_opt_in(location):
     result = invoke("mistakes", "-c", "noisy", "-k", 5, "--write", "--qdrant", location)
     assert result.exit_code == 0, result.output
     assert "wrote payload fields 'label_issue'" in result.stderr
+    advice = " ".join(result.stderr.split()).split("review the flagged ones: embedkit ")[1].split()
+    shown = invoke(*advice, "--json", "--qdrant", location)  # the advice works and lists the flagged points
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["matching"] == json.loads(
+        invoke("mistakes", "-c", "noisy", "-k", 5, "--json", "--qdrant", location).stdout)["issues"] > 0
     with open_store(location) as store:
         assert "label_issue" in store.indexed_fields("noisy")
 
@@ -83,3 +88,21 @@ def test_refusals_are_one_line_and_change_nothing(location, args):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     assert contents(location) == before
+
+
+def test_the_table_says_what_flagged_means_when_a_high_score_is_not_flagged(capsys):
+    from types import SimpleNamespace
+
+    from embedkit.cli.mistakes import render
+
+    def suspect(name: str, score: float, issue: bool) -> SimpleNamespace:
+        return SimpleNamespace(sample_id=name, label_name="Shirt", predicted_name="Bag", score=score, issue=issue)
+
+    report = SimpleNamespace(method="knn", collection="c", vector_name="v", split=None, points=10, accuracy=0.8,
+                             issues=1, seconds=0.1, notes=[], field=None, grid=None,
+                             suspects=[suspect("a", 1.0, True), suspect("b", 1.0, False)])
+    render(report, 10)
+    assert "not a cut of P(wrong)" in " ".join(capsys.readouterr().err.split())
+    report.suspects = [suspect("a", 1.0, True), suspect("b", 0.4, False)]  # the order says it: no note
+    render(report, 10)
+    assert "not a cut" not in capsys.readouterr().err

@@ -38,6 +38,18 @@ def test_a_plain_line_names_the_total_the_rate_and_the_time_left():
                                                   "0:01:04 left, 0:00:10 elapsed")
 
 
+def test_a_job_that_has_reported_nothing_yet_says_it_is_starting():
+    clock = Clock()
+    job, stream = plain(clock)
+    clock.now += SHOWN_AFTER_S + 1
+    job.tick()  # loading an encoder, opening the store: no stage yet
+    assert stream.getvalue().splitlines() == [f"ingest: starting: 0:00:0{SHOWN_AFTER_S + 1:.0f} elapsed"]
+    job.update(5, None)
+    clock.now += PLAIN_EVERY_S
+    job.tick()
+    assert stream.getvalue().splitlines()[-1].startswith("ingest: 5 images, ")
+
+
 def test_plain_lines_come_every_ten_seconds_or_five_percent_and_not_for_a_short_job():
     clock = Clock()
     job, stream = plain(clock)

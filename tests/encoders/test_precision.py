@@ -100,6 +100,7 @@ def test_auto_is_said_once_in_one_line(cpu, caplog):
     with caplog.at_level(logging.INFO, logger=precision.__name__):
         get_encoder("mobilenet_v2.random", image_size=32, device="cpu")
         get_encoder("mobilenet_v2.random", image_size=32, device="cpu")
+        choose_precision("auto", "cpu", training=True)  # train chooses for training too: the same line, not again
     (line,) = precision_records(caplog, logging.INFO)
     assert line == "precision auto -> fp32: this CPU emulates bf16 (AVX2); fp32 is faster here"
 

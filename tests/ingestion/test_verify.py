@@ -125,8 +125,8 @@ def test_verify_tells_the_unreadable_files_ingest_skipped_from_lost_points(tmp_p
     result = CliRunner().invoke(main, ["verify", "-c", "folder-photos", "--qdrant", str(store), "--device", "cpu",
                                        "--sample", "2"])
     assert result.exit_code == 0, result.output
-    assert ("2 samples of its datasets have no vector: files that cannot be read 1 (ingest skipped them; "
-            "`embedkit datasets check` says why); lost or left out by --split or --limit 1") in \
+    assert ("2 samples of its datasets have no vector: 1 in files that cannot be read (ingest skipped them; "
+            "`embedkit datasets check` says why); 1 left out by ingest's --split or --limit, or lost") in \
         " ".join(result.stderr.split())
 
 

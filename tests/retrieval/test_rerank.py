@@ -108,6 +108,16 @@ def test_search_cli_reranks_and_names_the_method_in_json(store_path):
     assert len(document["hits"]) == 4
 
 
+def test_search_cli_names_the_reranking_in_its_table_and_what_the_scores_are(store_path):
+    outcome = CliRunner().invoke(main, ["search", "-c", "points", "--id", "p1", "-k", "4", "--rerank", "k-reciprocal",
+                                        "--qdrant", str(store_path)], terminal_width=200)
+    assert outcome.exit_code == 0, outcome.output
+    assert "re-ranked by k-reciprocal; score: cosine to the query, so it need not fall" in " ".join(
+        outcome.output.split())  # the title wraps to the table's width
+    plain = CliRunner().invoke(main, ["search", "-c", "points", "--id", "p1", "-k", "4", "--qdrant", str(store_path)])
+    assert plain.exit_code == 0 and "re-ranked" not in plain.output
+
+
 def test_rerank_of_examples_is_refused_in_one_line(store_path):
     outcome = CliRunner().invoke(main, ["search", "-c", "points", "--like", "p1", "--rerank", "aqe",
                                         "--qdrant", str(store_path)])

@@ -37,10 +37,13 @@ def test_training_stops_early_when_validation_mAP_stops_improving(models, tiny):
 def test_the_model_card_is_complete_and_progress_counts_the_steps_of_every_epoch(models, tiny):
     heard = []
     result = train(tiny(), progress=heard.append)
-    totals = {p.total for p in heard}
-    assert len(totals) == 1 and heard[0].done == 0 and heard[-1].done == totals.pop() > 0  # known from the start
-    assert [p.stage for p in heard if p.done == 0] == ["epoch 1 of 3"] and heard[-1].unit == "steps"
-    assert {p.stage for p in heard} >= {"epoch 3 of 3", "epoch 3 of 3: validation"}
+    steps = [p for p in heard if p.unit == "steps"]
+    totals = {p.total for p in steps}
+    assert len(totals) == 1 and steps[0].done == 0 and steps[-1].done == totals.pop() > 0  # known from the start
+    assert [p.stage for p in steps if p.done == 0] == ["epoch 1 of 3"]
+    validating = [p for p in heard if p.stage == "epoch 3 of 3: validation"]  # counts its own images, not the steps
+    assert validating[0].done == 0 and validating[-1].done == validating[-1].total == 24
+    assert {p.unit for p in validating} == {"images"} and heard[-1] == validating[-1]
     card = json.loads((result.folder / "card.json").read_text())
     assert card["encoder"] == "vgg16.ft-colours" and card["base"]["encoder"] == "vgg16.random"
     assert card["record"]["weights"] == "ft-colours" and card["record"]["dim"] == 512
