@@ -82,7 +82,7 @@ def test_map_colours_by_the_clusters_cluster_wrote(store, tmp_path):
 @pytest.mark.parametrize(("args", "says"), [
     (["cluster", "-c", "shapes", "--k", "36"], "give --k from 2 to 35"),
     (["cluster", "-c", "shapes", "--field", "label", "--write"], "is written by ingest"),
-    (["cluster", "-c", "shapes", "--field", "a.b", "--write"], "invalid cluster field 'a.b'"),
+    (["cluster", "-c", "shapes", "--field", "a.b", "--write"], "invalid payload field 'a.b' for clusters"),
     (["cluster", "-c", "shapes", "--limit", "20", "--sample", "10"], "--limit takes the first N and --sample"),
     (["map", "-c", "shapes", "--limit", "20", "--sample", "10"], "--limit takes the first N and --sample"),
     (["cluster", "-c", "shapes", "--split", "nope"], "no stored vectors"),
