@@ -52,16 +52,7 @@ class PointWrites(PointAccess):
         """Delete the points `ids` (those that exist), or those matching `filter`; returns how many."""
         self.check_writable(f"delete points of collection {collection!r}")
         self._existing(collection)
-        deleted = 0
-        for conditions in self._selected(ids, filter):
-            matching = self._count(collection, conditions)
-            if matching:
-                self._delete(collection, conditions)
-                deleted += matching
-        if deleted:
-            self.record_counts(collection)
-        self.flush()
-        return deleted
+        return self._delete_selected(collection, self._selected(ids, filter))
 
     def set_points_payload(self, collection: str, payload: dict[str, Any], *, ids: Sequence[Any] | None = None,
                            filter: Any = None, overwrite: bool = False) -> None:
@@ -94,6 +85,19 @@ class PointWrites(PointAccess):
         for start in range(0, len(targets), ID_CHUNK) if keys else ():
             self._delete_payload(collection, targets[start : start + ID_CHUNK], list(keys))
         self.flush()
+
+    def _delete_selected(self, collection: str, selection: Sequence[Conditions]) -> int:
+        """Delete the points each of `selection` matches, record the new counts; returns how many were deleted."""
+        deleted = 0
+        for conditions in selection:
+            matching = self._count(collection, conditions)
+            if matching:
+                self._delete(collection, conditions)
+                deleted += matching
+        if deleted:
+            self.record_counts(collection)
+        self.flush()
+        return deleted
 
     # ---- checks ------------------------------------------------------------------------------
     def _existing(self, collection: str) -> dict[str, int]:
