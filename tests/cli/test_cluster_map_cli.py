@@ -50,6 +50,23 @@ def test_cluster_prints_one_json_document_and_search_then_filters_by_the_written
     assert {hit["payload"]["cluster"] for hit in hits} == {biggest["cluster"]}
 
 
+@pytest.mark.parametrize("write", [False, True])
+def test_cluster_stopped_says_what_it_left_nothing_or_a_half_written_field(store, monkeypatch, write):
+    from embedkit.store import Store
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C or SIGTERM: while the payloads are written, or while it clusters
+
+    if write:
+        monkeypatch.setattr(Store, "set_payloads", stopped)
+    else:
+        monkeypatch.setattr(cluster, "fit_clusters", stopped)
+    result = invoke(store, "cluster", "-c", "shapes", "-k", "3", *(["--write"] if write else []))
+    assert result.exit_code == 130, result.output
+    said = "marked half-written until a run gets to the end" if write else "nothing was written"
+    assert said in result.stderr, result.stderr
+
+
 def test_cluster_draws_its_scores_and_clusters_on_stderr(store):
     result = invoke(store, "cluster", "-c", "shapes", "--method", "agglomerative", "--linkage", "average", "--k", "3")
     assert result.exit_code == 0, result.output
