@@ -2,8 +2,8 @@
 
 A backend implements the primitives of `StoreBackend` (embedkit/store/backend.py); the public methods are
 implemented once on them: the vectors, the schema checks and search here, the metadata point (metadata.py),
-payloads (payloads.py), points by Qdrant id and filter (point_access.py,
-point_writes.py) and bulk loads (bulk_load.py) in the classes `Store` joins.
+payloads (payloads.py), payload fields being written (field_writes.py), points by Qdrant id and filter
+(point_access.py, point_writes.py) and bulk loads (bulk_load.py) in the classes `Store` joins.
 """
 
 from __future__ import annotations
