@@ -4,7 +4,6 @@ used, and its Python example opened an empty store there)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,13 @@ from PIL import Image
 from embedkit import get_encoder
 from embedkit.ingestion import ingest
 from embedkit.store.location import default_store_path
+from tests.support.docs import DOCS, python_block
 
 pytest.importorskip("fastapi", reason="embedkit serve needs the serve extra")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-DOC = Path(__file__).parents[1] / "docs" / "serve.md"
-
-
-def python_block(heading: str) -> str:
-    text = DOC.read_text()
-    start = text.index(f"\n{heading}\n")
-    match = re.compile(r"```python\n(.*?)```", re.S).search(text, start)
-    assert match, f"no python block after {heading!r} in {DOC}"
-    return match.group(1)
+DOC = DOCS / "serve.md"
 
 
 @pytest.fixture
@@ -61,7 +53,7 @@ def test_the_python_example_serves_the_store_that_ingest_filled(home, monkeypatc
         answers["refused"] = client.get("/api/collections").status_code
 
     monkeypatch.setattr(uvicorn, "run", run)
-    exec(compile(python_block("## Python"), str(DOC), "exec"), {"__name__": "docs_snippet"})
+    exec(compile(python_block(DOC, "## Python"), str(DOC), "exec"), {"__name__": "docs_snippet"})
     assert [(c["name"], c["points"]) for c in answers["collections"]] == [("fashion-mnist", 6)]
     assert answers["refused"] == 401
 
@@ -72,7 +64,7 @@ def test_the_requests_example_searches_by_image_by_examples_and_embeds(home, tmp
 
     Image.new("L", (28, 28), 200).save(tmp_path / "sneaker.png")
     monkeypatch.chdir(tmp_path)
-    code = python_block("### Python `requests`").replace("import requests\n", "")
+    code = python_block(DOC, "### Python `requests`").replace("import requests\n", "")
     with open_store() as store:
         client = TestClient(create_app(store, ServeSettings()), base_url="http://127.0.0.1:8000")
         namespace = {"__name__": "docs_snippet", "requests": client}

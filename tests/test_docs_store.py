@@ -15,18 +15,10 @@ from embedkit import get_encoder
 from embedkit.cli import main
 from embedkit.ingestion import ingest
 from embedkit.store import open_store
+from tests.support.docs import DOCS, python_block
 
-DOC = Path(__file__).parents[1] / "docs" / "store.md"
+DOC = DOCS / "store.md"
 SAMPLE = "fashion-mnist/test/00003"
-
-
-def python_block(heading: str) -> str:
-    """The first ```python block after `heading` in docs/store.md."""
-    text = DOC.read_text()
-    start = text.index(f"\n{heading}\n")
-    match = re.compile(r"```python\n(.*?)```", re.S).search(text, start)
-    assert match, f"no python block after {heading!r} in {DOC}"
-    return match.group(1)
 
 
 def with_line(code: str, pattern: str, line: str) -> str:
@@ -60,7 +52,7 @@ def assert_found_itself(namespace: dict) -> None:
 
 
 def test_the_qdrant_edge_snippet_reads_a_store_that_ingest_made(fashion_store, capsys):
-    code = with_line(python_block("### With Qdrant Edge"), "STORE = ", f"STORE = {str(fashion_store)!r}")
+    code = with_line(python_block(DOC, "### With Qdrant Edge"), "STORE = ", f"STORE = {str(fashion_store)!r}")
     namespace = run_snippet(code)
     assert_found_itself(namespace)
     assert "['mobilenet_v2.random-64px']" in capsys.readouterr().out
@@ -75,7 +67,7 @@ def test_a_copy_of_a_shard_folder_reads_while_embedkit_holds_the_store(fashion_s
         copy.mkdir()
         subprocess.run(["cp", "-r", str(fashion_store / "fashion-mnist"), str(copy / "fashion-mnist")], check=True)
         subprocess.run(["chmod", "-R", "u+w", str(copy)], check=True)
-        code = with_line(python_block("### With Qdrant Edge"), "STORE = ", f"STORE = {str(copy)!r}")
+        code = with_line(python_block(DOC, "### With Qdrant Edge"), "STORE = ", f"STORE = {str(copy)!r}")
         assert_found_itself(run_snippet(code))
 
 
@@ -84,7 +76,7 @@ def test_the_qdrant_client_snippet_reads_a_collection_pushed_to_local_mode(fashi
     result = CliRunner().invoke(main, ["push", "-c", "fashion-mnist", "--to", f"local:{target}",
                                        "--qdrant", str(fashion_store)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    code = with_line(python_block("### With a Qdrant client"), "client = QdrantClient",
+    code = with_line(python_block(DOC, "### With a Qdrant client"), "client = QdrantClient",
                      f"client = QdrantClient(path={str(target)!r})")
     namespace = run_snippet(code)
     namespace["client"].close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -13,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from embedkit.analysis.output_fields import check_fields
 from embedkit.analysis.vectors import NO_LABEL, LabelledVectors, stored_vectors
 from embedkit.errors import InvalidOptionError
-from embedkit.store import Store, schema, using_store
+from embedkit.store import Store, using_store
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,6 @@ Fashion-MNIST moved by ~0.05 between seeds, and 3 points in 2 clusters came out 
 HDBSCAN_PCA = 50
 """HDBSCAN runs on the first 50 principal components of wider vectors: on 10,000 1280-d vectors it takes 6 s
 instead of 216 s, and finds the classes better (density is meaningless in 1280 dimensions)."""
-FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-RESERVED_FIELDS = frozenset({*schema.INDEXED_FIELDS, "label_name", "source", "content", schema.METADATA_KEY})
-"""Payload fields ingest writes: a clustering never overwrites them."""
 
 
 @dataclass
@@ -186,23 +183,6 @@ def random_baseline(vectors: np.ndarray, assignments: np.ndarray, labels: np.nda
     return ClusterScores(mean("silhouette"), mean("davies_bouldin"), mean("nmi"), mean("ari"))
 
 
-def check_field(store: Store, collection: str, name: str, ids: list[str]) -> str:
-    """`name` as the payload field clusters go to: a plain name, not one ingest writes, that no point holds
-    anything but a whole number in."""
-    if name in RESERVED_FIELDS or str(name).startswith("content@"):
-        raise InvalidOptionError(f"payload field {name!r} is written by ingest; give clusters another --field, "
-                                 f"e.g. cluster")
-    if not isinstance(name, str) or not FIELD_NAME.fullmatch(name):
-        raise InvalidOptionError(f"invalid cluster field {name!r}; use letters, digits and '_' (not first), "
-                                 f"e.g. --field cluster")
-    held = [value for value in store.payload_values(collection, ids, name).values() if value is not None]
-    other = next((value for value in held if isinstance(value, bool) or not isinstance(value, int)), None)
-    if other is not None:
-        raise InvalidOptionError(f"payload field {name!r} of {collection!r} already holds other values (e.g. "
-                                 f"{other!r}); give clusters another --field")
-    return name
-
-
 def summaries(assignments: np.ndarray, data: LabelledVectors) -> list[ClusterSummary]:
     """Each cluster's size and most common label, largest first; noise last."""
     found = []
@@ -259,8 +239,7 @@ def cluster_collection(
         n = len(data.ids)
         field = (DEFAULT_FIELD if write is True else write) if write else None
         if field is not None:
-            target.check_writable(f"write clusters into collection {collection!r}")
-            check_field(target, collection, field, data.ids)
+            check_fields(target, collection, {field: int}, data.ids, "clusters")
         if isinstance(method, str):
             clusterer = make_clusterer(method, n, k=k, linkage=linkage, min_cluster_size=min_cluster_size, seed=seed)
             name = method

@@ -130,7 +130,7 @@ def colour_groups(store: Store, collection: str, data: LabelledVectors, colour: 
         keys: list[Any] = data.labels.tolist()
         if all(key == NO_LABEL for key in keys):
             raise InvalidOptionError(f"the points of {collection!r} have no labels to colour by; use --colour split "
-                                     f"or --colour cluster (after `embedkit cluster -c {collection}`)")
+                                     f"or --colour cluster (after `embedkit cluster -c {collection} --write`)")
         names = {key: data.label_name(key) for key in set(keys)}
     elif colour == "split":
         keys = [split or "(none)" for split in data.splits]
@@ -139,7 +139,7 @@ def colour_groups(store: Store, collection: str, data: LabelledVectors, colour: 
         values = store.payload_values(collection, data.ids, colour)
         keys = [values.get(sample_id) for sample_id in data.ids]
         if all(key is None for key in keys):
-            hint = f"run `embedkit cluster -c {collection}` first, or " if colour == "cluster" else ""
+            hint = f"run `embedkit cluster -c {collection} --write` first, or " if colour == "cluster" else ""
             raise InvalidOptionError(f"no point of {collection!r} has the payload field {colour!r} to colour by; "
                                      f"{hint}use --colour label or split")
         keys = [key if isinstance(key, (int, str)) or key is None else str(key) for key in keys]

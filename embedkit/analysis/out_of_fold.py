@@ -13,14 +13,13 @@ from typing import Any
 import numpy as np
 
 from embedkit.analysis.classifiers import fit
+from embedkit.analysis.neighbours import stored_neighbours
 from embedkit.analysis.vectors import LabelledVectors
 from embedkit.errors import InvalidOptionError
 from embedkit.progress import ProgressListener, tell
 from embedkit.store import Store
 
 METHODS = ("knn", "linear")
-QUERY_BATCH = 256
-"""Points per batch query of the index (as duplicates asks it)."""
 ZERO_DISTANCE = 1e-6
 """A neighbour's weight is 1 / its cosine distance, the distance at least this (an exact copy)."""
 
@@ -76,19 +75,12 @@ def _neighbour_votes(store: Store, collection: str, vector_name: str, points: La
     column = {int(label): n for n, label in enumerate(classes)}
     votes = np.zeros((len(points.ids), len(classes)), dtype=np.float64)
     short = 0
-    filter = {"split": split} if split is not None else None
-    total = len(points.ids)
-    for start in range(0, total, QUERY_BATCH):
-        stop = min(total, start + QUERY_BATCH)
-        found = store.search_batch(collection, vector_name, points.vectors[start:stop], k + 1, filter=filter)
-        for n, hits in enumerate(found, start=start):
-            kept = [(position[h.sample_id], h.score) for h in hits
-                    if h.sample_id != points.ids[n] and h.sample_id in position][:k]
-            short += len(kept) < k
-            distances = np.maximum(1.0 - np.asarray([score for _, score in kept], dtype=np.float64), ZERO_DISTANCE)
-            for (other, _), distance in zip(kept, distances):
-                votes[n, column[int(points.labels[other])]] += 1.0 / distance
-        tell(progress, "neighbours", stop, total, "points")
+    for n, others in stored_neighbours(store, collection, vector_name, points, k, split, progress):
+        kept = [(position[h.sample_id], h.score) for h in others if h.sample_id in position][:k]
+        short += len(kept) < k
+        distances = np.maximum(1.0 - np.asarray([score for _, score in kept], dtype=np.float64), ZERO_DISTANCE)
+        for (other, _), distance in zip(kept, distances):
+            votes[n, column[int(points.labels[other])]] += 1.0 / distance
     sums = votes.sum(axis=1, keepdims=True)
     empty = sums[:, 0] == 0
     votes[empty] = 1.0 / len(classes)  # no labelled neighbour: no opinion

@@ -3,12 +3,16 @@ with the first one indexed, so that any Qdrant client filters by it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from embedkit.analysis.cluster import FIELD_NAME, RESERVED_FIELDS
 from embedkit.errors import InvalidOptionError
-from embedkit.store import Store
+from embedkit.store import Store, schema
+
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+RESERVED_FIELDS = frozenset({*schema.INDEXED_FIELDS, "label_name", "source", "content", schema.METADATA_KEY})
+"""Payload fields ingest writes: an analysis never overwrites them."""
 
 
 def check_fields(store: Store, collection: str, fields: dict[str, type], ids: Sequence[str], what: str) -> None:
@@ -16,12 +20,12 @@ def check_fields(store: Store, collection: str, fields: dict[str, type], ids: Se
     is one that ingest writes, or already holds values of another type in a point of `ids`."""
     store.check_writable(f"write {what} into collection {collection!r}")
     for name, kind in fields.items():
-        if not isinstance(name, str) or not FIELD_NAME.fullmatch(name):
-            raise InvalidOptionError(f"invalid payload field {name!r}; use letters, digits and '_' (not first), "
-                                     f"e.g. --field {next(iter(fields))}")
-        if name in RESERVED_FIELDS or name.startswith("content@"):
+        if name in RESERVED_FIELDS or str(name).startswith("content@"):
             raise InvalidOptionError(f"payload field {name!r} is written by ingest; write {what} into another "
                                      f"field (--field)")
+        if not isinstance(name, str) or not FIELD_NAME.fullmatch(name):
+            raise InvalidOptionError(f"invalid payload field {name!r} for {what}; use letters, digits and '_' "
+                                     f"(a digit not first), e.g. --field my_{what.split()[-1]}")
         held = [value for value in store.payload_values(collection, ids, name).values() if value is not None]
         other = next((value for value in held if not _is(value, kind)), None)
         if other is not None:

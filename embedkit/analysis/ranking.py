@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from embedkit.analysis.out_of_fold import QUERY_BATCH, out_of_fold
+from embedkit.analysis.neighbours import stored_neighbours
+from embedkit.analysis.out_of_fold import out_of_fold
 from embedkit.analysis.output_fields import check_fields, write_fields
 from embedkit.analysis.vectors import NO_LABEL, LabelledVectors, stored_vectors
 from embedkit.errors import InvalidOptionError
@@ -196,20 +197,14 @@ def _uniqueness(store: Store, collection: str, vector_name: str, points: Labelle
                                  f"{max(1, len(points.ids) - 1)} or fewer")
     distances = np.zeros((len(points.ids), k), dtype=np.float64)
     nearest: list[dict[str, Any]] = []
-    filter = {"split": split} if split is not None else None
-    total = len(points.ids)
-    for start in range(0, total, QUERY_BATCH):
-        stop = min(total, start + QUERY_BATCH)
-        found = store.search_batch(collection, vector_name, points.vectors[start:stop], k + 1, filter=filter)
-        for n, hits in enumerate(found, start=start):
-            others = [hit for hit in hits if hit.sample_id != points.ids[n]][:k]
-            cosines = np.asarray([min(1.0, hit.score) for hit in others], dtype=np.float64)
-            row = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * cosines))
-            distances[n, : len(row)] = row
-            distances[n, len(row):] = row[-1] if len(row) else 2.0
-            nearest.append({"nearest": others[0].sample_id if others else None,
-                            "nearest_cosine": float(cosines[0]) if len(cosines) else None})
-        tell(progress, "neighbours", stop, total, "points")
+    for n, hits in stored_neighbours(store, collection, vector_name, points, k, split, progress):
+        others = hits[:k]
+        cosines = np.asarray([min(1.0, hit.score) for hit in others], dtype=np.float64)
+        row = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * cosines))
+        distances[n, : len(row)] = row
+        distances[n, len(row):] = row[-1] if len(row) else 2.0
+        nearest.append({"nearest": others[0].sample_id if others else None,
+                        "nearest_cosine": float(cosines[0]) if len(cosines) else None})
     weights = list(FIFTYONE_WEIGHTS) if k == len(FIFTYONE_WEIGHTS) else [round(1.0 / k, 6)] * k
     return uniqueness_from_distances(distances), nearest, {"k": k, "weights": weights,
                                                             "distance": "euclidean of unit vectors"}

@@ -144,7 +144,8 @@ def load_classifier(path: str | os.PathLike[str], *, trust: bool = False) -> Tra
         names = {int(label): str(name) for label, name in provenance["training"]["classes"].items()}
         vector_name = str(provenance["vector_name"])
     except Exception as error:  # a hand-edited provenance raises anything at all
-        raise ArtifactMismatchError(f"{sidecar} could not be read: {first_line(error)}") from error
+        raise ArtifactMismatchError(f"{sidecar} could not be read ({first_line(error)}); save the classifier "
+                                    f"again with classify --save") from error
     learnt = getattr(estimator, "classes_", None)
     if not is_estimator(estimator) or learnt is None or sorted(np.asarray(learnt).tolist()) != sorted(names):
         raise ArtifactMismatchError(f"{source} does not hold the classifier of the classes its {sidecar.name} "
@@ -164,7 +165,8 @@ def _read_estimator(source: Path) -> Any:
 
         untrusted = skops.io.get_untrusted_types(file=source)
     except Exception as error:  # a damaged file raises anything at all
-        raise ArtifactMismatchError(f"{source} could not be loaded: {first_line(error)}") from error
+        raise ArtifactMismatchError(f"{source} could not be loaded ({first_line(error)}); save the classifier "
+                                    f"again with classify --save") from error
     unknown = [name for name in untrusted if name != TREE_TYPE]
     if unknown:
         raise UntrustedFileError(f"{source} holds types an embedkit classifier never holds ({', '.join(unknown[:3])}); "
@@ -172,7 +174,8 @@ def _read_estimator(source: Path) -> Any:
     try:
         estimator = skops.io.load(source, trusted=list(untrusted))
     except Exception as error:
-        raise ArtifactMismatchError(f"{source} could not be loaded: {first_line(error)}") from error
+        raise ArtifactMismatchError(f"{source} could not be loaded ({first_line(error)}); save the classifier "
+                                    f"again with classify --save") from error
     if untrusted:
         _check_trees(source, estimator)
     return estimator

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from embedkit.cli.options import SEED, StoreLocation, out_dir_option, record_options, store_options
-from embedkit.cli.progress import job_progress
+from embedkit.cli.progress import analysis_resume, job_progress
 from embedkit.cli.tables import print_json
 from embedkit.hookspecs import hookimpl
 
@@ -123,7 +123,7 @@ def classify_command(ctx: click.Context, images: tuple[Path, ...], collection: s
         classifier = load_classifier(load, trust=trust)
         document["classifier"] = str(load)
     if collection is not None and (load is None or write_labels):
-        with job_progress("classify", "points", resume="nothing was written; run it again") as job, \
+        with job_progress("classify", "points", resume=analysis_resume(write_labels)) as job, \
                 store.open() as opened:
             job.update(0, stage="reading the vectors, then training and scoring")
             if load is None:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from embedkit.cli.options import (SEED, StoreLocation, deprecated_spelling, first_or_sample, record_options,
                                   sample_option, store_options)
-from embedkit.cli.progress import job_progress
+from embedkit.cli.progress import analysis_resume, job_progress
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -115,7 +115,7 @@ def cluster_command(collection: str, vector: str | None, clusterer: ClustererCho
     from embedkit.analysis.cluster import cluster_collection  # imports scikit-learn: only when the command runs
 
     first_or_sample(limit, sample)
-    with job_progress("cluster", "points", resume="nothing was written; run it again") as job, store.open() as opened:
+    with job_progress("cluster", "points", resume=analysis_resume(write)) as job, store.open() as opened:
         job.update(0, stage=f"reading the vectors, then {clusterer.method}")
         report = cluster_collection(opened, collection, vector=vector, method=clusterer.method, k=clusterer.k,
                                     linkage=clusterer.linkage, min_cluster_size=clusterer.min_cluster_size,

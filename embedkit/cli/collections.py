@@ -52,8 +52,9 @@ def collections_group(ctx: click.Context, store: StoreLocation, as_json: bool) -
     for line in (line for info in infos for line in info.half_written):
         Console(stderr=True).print(f"[yellow]note:[/] {escape(line)}", highlight=False)
     for name in unindexed:
-        Console(stderr=True).print(f"[yellow]note:[/] {name}: a run stopped before its index was built (search is "
-                                   f"exact until then); `embedkit collections index {name}` builds it",
+        Console(stderr=True).print(f"[yellow]note:[/] {name}: points were written after its index was last built (a "
+                                   f"run stopped before building it, or writes through the Python or Qdrant API); "
+                                   f"search over them is exact until `embedkit collections index {name}` builds it",
                                    highlight=False)
 
 

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from embedkit.cli.options import NumberRange, StoreLocation, out_dir_option, record_options, store_options
-from embedkit.cli.progress import job_progress
+from embedkit.cli.progress import analysis_resume, job_progress
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -70,7 +70,7 @@ def duplicates_command(collection: str, vector: str | None, threshold: float, k:
     no N x N matrix is built. Groups whose images carry different labels are listed as label conflicts."""
     from embedkit.analysis.duplicates import find_duplicates
 
-    with job_progress("duplicates", "points", resume="nothing was written; run it again") as job, \
+    with job_progress("duplicates", "points", resume=analysis_resume(mark)) as job, \
             store.open() as opened:
         report = find_duplicates(opened, collection, vector=vector, threshold=threshold, k=k, split=split,
                                  leaks_only=leaks, train_split=train_split, test_split=test_split, mark=mark,

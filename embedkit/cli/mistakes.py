@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from embedkit.cli.options import SEED, StoreLocation, record_options, store_options
-from embedkit.cli.progress import job_progress
+from embedkit.cli.progress import analysis_resume, job_progress
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -82,7 +82,7 @@ def mistakes_command(collection: str, vector: str | None, classifier: JudgingCla
     No image is encoded; nothing is written without --write."""
     from embedkit.analysis.mistakes import find_mistakes  # imports scikit-learn: only when the command runs
 
-    with job_progress("mistakes", "points", resume="nothing was written; run it again") as show, store.open() as opened:
+    with job_progress("mistakes", "points", resume=analysis_resume(output.write)) as show, store.open() as opened:
         report = find_mistakes(opened, collection, vector=vector, method=classifier.method, k=classifier.k,
                                folds=classifier.folds, split=split, write=output.write, field=output.field, seed=seed,
                                progress=show)

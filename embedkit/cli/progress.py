@@ -27,6 +27,14 @@ PLAIN_EVERY_S = 10.0
 PLAIN_EVERY_SHARE = 0.05
 
 
+def analysis_resume(writes: bool) -> str:
+    """What a stopped analysis says of what it left: nothing, or payload fields marked half-written (store.md)."""
+    if not writes:
+        return "nothing was written; run it again"
+    return ("run it again: payload fields it had begun to write are marked half-written until a run gets to the "
+            "end")
+
+
 def duration(seconds: float) -> str:
     """0:04:05: hours, minutes, seconds."""
     whole = int(max(seconds, 0))

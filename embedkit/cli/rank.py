@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from embedkit.cli.options import SEED, StoreLocation, record_options, store_options
-from embedkit.cli.progress import job_progress
+from embedkit.cli.progress import analysis_resume, job_progress
 from embedkit.cli.tables import print_json, wide_console
 from embedkit.hookspecs import hookimpl
 
@@ -73,7 +73,7 @@ def rank_command(collection: str, by: str, vector: str | None, k: int | None, cl
     without --write."""
     from embedkit.analysis.ranking import rank_points  # imports scikit-learn: only when the command runs
 
-    with job_progress("rank", "points", resume="nothing was written; run it again") as show, store.open() as opened:
+    with job_progress("rank", "points", resume=analysis_resume(output.write)) as show, store.open() as opened:
         report = rank_points(opened, collection, by=by, vector=vector, k=k, clusters=clusters, method=method,
                              split=split, write=output.write, field=output.field, seed=seed, progress=show)
     if output.out is not None:

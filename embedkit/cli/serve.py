@@ -33,11 +33,15 @@ def check_port(host: str, port: int) -> None:
 
 def read_key_file(path: Path) -> str:
     """The first line of `path`, refused in one line when the file is missing, not a regular file, or empty."""
-    if not path.is_file():  # a FIFO or a folder would block or fail the read
-        raise InvalidOptionError(f"--access-key-file {path}: {'not a regular file' if path.exists() else 'no such file'}; "
-                                 f"give a file that holds the key")
+    from embedkit.special_files import SpecialFileError, read_regular_text
+
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_regular_text(path).splitlines()  # a FIFO would block the read: refused before it
+    except FileNotFoundError as error:
+        raise InvalidOptionError(f"--access-key-file {path}: no such file; give a file that holds the key") from error
+    except SpecialFileError as error:
+        raise InvalidOptionError(f"--access-key-file {path}: {error.kind}, not a regular file; give a file that "
+                                 f"holds the key") from error
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidOptionError(f"--access-key-file {path} cannot be read ({error}); give a readable UTF-8 file") from error
     key = lines[0].strip() if lines else ""

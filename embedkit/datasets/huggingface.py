@@ -63,7 +63,7 @@ class HuggingFaceDataset(TableDataset):
         folder = Path(path).expanduser()
         groups = saved_groups(folder.resolve()) if folder.is_dir() else None
         if groups is None:
-            root, files = shard_files("hf", path, (".parquet",))
+            root, files = shard_files("hf", path, (".parquet",), self.notes)
             groups = [TableFiles(files, root)]
         self.name = f"hf:{os.path.abspath(os.path.expanduser(path))}"
         self.build(groups, Columns(image_column, path_column, label_column, caption_column, id_column))

@@ -123,7 +123,7 @@ class ParquetDataset(TableDataset):
     def __init__(self, path: str, image_column: str | None = None, path_column: str | None = None,
                  label_column: str | None = None, caption_column: str | None = None, id_column: str | None = None):
         super().__init__()
-        root, files = shard_files("parquet", path, (".parquet",))
+        root, files = shard_files("parquet", path, (".parquet",), self.notes)
         self.name = f"parquet:{os.path.abspath(os.path.expanduser(path))}"
         self.build([TableFiles(files, root)], Columns(image_column, path_column, label_column, caption_column,
                                                       id_column))

@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from embedkit.errors import DatasetUnavailableError, InvalidOptionError
+from embedkit.special_files import special_kind
 
 SKIPPED_FIELDS = frozenset({"key", "status", "error_message", "exif"})
 """img2dataset's metadata fields that say nothing about the image once it is downloaded (kept out of payloads)."""
 
 
-def shard_files(kind: str, pattern: str, suffixes: Sequence[str]) -> tuple[str, list[Path]]:
+def shard_files(kind: str, pattern: str, suffixes: Sequence[str],
+                notes: list[str] | None = None) -> tuple[str, list[Path]]:
     """The shard files `pattern` names, sorted, absolute: a file, a folder (its files ending in `suffixes`), or a
-    glob; and their common folder (ids are paths relative to it, so they survive moving the shards)."""
+    glob; and their common folder (ids are paths relative to it, so they survive moving the shards). A FIFO, device
+    or socket among them is skipped, with a line in `notes`."""
     if not pattern:
         raise InvalidOptionError(f"{kind}: needs a path or a glob, e.g. {kind}:shards/ or {kind}:'shards/*{suffixes[0]}'")
     expanded = os.path.expanduser(pattern)
@@ -28,7 +31,17 @@ def shard_files(kind: str, pattern: str, suffixes: Sequence[str]) -> tuple[str, 
         found = [child for child in path.rglob("*") if child.name.endswith(tuple(suffixes))]
     else:
         found = [path] if path.exists() else []
-    files = sorted(file.resolve() for file in found if file.is_file() and file.name.endswith(tuple(suffixes)))
+    named = [file for file in found if file.name.endswith(tuple(suffixes))]
+    special = sorted((str(file), what) for file in named
+                     if (what := special_kind(file)) is not None and what != "a folder")
+    files = sorted(file.resolve() for file in named if file.is_file())
+    if special and not files:
+        raise DatasetUnavailableError(f"{special[0][0]} is {special[0][1]}, not a regular file; pass {kind}: a "
+                                      f"{suffixes[0]} file, a folder of them or a glob")
+    if special and notes is not None:
+        shown = ", ".join(name for name, _ in special[:5]) + (", ..." if len(special) > 5 else "")
+        notes.append(f"skipped {len(special)} special file(s) that are not regular files (a FIFO, a device, a "
+                     f"socket): {shown}")
     if not files:
         raise DatasetUnavailableError(f"{pattern} names no {' or '.join(suffixes)} file; pass {kind}:FOLDER, "
                                       f"{kind}:FILE or a glob (quoted) such as {kind}:'shards/*{suffixes[0]}'")

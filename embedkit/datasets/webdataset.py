@@ -140,7 +140,7 @@ class WebDatasetDataset(Dataset):
 
     def __init__(self, path: str, label_field: str | None = None):
         super().__init__()
-        root, files = shard_files("webdataset", path, (".tar",))
+        root, files = shard_files("webdataset", path, (".tar",), self.notes)
         self.pattern = path
         self.name = f"webdataset:{os.path.abspath(os.path.expanduser(path))}"  # however the path was typed
         indexes = [(file, index_shard(file)) for file in files]

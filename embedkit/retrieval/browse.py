@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ from typing import Any
 
 from embedkit.errors import InvalidOptionError
 from embedkit.store import Store, using_store
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE = 1000
 """Points one page holds at most."""
@@ -36,11 +39,13 @@ class BrowsePage:
     points: list[BrowsedPoint] = field(default_factory=list)
     next_offset: str | None = None
     """The `offset` of the next page (None: this page is the last)."""
+    warnings: list[str] = field(default_factory=list)
+    """One line per payload field the filter names that a writer left half-written (also logged), as search says."""
 
     def to_json(self) -> dict[str, Any]:
         return {"collection": self.collection, "filter": self.filter, "matching": self.matching,
                 "points": [{"sample_id": p.sample_id, "payload": p.payload} for p in self.points],
-                "next_offset": self.next_offset}
+                "next_offset": self.next_offset, "warnings": self.warnings}
 
 
 def check_offset(offset: str | int | None) -> str | int | None:
@@ -67,13 +72,16 @@ def browse(collection: str, *, store: Store | str | os.PathLike[str] | None = No
     start = check_offset(offset)
     with using_store(store) as target:
         matching = target.count_filtered(collection, filter)
+        warnings = target.half_written(collection, list(filter)) if filter else []
+        for line in warnings:  # the page is filtered by values that are partly from an earlier run
+            log.warning(line)
         token = start if isinstance(start, str) else None
         skip = start if isinstance(start, int) else 0
         while skip:  # a numeric offset: read past that many points, ids only
             chunk, token = target.page(collection, filter, limit=min(skip, SKIP_CHUNK), offset=token)
             skip = 0 if token is None else skip - len(chunk)
             if token is None:
-                return BrowsePage(collection, dict(filter or {}), matching)
+                return BrowsePage(collection, dict(filter or {}), matching, warnings=warnings)
         pairs, following = target.page(collection, filter, limit=limit, offset=token)
     return BrowsePage(collection, dict(filter or {}), matching,
-                      [BrowsedPoint(sample_id, payload) for sample_id, payload in pairs], following)
+                      [BrowsedPoint(sample_id, payload) for sample_id, payload in pairs], following, warnings)

@@ -131,7 +131,7 @@ def browse_points(
         points.append(PointOut(sample_id=hit.sample_id, label=hit.label, label_name=hit.label_name, split=hit.split,
                                payload=hit.payload))
     return BrowseResponse(collection=collection, filter=page.filter, matching=page.matching, points=points,
-                          next_offset=page.next_offset)
+                          next_offset=page.next_offset, warnings=page.warnings)
 
 
 @api.post("/collections/{collection}/search/image", response_model=SearchResponse,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from embedkit.errors import (EmbedkitError, ImageLoadError, PreprocessingError, 
                              WeightsUnavailableError, first_line)
 from embedkit.plugins import load_routes
 from embedkit.serve.docs import add_docs
-from embedkit.serve.guard import RequestGuard
+from embedkit.serve.guard import KEY_MESSAGE, RequestGuard, has_key
 from embedkit.serve.headers import SecurityHeaders
 from embedkit.serve.schemas import ErrorOut, HealthOut
 from embedkit.serve.settings import ServeSettings
@@ -49,12 +48,9 @@ def create_app(store: Store, settings: ServeSettings | None = None) -> FastAPI:
                   responses=ERRORS, docs_url=None, redoc_url=None)  # /docs from local assets: add_docs
     app.state.server = ServerState.open(store, settings)
 
-    def check_key(request: Request) -> None:
-        if settings.api_key is None:
-            return
-        given = request.headers.get("x-api-key") or request.query_params.get("api_key") or ""
-        if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
-            raise MissingKeyError("this server needs its API key: send it as the X-API-Key header (or ?api_key=)")
+    def check_key(request: Request) -> None:  # the guard checks it first; a plugin's routes are checked again here
+        if not has_key(settings.api_key, request.scope, request.headers):
+            raise MissingKeyError(KEY_MESSAGE)
 
     @app.get("/api/health", response_model=HealthOut, summary="Whether the server is up, and what it serves")
     def health() -> HealthOut:

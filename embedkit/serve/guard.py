@@ -58,6 +58,11 @@ def given_key(scope: Scope, headers: Headers) -> str:
     return next((value for name, value in parse_qsl(query) if name == "api_key"), "")
 
 
+def has_key(key: str | None, scope: Scope, headers: Headers) -> bool:
+    """Whether a request carries the server's key `key` (None: the server has none), compared in constant time."""
+    return key is None or hmac.compare_digest(given_key(scope, headers).encode(), key.encode())
+
+
 class RequestGuard:
     """Refuses, in the server's JSON error shape, a request with a Host it does not serve (403), without the key
     (401), or with a body over the limit (413, announced or found while reading) or nested too deeply (400).
@@ -112,7 +117,7 @@ class RequestGuard:
         key = self.settings.api_key
         path = scope.get("path", "")
         public = path in PUBLIC or path.startswith(PUBLIC_PREFIXES) or (qdrant and self.qdrant_public(path))
-        if key is not None and not public and not hmac.compare_digest(given_key(scope, headers).encode(), key.encode()):
+        if not public and not has_key(key, scope, headers):
             if qdrant:
                 return 401, QDRANT_KEY_MESSAGE, {"WWW-Authenticate": "api-key"}
             return 401, KEY_MESSAGE, {"WWW-Authenticate": "X-API-Key"}

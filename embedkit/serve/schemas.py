@@ -59,6 +59,8 @@ class BrowseResponse(BaseModel):
     matching: int = Field(description="How many points match the filter in all.")
     points: list[PointOut]
     next_offset: str | None = Field(description="The offset of the next page; null: this page is the last.")
+    warnings: list[str] = Field(default_factory=list, description="A line for each payload field the filter names "
+                                "that a writer left half-written.")
 
 
 class SearchResponse(BaseModel):

@@ -2,8 +2,8 @@
 
 A backend implements the primitives of `StoreBackend` (embedkit/store/backend.py); the public methods are
 implemented once on them: the vectors, the schema checks and search here, the metadata point (metadata.py),
-payloads (payloads.py), points by Qdrant id and filter (point_access.py,
-point_writes.py) and bulk loads (bulk_load.py) in the classes `Store` joins.
+payloads (payloads.py), payload fields being written (field_writes.py), points by Qdrant id and filter
+(point_access.py, point_writes.py) and bulk loads (bulk_load.py) in the classes `Store` joins.
 """
 
 from __future__ import annotations
@@ -164,16 +164,8 @@ class Store(PointWrites, BulkLoad, FieldWrites):
         """
         self.check_writable(f"delete points of collection {collection!r}")
         selection = self._selection(collection, sample_ids, filter)
-        deleted = 0
         try:
-            for conditions in selection:
-                matching = self._count(collection, conditions)
-                if matching:
-                    self._delete(collection, conditions)
-                    deleted += matching
-            if deleted:
-                self.record_counts(collection)
-            self.flush()
+            deleted = self._delete_selected(collection, selection)
         except Exception as error:  # StoreBackendError from the backend's library, or the backend's embedkit errors
             if _passes_through(error):
                 raise

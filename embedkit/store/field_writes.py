@@ -21,7 +21,7 @@ class FieldWrites(CollectionMetadata):
     @contextmanager
     def writing_fields(self, collection: str, fields: Sequence[str], command: str) -> Iterator[None]:
         """Record that `fields` are being written by `command` (what a user runs to finish them, e.g.
-        "embedkit cluster -c photos --field cluster"), run the block, then clear the record. An error inside the block
+        "embedkit cluster -c photos --write --field cluster"), run the block, then clear the record. An error inside the block
         keeps the record: the fields are half-written until a run of the command gets to the end."""
         self.check_writable(f"write payload fields into collection {collection!r}")
         self._note_unfinished(collection, {field: command for field in fields})

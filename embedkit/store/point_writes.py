@@ -5,7 +5,8 @@ refused whole, before anything is written."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 from embedkit.errors import InvalidOptionError, SampleNotFoundError
 from embedkit.store import schema
 from embedkit.store.backend import ID_CHUNK
+from embedkit.store.field_writes import FieldWrites
 from embedkit.store.point_access import PointAccess, _point_id
 from embedkit.store.points import Conditions
 
@@ -33,8 +35,9 @@ class NewPoint:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-class PointWrites(PointAccess):
-    """Writing points by Qdrant id and filter, through the store's own writes (it declares no primitive)."""
+class PointWrites(PointAccess, FieldWrites):
+    """Writing points by Qdrant id and filter, through the store's own writes (it declares no primitive). A payload
+    write over more than one point records its fields as being written until it ends (`writing_fields`)."""
 
     def write_points(self, collection: str, points: Sequence[NewPoint]) -> None:
         """Write `points`: each vector set, the payload merged into the point's (as ingest writes)."""
@@ -52,16 +55,7 @@ class PointWrites(PointAccess):
         """Delete the points `ids` (those that exist), or those matching `filter`; returns how many."""
         self.check_writable(f"delete points of collection {collection!r}")
         self._existing(collection)
-        deleted = 0
-        for conditions in self._selected(ids, filter):
-            matching = self._count(collection, conditions)
-            if matching:
-                self._delete(collection, conditions)
-                deleted += matching
-        if deleted:
-            self.record_counts(collection)
-        self.flush()
-        return deleted
+        return self._delete_selected(collection, self._selected(ids, filter))
 
     def set_points_payload(self, collection: str, payload: dict[str, Any], *, ids: Sequence[Any] | None = None,
                            filter: Any = None, overwrite: bool = False) -> None:
@@ -73,13 +67,15 @@ class PointWrites(PointAccess):
             raise RefusedWriteError(f"payload field {SAMPLE_ID!r} names the sample a point is (its id derives from "
                                     f"it) and cannot be set; write the point again under its own id instead")
         targets = self._targets(collection, ids, filter)
-        if overwrite:
-            for point_id, old in targets:
-                dropped = [key for key in old if key not in payload and key != SAMPLE_ID]
-                if dropped:
-                    self._delete_payload(collection, [point_id], dropped)
-        if targets and payload:
-            self._set_payloads(collection, [(point_id, payload) for point_id, _ in targets])
+        dropped = {point_id: [key for key in old if key not in payload and key != SAMPLE_ID] if overwrite else []
+                   for point_id, old in targets}
+        fields = set(payload).union(*dropped.values())
+        with self._recorded(collection, fields, len(targets), "overwrite_payload" if overwrite else "set_payload"):
+            for point_id, keys in dropped.items():
+                if keys:
+                    self._delete_payload(collection, [point_id], keys)
+            if targets and payload:
+                self._set_payloads(collection, [(point_id, payload) for point_id, _ in targets])
         self.flush()
 
     def delete_points_payload(self, collection: str, keys: Sequence[str], *, ids: Sequence[Any] | None = None,
@@ -91,9 +87,31 @@ class PointWrites(PointAccess):
             raise RefusedWriteError(f"payload field {SAMPLE_ID!r} names the sample a point is and cannot be removed; "
                                     f"delete the point instead")
         targets = [point_id for point_id, _ in self._targets(collection, ids, filter)]
-        for start in range(0, len(targets), ID_CHUNK) if keys else ():
-            self._delete_payload(collection, targets[start : start + ID_CHUNK], list(keys))
+        with self._recorded(collection, set(keys), len(targets), "delete_payload"):
+            for start in range(0, len(targets), ID_CHUNK) if keys else ():
+                self._delete_payload(collection, targets[start : start + ID_CHUNK], list(keys))
         self.flush()
+
+    @contextmanager
+    def _recorded(self, collection: str, fields: set[str], points: int, operation: str) -> Iterator[None]:
+        """A payload write of more than one point, recorded as writing `fields` until it ends: a process killed
+        half-way leaves the record, and readers say the fields are half-written."""
+        command = f"Qdrant API {operation} on collection {collection} with the same points or filter"
+        with self.writing_fields(collection, sorted(fields), command) if points > 1 and fields else nullcontext():
+            yield
+
+    def _delete_selected(self, collection: str, selection: Sequence[Conditions]) -> int:
+        """Delete the points each of `selection` matches, record the new counts; returns how many were deleted."""
+        deleted = 0
+        for conditions in selection:
+            matching = self._count(collection, conditions)
+            if matching:
+                self._delete(collection, conditions)
+                deleted += matching
+        if deleted:
+            self.record_counts(collection)
+        self.flush()
+        return deleted
 
     # ---- checks ------------------------------------------------------------------------------
     def _existing(self, collection: str) -> dict[str, int]:

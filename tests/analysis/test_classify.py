@@ -196,6 +196,21 @@ def test_a_classifier_file_its_json_does_not_record_is_refused_before_it_is_read
     assert "\n" not in str(caught.value)
 
 
+def test_a_damaged_classifier_file_says_to_save_it_again(shapes, tmp_path):
+    import hashlib
+
+    store, _ = shapes
+    classify(store, "shapes", vector="colour.v1", method="knn", k=3).save(tmp_path / "out",
+                                                                         classifier=tmp_path / "a.skops")
+    (tmp_path / "a.skops").write_bytes(b"not a zip file")
+    provenance = json.loads((tmp_path / "a.json").read_text())
+    provenance["model_sha256"] = hashlib.sha256(b"not a zip file").hexdigest()  # the pair still belongs together
+    (tmp_path / "a.json").write_text(json.dumps(provenance))
+    with pytest.raises(ArtifactMismatchError, match="could not be loaded .*; save the classifier again") as caught:
+        load_classifier(tmp_path / "a.skops")
+    assert "\n" not in str(caught.value)
+
+
 def test_a_new_image_is_labelled_with_its_colour(shapes, tmp_path):
     store, colour = shapes
     report = classify(store, "shapes", vector="colour.v1", method="knn", k=5)

@@ -61,7 +61,7 @@ def test_points_are_coloured_by_split_or_by_the_clusters_a_clustering_wrote(loca
     ({"method": "tsne", "limit": 5}, "t-SNE needs at least 7 points, got 5; use --method pca"),
     ({"method": "tsne", "perplexity": 40.0}, "perplexity must be from 1 to below the number of points (36)"),
     ({"limit": 2}, "a map needs at least 3 points, got 2"),
-    ({"colour": "cluster"}, "has the payload field 'cluster' to colour by; run `embedkit cluster -c shapes` first"),
+    ({"colour": "cluster"}, "has the payload field 'cluster' to colour by; run `embedkit cluster -c shapes --write` first"),
     ({"colour": "weather"}, "use --colour label or split"),
 ])
 def test_a_map_that_cannot_be_drawn_is_refused_in_one_line_that_says_what_to_do(ingested, arguments, says):

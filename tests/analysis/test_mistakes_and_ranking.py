@@ -202,6 +202,13 @@ def test_refused_mistakes_and_rankings_change_nothing(noisy):
     assert contents(noisy) == before  # once, at the end: reading every point back after each call is slow
 
 
+def test_an_invalid_field_name_is_refused_with_an_example_that_is_valid(noisy):
+    with pytest.raises(EmbedkitError, match="invalid payload field 'my flag'") as error:
+        find_mistakes(noisy, "noisy", field="my flag", write=True)
+    example = str(error.value).rsplit("--field ", 1)[1]
+    assert example != "my flag" and " " not in example
+
+
 def test_without_cleanlab_mistakes_says_how_to_install_it_and_writes_nothing(noisy, monkeypatch):
     import sys
 

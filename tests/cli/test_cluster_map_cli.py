@@ -50,6 +50,23 @@ def test_cluster_prints_one_json_document_and_search_then_filters_by_the_written
     assert {hit["payload"]["cluster"] for hit in hits} == {biggest["cluster"]}
 
 
+@pytest.mark.parametrize("write", [False, True])
+def test_cluster_stopped_says_what_it_left_nothing_or_a_half_written_field(store, monkeypatch, write):
+    from embedkit.store import Store
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C or SIGTERM: while the payloads are written, or while it clusters
+
+    if write:
+        monkeypatch.setattr(Store, "set_payloads", stopped)
+    else:
+        monkeypatch.setattr(cluster, "fit_clusters", stopped)
+    result = invoke(store, "cluster", "-c", "shapes", "-k", "3", *(["--write"] if write else []))
+    assert result.exit_code == 130, result.output
+    said = "marked half-written until a run gets to the end" if write else "nothing was written"
+    assert said in result.stderr, result.stderr
+
+
 def test_cluster_draws_its_scores_and_clusters_on_stderr(store):
     result = invoke(store, "cluster", "-c", "shapes", "--method", "agglomerative", "--linkage", "average", "--k", "3")
     assert result.exit_code == 0, result.output
@@ -82,7 +99,7 @@ def test_map_colours_by_the_clusters_cluster_wrote(store, tmp_path):
 @pytest.mark.parametrize(("args", "says"), [
     (["cluster", "-c", "shapes", "--k", "36"], "give --k from 2 to 35"),
     (["cluster", "-c", "shapes", "--field", "label", "--write"], "is written by ingest"),
-    (["cluster", "-c", "shapes", "--field", "a.b", "--write"], "invalid cluster field 'a.b'"),
+    (["cluster", "-c", "shapes", "--field", "a.b", "--write"], "invalid payload field 'a.b' for clusters"),
     (["cluster", "-c", "shapes", "--limit", "20", "--sample", "10"], "--limit takes the first N and --sample"),
     (["map", "-c", "shapes", "--limit", "20", "--sample", "10"], "--limit takes the first N and --sample"),
     (["cluster", "-c", "shapes", "--split", "nope"], "no stored vectors"),

@@ -73,6 +73,19 @@ def test_a_truncated_shard_is_a_one_line_error_naming_it(made_shards, tmp_path):
     assert "\n" not in str(error.value)
 
 
+def test_a_fifo_among_the_shards_is_skipped_with_a_note_and_one_named_alone_is_refused(made_shards, tmp_path):
+    import os
+
+    shards = shutil.copytree(made_shards.webdataset, tmp_path / "shards")
+    os.mkfifo(shards / "stuck.tar")
+    dataset = get_dataset(f"webdataset:{shards}")  # would block for ever if the FIFO were opened
+    assert len(dataset.view()) == made_shards.count
+    assert any("skipped 1 special file(s)" in note and "stuck.tar" in note for note in dataset.notes)
+    with pytest.raises(DatasetUnavailableError, match="stuck.tar is a FIFO, not a regular file") as error:
+        get_dataset(f"webdataset:{shards / 'stuck.tar'}")
+    assert "\n" not in str(error.value)
+
+
 def test_a_glob_that_names_no_shard_says_what_to_pass(tmp_path):
     with pytest.raises(DatasetUnavailableError, match="names no .tar file"):
         get_dataset(f"webdataset:{tmp_path}/*.tar")

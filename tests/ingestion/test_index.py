@@ -56,7 +56,7 @@ def test_the_index_command_builds_it_and_the_listing_says_when_it_is_unfinished(
         opened.upsert("c", "v", ["a", "b"], np.eye(2, 4, dtype=np.float32), [{}, {}])
     runner = CliRunner()
     listed = runner.invoke(main, ["collections", "--qdrant", str(store)])
-    assert "c: a run stopped before its index was built" in " ".join(listed.output.split())
+    assert "c: points were written after its index was last built" in " ".join(listed.output.split())
     assert json.loads(runner.invoke(main, ["collections", "--qdrant", str(store), "--json"]).stdout)[0][
         "index_unfinished"] is True
     built = runner.invoke(main, ["collections", "index", "c", "--qdrant", str(store), "--json"])

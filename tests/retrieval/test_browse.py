@@ -74,3 +74,17 @@ def test_a_browse_that_cannot_run_says_what_to_give(location, arguments, says):
 def test_browsing_a_missing_collection_names_it(location):
     with pytest.raises(InvalidOptionError, match="collection 'nope' does not exist"):
         browse("nope", store=location)
+
+
+def test_a_filter_on_a_half_written_field_is_warned_as_search_warns(tmp_path, caplog):
+    with open_store(tmp_path / "store") as store:
+        store.ensure_vector("toy", "enc", VectorRecord("enc", 4, "image"))
+        store.upsert("toy", "enc", ["a", "b"], np.eye(2, 4, dtype=np.float32), [{"cluster": 0}, {"cluster": 1}])
+        with pytest.raises(RuntimeError), store.writing_fields("toy", ["cluster"], "embedkit cluster -c toy --write"):
+            raise RuntimeError("stopped half-way")  # an error keeps the record, as a kill does
+        page = browse("toy", store=store, filter={"cluster": 0})
+        (line,) = page.warnings
+        assert "'cluster'" in line and "half-written" in line and line in caplog.text
+        assert page.to_json()["warnings"] == [line]
+        assert browse("toy", store=store, filter={"label": 0}).warnings == []
+        assert browse("toy", store=store).warnings == []

@@ -97,7 +97,11 @@ def test_ctrl_c_stops_the_server_within_5_seconds_with_requests_in_flight(store_
 def test_a_missing_or_empty_key_file_is_refused_in_one_line(store_copy, tmp_path):
     empty = tmp_path / "empty-key"
     empty.write_text("\n")
-    for path, why in ((tmp_path / "nowhere", "no such file"), (tmp_path, "not a regular file"), (empty, "is empty")):
+    import os
+
+    os.mkfifo(tmp_path / "fifo")  # reading it would wait for a writer for ever
+    for path, why in ((tmp_path / "nowhere", "no such file"), (tmp_path, "a folder, not a regular file"),
+                      (tmp_path / "fifo", "a FIFO, not a regular file"), (empty, "is empty")):
         finished = CliRunner().invoke(main, ["serve", "--qdrant", str(store_copy), "--access-key-file", str(path)])
         assert finished.exit_code == 2 and why in finished.output
         assert finished.output.startswith(f"error: --access-key-file {path}")

@@ -58,6 +58,13 @@ def test_a_plugin_route_reaches_the_server_state_behind_the_access_key(fresh_plu
     assert "/api/plugin/points/{collection}" in client.get("/openapi.json", headers={"X-API-Key": "sesame"}).json()["paths"]
 
 
+@pytest.mark.parametrize("headers", [{"api-key": "sesame"}, {"Authorization": "Bearer sesame"}])
+def test_a_plugin_route_takes_the_key_every_way_the_guard_takes_it(fresh_plugins, opened, served, headers):
+    fresh_plugins.register(Counting(), name="counting")
+    client = TestClient(create_app(opened, ServeSettings(api_key="sesame")))
+    assert client.get(f"/api/plugin/points/{served.collection}", headers=headers).status_code == 200
+
+
 def test_a_plugin_whose_hook_fails_adds_no_route_and_the_api_still_loads(fresh_plugins, opened, caplog):
     class Broken:
         @hookimpl

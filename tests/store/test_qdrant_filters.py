@@ -97,3 +97,25 @@ def test_writes_by_point_id_refuse_what_breaks_the_records_and_keep_the_rest(tmp
         assert store.payloads("c", ["n1"])["n1"]["label"] == 7
         assert store.delete_points("c", filter=FILTERS["match"]) == 6
         assert store.count("c") == 7
+
+
+def test_a_payload_write_by_filter_stopped_half_way_leaves_its_fields_marked_half_written(tmp_path, monkeypatch):
+    with filled(str(tmp_path / "store")) as store:
+        store.set_points_payload("c", {"reviewed": 1}, filter=FILTERS["match"])
+        assert store.unfinished_fields("c") == {}
+        calls = []
+
+        def stopped(collection, items):
+            calls.append(items)
+            raise KeyboardInterrupt  # as a kill between two writes would stop it
+
+        monkeypatch.setattr(store, "_set_payloads", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            store.set_points_payload("c", {"reviewed": 2}, filter=FILTERS["match"])
+        assert calls and set(store.unfinished_fields("c")) == {"reviewed"}
+        (line,) = store.half_written("c")
+        assert "'reviewed'" in line and "set_payload" in line and "\n" not in line
+        monkeypatch.undo()
+        store.delete_points_payload("c", ["reviewed"], filter=FILTERS["match"])
+        store.set_points_payload("c", {"reviewed": 2}, filter=FILTERS["match"])
+        assert store.unfinished_fields("c") == {}

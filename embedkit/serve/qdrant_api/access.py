@@ -4,25 +4,16 @@ only where the server allows them and has a key."""
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import Request
 
-from embedkit.serve.guard import given_key
+from embedkit.serve.guard import QDRANT_KEY_MESSAGE, has_key
 from embedkit.serve.qdrant_api.errors import QdrantApiError
 from embedkit.serve.settings import ServeSettings
 
 
-def sent_key(request: Request) -> str:
-    return given_key(request.scope, request.headers)
-
-
 def check_key(settings: ServeSettings, request: Request) -> None:
-    if settings.api_key is None:
-        return
-    if not hmac.compare_digest(sent_key(request).encode(), settings.api_key.encode()):
-        raise QdrantApiError(401, "Unauthorized: this server needs its access key: send it as the api-key header "
-                                  "(api_key= in Qdrant's clients)", headers={"WWW-Authenticate": "api-key"})
+    if not has_key(settings.api_key, request.scope, request.headers):
+        raise QdrantApiError(401, QDRANT_KEY_MESSAGE, headers={"WWW-Authenticate": "api-key"})
 
 
 def check_writes(settings: ServeSettings) -> None:

@@ -24,7 +24,8 @@ def create_qdrant_app(store: Store, settings: ServeSettings, guarded: bool = Fal
     """Qdrant's REST API over the collections of `store` (opened and closed by the caller); `guarded` when it is
     served on a port of its own, where it checks the Host, the key and the body limits itself (as the server it is
     mounted in does otherwise)."""
-    app = FastAPI(title="embedkit: Qdrant's REST API", version=__version__, docs_url="/docs",
+    app = FastAPI(title="embedkit: Qdrant's REST API", version=__version__, docs_url=None,
+                  redoc_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN, which the CSP blocks
                   description="Qdrant's REST API over an embedkit store: read any collection, write where allowed.")
     app.state.qdrant = QdrantApiState(store, settings)
     install(app)

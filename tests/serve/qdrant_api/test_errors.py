@@ -41,6 +41,12 @@ def test_the_access_key_is_taken_as_qdrant_and_embedkit_send_it(server, headers,
     assert httpx.get(f"{server.qdrant}/collections{query}", headers=headers).json()["status"] == "ok"
 
 
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_no_docs_page_that_loads_its_script_from_a_cdn_blocked_by_the_csp(server, page):
+    response = httpx.get(server.qdrant + page, headers=HEADERS)
+    assert response.status_code == 404 and "is not part of Qdrant's API" in error_of(response)
+
+
 def test_a_client_without_the_key_is_refused_and_the_version_needs_none(server):
     anonymous = QdrantClient(url=server.qdrant, prefer_grpc=False, check_compatibility=False)
     with pytest.raises(UnexpectedResponse) as raised:
