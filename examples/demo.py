@@ -55,8 +55,8 @@ def ingest_and_search(store: Path, limit: int) -> None:
     console.print(f"\ningesting {limit} Fashion-MNIST test images into the embedded store at {store} …")
     report = embedkit.ingest("fashion-mnist", "efficientnet-lite0", split="test", limit=limit, store=store,
                              batch_size=100)
-    console.print(f"stored {report.stored}, already there {report.already_stored}, "
-                  f"{report.images_per_second:.0f} images/s")
+    speed = f", {report.images_per_second:.0f} images/s" if report.stored else " (nothing to encode again)"
+    console.print(f"stored {report.stored}, already there {report.already_stored}{speed}")
     sneaker = next(f"fashion-mnist/test/{i:05d}" for i in range(limit)
                    if embedkit.get_dataset("fashion-mnist").view("test")[i].label_name == "Sneaker")
     result = embedkit.search("fashion-mnist", encoder=report.vector_name, sample_id=sneaker, k=10, store=store)
