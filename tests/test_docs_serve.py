@@ -48,7 +48,7 @@ def test_the_python_example_serves_the_store_that_ingest_filled(home, monkeypatc
     answers = {}
 
     def run(app, host, port):  # instead of serving forever: ask the app what it serves, as a client would
-        client = TestClient(app)
+        client = TestClient(app, base_url="http://localhost")
         answers["collections"] = client.get("/api/collections", headers={"X-API-Key": "s3cret"}).json()
         answers["refused"] = client.get("/api/collections").status_code
 

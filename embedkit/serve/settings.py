@@ -11,8 +11,8 @@ from embedkit.serve.nesting import MAX_DEPTH
 
 MAX_UPLOAD_BYTES = 20 * 2**20
 MAX_JSON_BYTES = 8 * 2**20
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
-"""The names a local client sends as Host (`testserver`: FastAPI's TestClient)."""
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+"""The names a local client sends as Host (a test's TestClient is given base_url="http://localhost")."""
 MAX_K = 1000
 MAP_POINTS = 3000
 

@@ -109,7 +109,8 @@ def test_the_api_collection_info_names_a_half_written_field(tmp_path):
         with pytest.raises(RuntimeError), store.writing_fields("toy", ["cluster"], "embedkit cluster -c toy"):
             store.set_payloads("toy", {"a": {"cluster": 1}})
             raise RuntimeError("stopped half-way")  # an error keeps the record, as a kill does
-        (info,) = TestClient(create_app(store, ServeSettings())).get("/api/collections").json()
+        (info,) = TestClient(create_app(store, ServeSettings()),
+                             base_url="http://localhost").get("/api/collections").json()
         assert info["half_written"] == ["payload field 'cluster' of collection 'toy' is half-written (`embedkit "
                                         "cluster -c toy` stopped before the end); run it again to finish it"]
         with store.writing_fields("toy", ["cluster"], "embedkit cluster -c toy"):

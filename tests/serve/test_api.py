@@ -27,7 +27,7 @@ def opened(served):
 
 @pytest.fixture(scope="module")
 def client(served, opened):
-    return TestClient(create_app(opened, ServeSettings(results=(served.results,))))
+    return TestClient(create_app(opened, ServeSettings(results=(served.results,))), base_url="http://localhost")
 
 
 def url(served, path: str = "") -> str:
@@ -145,10 +145,11 @@ def test_the_map_places_every_point_with_its_label(client, served):
 
 
 def test_a_large_collection_is_mapped_from_a_seeded_sample(served, opened):
-    client = TestClient(create_app(opened, ServeSettings(map_points=10)))
+    client = TestClient(create_app(opened, ServeSettings(map_points=10)), base_url="http://localhost")
     first = client.get(url(served, "/map")).json()
     assert first["total"] == 36 and len(first["points"]) == 10
-    again = TestClient(create_app(opened, ServeSettings(map_points=10))).get(url(served, "/map")).json()
+    again = TestClient(create_app(opened, ServeSettings(map_points=10)),
+                       base_url="http://localhost").get(url(served, "/map")).json()
     assert [point["id"] for point in again["points"]] == [point["id"] for point in first["points"]]
 
 
@@ -160,7 +161,8 @@ def test_bench_results_are_those_of_the_collection(client, served, tmp_path):
     other["provenance"]["collection"] = "another"
     (tmp_path / "another.json").write_text(json.dumps(other))
     with open_store(served.store.parent / "unused") as empty:
-        assert TestClient(create_app(empty, ServeSettings(results=(tmp_path,)))).get(url(served, "/bench")).status_code == 404
+        assert TestClient(create_app(empty, ServeSettings(results=(tmp_path,))),
+                          base_url="http://localhost").get(url(served, "/bench")).status_code == 404
 
 
 @pytest.mark.parametrize("body, status, detail", [
@@ -206,7 +208,7 @@ def test_an_empty_upload_and_a_malformed_filter_are_400s(client, served):
 
 
 def test_an_upload_over_the_limit_is_a_413_whether_or_not_its_length_is_announced(served, opened):
-    client = TestClient(create_app(opened, ServeSettings(max_upload_bytes=100_000)))
+    client = TestClient(create_app(opened, ServeSettings(max_upload_bytes=100_000)), base_url="http://localhost")
     big = np.random.default_rng(0).integers(0, 255, (400, 400, 3), dtype=np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(big).save(buffer, format="PNG")
@@ -223,7 +225,7 @@ def test_an_upload_over_the_limit_is_a_413_whether_or_not_its_length_is_announce
 
 
 def test_an_api_key_guards_every_route_but_health(served, opened):
-    client = TestClient(create_app(opened, ServeSettings(api_key="s3cret")))
+    client = TestClient(create_app(opened, ServeSettings(api_key="s3cret")), base_url="http://localhost")
     assert client.get("/api/health").status_code == 200
     refused = client.get("/api/collections")
     assert refused.status_code == 401 and "X-API-Key" in refused.json()["detail"]
@@ -316,7 +318,7 @@ def test_bench_results_skip_a_fifo_and_a_folder_named_json_and_the_server_keeps_
         (folder / file.name).write_bytes(file.read_bytes())
     make_fifo(folder / "fifo.json")
     (folder / "dir.json").mkdir()
-    client = TestClient(create_app(opened, ServeSettings(results=(folder,))))
+    client = TestClient(create_app(opened, ServeSettings(results=(folder,))), base_url="http://localhost")
     for _ in range(3):  # each would have held a worker thread for good
         response = finishes(lambda: client.get(url(served, "/bench")))
         assert response.status_code == 200

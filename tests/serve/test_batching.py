@@ -121,7 +121,7 @@ def test_batched_text_vectors_equal_one_at_a_time_encoding():
 @pytest.fixture
 def client(served):
     with open_store(served.store) as store:
-        yield TestClient(create_app(store, ServeSettings(query_wait_ms=200)))
+        yield TestClient(create_app(store, ServeSettings(query_wait_ms=200)), base_url="http://localhost")
 
 
 def test_concurrent_searches_by_image_answer_as_one_at_a_time_ones(client, served, tmp_path):

@@ -56,13 +56,15 @@ def test_a_host_the_server_does_not_serve_is_a_403_and_an_allowed_one_answers(op
     assert rebound.status_code == 403
     assert rebound.json()["detail"].startswith("this server does not answer for host 'attacker.example'")
     assert client.get("/", headers={"host": "192.168.1.9:8000"}).status_code == 403
-    everywhere = TestClient(create_app(opened, ServeSettings(allowed_hosts=("localhost",), any_address=True)))
+    everywhere = TestClient(create_app(opened, ServeSettings(allowed_hosts=("localhost",), any_address=True)),
+                            base_url="http://localhost")
     assert everywhere.get("/api/health", headers={"host": "192.168.1.9:8000"}).status_code == 200
     assert everywhere.get("/api/health", headers={"host": "attacker.example"}).status_code == 403
+    assert TestClient(create_app(opened)).get("/api/health").status_code == 403  # TestClient's `testserver` is no loophole
 
 
 def test_the_key_is_checked_before_the_body_is_read(opened, served):
-    client = TestClient(create_app(opened, ServeSettings(api_key="s3cret")))
+    client = TestClient(create_app(opened, ServeSettings(api_key="s3cret")), base_url="http://localhost")
     read = []
 
     def body():
@@ -78,7 +80,7 @@ def test_the_key_is_checked_before_the_body_is_read(opened, served):
 
 
 def test_a_deep_filter_is_a_400_in_a_json_body_and_in_a_form(opened, served):
-    client = TestClient(create_app(opened), raise_server_exceptions=False)
+    client = TestClient(create_app(opened), raise_server_exceptions=False, base_url="http://localhost")
     body = client.post(search(served), content='{"id": "x", "filter": %s}' % DEEP,
                        headers={"content-type": "application/json"})
     assert body.status_code == 400
@@ -91,7 +93,7 @@ def test_a_deep_filter_is_a_400_in_a_json_body_and_in_a_form(opened, served):
 
 
 def test_a_json_body_over_its_limit_is_a_413_with_or_without_a_length(opened, served):
-    client = TestClient(create_app(opened, ServeSettings(max_json_bytes=1000)))
+    client = TestClient(create_app(opened, ServeSettings(max_json_bytes=1000)), base_url="http://localhost")
     text = '{"text": "%s"}' % ("a" * 2000)
     announced = client.post(search(served), content=text, headers={"content-type": "application/json"})
     assert announced.status_code == 413 and "limit of 0.000953674 MiB for JSON" in announced.json()["detail"]

@@ -51,7 +51,7 @@ def test_the_built_in_api_comes_through_the_hook(fresh_plugins, opened):
 
 def test_a_plugin_route_reaches_the_server_state_behind_the_access_key(fresh_plugins, opened, served):
     fresh_plugins.register(Counting(), name="counting")
-    client = TestClient(create_app(opened, ServeSettings(api_key="sesame")))
+    client = TestClient(create_app(opened, ServeSettings(api_key="sesame")), base_url="http://localhost")
     assert client.get(f"/api/plugin/points/{served.collection}").status_code == 401
     answer = client.get(f"/api/plugin/points/{served.collection}", headers={"X-API-Key": "sesame"})
     assert answer.status_code == 200 and answer.json() == {"points": opened.count(served.collection)}
@@ -61,7 +61,7 @@ def test_a_plugin_route_reaches_the_server_state_behind_the_access_key(fresh_plu
 @pytest.mark.parametrize("headers", [{"api-key": "sesame"}, {"Authorization": "Bearer sesame"}])
 def test_a_plugin_route_takes_the_key_every_way_the_guard_takes_it(fresh_plugins, opened, served, headers):
     fresh_plugins.register(Counting(), name="counting")
-    client = TestClient(create_app(opened, ServeSettings(api_key="sesame")))
+    client = TestClient(create_app(opened, ServeSettings(api_key="sesame")), base_url="http://localhost")
     assert client.get(f"/api/plugin/points/{served.collection}", headers=headers).status_code == 200
 
 
@@ -87,7 +87,7 @@ def test_a_plugin_cannot_replace_a_built_in_route(fresh_plugins, opened, caplog)
 
     fresh_plugins.register(Impostor(), name="impostor")
     with caplog.at_level(logging.WARNING, logger="embedkit.plugins"):
-        client = TestClient(create_app(opened))
+        client = TestClient(create_app(opened), base_url="http://localhost")
     assert client.get("/api/collections").json() != ["stolen"]
     assert ("plugin 'impostor' offers routes that are taken already (GET /api/collections); its routes are left out"
             in caplog.text)

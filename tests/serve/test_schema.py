@@ -14,10 +14,12 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: 
 @pytest.fixture(scope="module")
 def api_schema(served):
     from embedkit.serve import ServeSettings, create_app
+    from embedkit.serve.settings import LOOPBACK_HOSTS
     from embedkit.store import open_store
 
     with open_store(served.store) as store:
-        yield schemathesis.openapi.from_asgi("/openapi.json", create_app(store, ServeSettings(results=(served.results,))))
+        chosen = ServeSettings(results=(served.results,), allowed_hosts=(*LOOPBACK_HOSTS, "testserver"))  # its Host
+        yield schemathesis.openapi.from_asgi("/openapi.json", create_app(store, chosen))
 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])

@@ -41,7 +41,7 @@ def qdrant_app(store_path):
 def test_broken_bodies_are_4xx_in_qdrants_error_body(qdrant_app, route):
     from fastapi.testclient import TestClient
 
-    web = TestClient(qdrant_app, headers={"api-key": KEY})
+    web = TestClient(qdrant_app, headers={"api-key": KEY}, base_url="http://localhost")
 
     @given(path=st.lists(st.text(max_size=6), min_size=1, max_size=3), value=JSON)
     @settings(max_examples=25, deadline=None, derandomize=True, database=None,
