@@ -8,13 +8,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from embedkit.datasets.base import ALL, Dataset, SampleSource
 from embedkit.datasets.shards import classes_of, label_indices, relative_name, shard_files
 from embedkit.datasets.tables import Cells, Columns, TablePart, metadata_rows, open_arrow, open_parquet, row_payload
+
+if TYPE_CHECKING:  # pyarrow is imported when a table is first read, not by every command that lists datasets
+    import pyarrow as pa
+
 
 
 @dataclass

@@ -8,15 +8,17 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from embedkit.datasets.base import ALL, Sample
 from embedkit.datasets.shards import SKIPPED_FIELDS
 from embedkit.errors import DatasetFormatError, ImageLoadError
 from embedkit.images import ImageBytes
+
+if TYPE_CHECKING:  # pyarrow is imported when a table is first read, not by every command that lists datasets
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
 
 IMAGE_COLUMNS = ("jpg", "jpeg", "png", "webp", "image", "img")
 """Columns taken for the image when none is named: img2dataset's `jpg`, Hugging Face's `image`."""
@@ -56,6 +58,8 @@ class Columns:
 
     def metadata(self, schema: pa.Schema) -> list[str]:
         """The columns read once for every row: everything but the image, as long as it is text or a number."""
+        import pyarrow as pa
+
         return [item.name for item in schema if item.name not in (self.image, self.path)
                 and (pa.types.is_string(item.type) or pa.types.is_large_string(item.type)
                      or pa.types.is_integer(item.type) or pa.types.is_floating(item.type)
@@ -63,6 +67,9 @@ class Columns:
 
 
 def open_parquet(path: str) -> pq.ParquetFile:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as error:
@@ -72,6 +79,8 @@ def open_parquet(path: str) -> pq.ParquetFile:
 
 def open_arrow(path: str) -> pa.Table:
     """An Arrow stream file (what `datasets.save_to_disk` writes), memory-mapped: its pages are read when used."""
+    import pyarrow as pa
+
     try:
         return pa.ipc.open_stream(pa.memory_map(path)).read_all()
     except (pa.ArrowException, OSError) as error:
@@ -81,6 +90,8 @@ def open_arrow(path: str) -> pa.Table:
 
 def metadata_rows(path: str, columns: Sequence[str], arrow: bool) -> Iterator[dict[str, Any]]:
     """The rows of `columns`, a batch at a time (the image column is never read here)."""
+    import pyarrow as pa
+
     if not columns:
         rows = open_arrow(path).num_rows if arrow else open_parquet(path).metadata.num_rows
         yield from ({} for _ in range(rows))
@@ -139,6 +150,8 @@ class Cells:
 
     def image(self, row: int, folder: str, is_path: bool) -> ImageBytes | str:
         """The image of a row: its bytes, or its path (relative to `folder`)."""
+        import pyarrow as pa
+
         try:
             value = self.cell(row)
         except (pa.ArrowException, OSError) as error:
