@@ -20,6 +20,14 @@ ProgressListener = Callable[[Progress], None]
 """Called with each new Progress; it must return quickly (a job calls it between its batches)."""
 
 
+def within(listener: ProgressListener | None, job: str) -> ProgressListener | None:
+    """A listener that tells `listener` each stage as "JOB: stage" (a part of a larger job), None without one."""
+    if listener is None:
+        return None
+    return lambda progress: listener(Progress(f"{job}: {progress.stage}", progress.done, progress.total,
+                                              progress.unit))
+
+
 def tell(listener: ProgressListener | None, stage: str, done: int = 0, total: int | None = None,
          unit: str = "items") -> None:
     """Report to `listener` if there is one."""

@@ -10,7 +10,11 @@ import numpy as np
 import torch
 
 from embedkit.bench.metrics import relevant_ranks_batch
+from embedkit.progress import ProgressListener, tell
 from embedkit.store import Store
+
+PROGRESS_EVERY = 100
+"""Queries searched through the store between two reports."""
 
 
 @dataclass
@@ -29,11 +33,12 @@ def exact_ranking(
     query_positions: np.ndarray | None = None,
     k: int = 10,
     chunk: int = 256,
+    progress: ProgressListener | None = None,
 ) -> ExactRanking:
     """Score every query against the whole gallery, `chunk` queries at a time (never a full score matrix).
 
     `query_positions[i]` is query i's own index in the gallery (leave-one-out): it is scored -inf
-    and is not relevant to itself.
+    and is not relevant to itself. `progress` hears the queries ranked.
     """
     gallery = np.ascontiguousarray(gallery, dtype=np.float32)
     ranks: list[np.ndarray] = []
@@ -51,6 +56,7 @@ def exact_ranking(
             relevant[rows, query_positions[start:stop]] = False
         ranks.extend(relevant_ranks_batch(scores, relevant))
         tops.append(top_k(scores_t, k))
+        tell(progress, "exact ranking", stop, len(queries), "queries")
     return ExactRanking(ranks, np.concatenate(tops) if tops else np.zeros((0, k), dtype=np.int64))
 
 
@@ -84,10 +90,14 @@ def store_ranking(
     k: int,
     gallery_filter: dict | None,
     leave_one_out: bool,
+    progress: ProgressListener | None = None,
 ) -> StoreRanking:
-    """The store's own top-k (its HNSW index) for each query vector, with the latency of each query."""
+    """The store's own top-k (its HNSW index) for each query vector, with the latency of each query; `progress`
+    hears the queries searched."""
     top_ids, latencies = [], []
-    for vector, sample_id in zip(queries, query_ids):
+    for number, (vector, sample_id) in enumerate(zip(queries, query_ids), start=1):
+        if number % PROGRESS_EVERY == 0 or number == len(queries):
+            tell(progress, "searching the store", number, len(queries), "queries")
         started = time.perf_counter()
         hits = store.search(collection, vector_name, vector, k + 1 if leave_one_out else k, filter=gallery_filter)
         latencies.append(time.perf_counter() - started)

@@ -17,6 +17,7 @@ import numpy as np
 from embedkit.bench import metrics
 from embedkit.bench.metrics import relevant_ranks_batch
 from embedkit.bench.protocols import Task
+from embedkit.progress import ProgressListener, tell, within
 from embedkit.retrieval.rerank import (ALPHA_QE, K_RECIPROCAL, NONE, ROCCHIO, Rerank, expand_queries,
                                        k_reciprocal_order, rocchio)
 
@@ -25,15 +26,15 @@ CHUNK = 256
 
 
 def evaluate_reranks(task: Task, methods: tuple[str, ...], plain: dict[str, float],
-                     base: Rerank | None = None) -> dict[str, dict[str, Any]]:
+                     base: Rerank | None = None, progress: ProgressListener | None = None) -> dict[str, dict[str, Any]]:
     """Per method: its parameters, metrics, gain over `plain` (the cosine ranking's metrics) in GAIN_METRICS,
     and milliseconds per query (ranking the whole gallery, the cosine ranking included); `none` is the
-    cosine ranking itself, timed the same way."""
+    cosine ranking itself, timed the same way. `progress` hears each method's queries ranked."""
     out: dict[str, dict[str, Any]] = {}
     for method in methods:
         spec = Rerank(method, **({} if base is None else _params_of(base)))
         started = time.perf_counter()
-        ranks = _ranks(task, spec)
+        ranks = _ranks(task, spec, within(progress, f"re-ranking {method}"))
         seconds = time.perf_counter() - started
         scored = metrics.mean_metrics([metrics.query_metrics(r) for r in ranks if len(r)])
         out[method] = {
@@ -49,7 +50,7 @@ def _params_of(spec: Rerank) -> dict[str, Any]:
                                                    "feedback", "rocchio")}
 
 
-def _ranks(task: Task, spec: Rerank) -> list[np.ndarray]:
+def _ranks(task: Task, spec: Rerank, progress: ProgressListener | None) -> list[np.ndarray]:
     gallery = np.ascontiguousarray(task.gallery.vectors, dtype=np.float32)
     queries = np.ascontiguousarray(task.queries.vectors, dtype=np.float32)
     out: list[np.ndarray] = []
@@ -64,6 +65,7 @@ def _ranks(task: Task, spec: Rerank) -> list[np.ndarray]:
         if spec.method != NONE:
             scores = _rescored(spec, scores, queries[start:stop], gallery, own, relevant)
         out.extend(relevant_ranks_batch(scores, relevant))
+        tell(progress, "ranking", stop, len(queries), "queries")
     return out
 
 

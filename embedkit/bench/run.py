@@ -32,6 +32,7 @@ from embedkit.encoders import get_encoder
 from embedkit._version import __version__
 from embedkit.errors import EmbedkitError, InvalidOptionError, StoreBackendError
 from embedkit.ingestion import IngestProgress, default_collection_name, ingest
+from embedkit.progress import ProgressListener, tell, within
 from embedkit.retrieval.rerank import parse_reranks
 from embedkit.store import Store, using_store
 from embedkit.store.urls import redacted
@@ -109,12 +110,12 @@ def random_ranks(task: Task, seed: int) -> list[np.ndarray]:
     return out
 
 
-def evaluate(task: Task, seed: int) -> tuple[dict[str, float], dict[str, float], dict[str, float],
-                                             dict[str, list[float]], np.ndarray, int]:
+def evaluate(task: Task, seed: int, progress: ProgressListener | None = None) -> tuple[
+        dict[str, float], dict[str, float], dict[str, float], dict[str, list[float]], np.ndarray, int]:
     """Exact metrics, the random baseline (expected and measured), the PR curve, the exact top-k, and the
-    number of queries skipped because no gallery item shares their label."""
+    number of queries skipped because no gallery item shares their label. `progress` hears the queries ranked."""
     ranking = exact_ranking(task.queries.vectors, task.queries.labels, task.gallery.vectors, task.gallery.labels,
-                            task.query_positions, k=K)
+                            task.query_positions, k=K, progress=progress)
     scored = [metrics.query_metrics(r) for r in ranking.ranks if len(r)]
     exact = metrics.mean_metrics(scored)  # refuses when no query has a relevant item
     n = len(task.gallery.ids) - (1 if task.query_positions is not None else 0)
@@ -141,6 +142,7 @@ def bench(
     store: Store | str | None = None,
     out_dir: str | Path | None = "bench-results",
     progress: BenchProgress | None = None,
+    measuring: ProgressListener | None = None,
     query: QuerySpec | None = None,
     build: BuildSpec | None = None,
     **encoder_options: Any,
@@ -153,7 +155,8 @@ def bench(
     clustering; retrieval is always computed). `build` (`BuildSpec`, build time) says how the vectors are made:
     batch size, decoding workers, data folder, dataset options. `limit` keeps the first N samples of each split
     (None: all of them). Writes one JSON per pair to `out_dir` (None: none). `progress` hears how the encoding
-    goes. A pair that cannot run (weights missing, no labels, ...) is reported as a failure; the others go on.
+    goes, `measuring` each stage after it ("measuring VECTOR, DATASET: exact ranking", each task, re-ranking and
+    quantization, the store's searches). A pair that cannot run (weights missing, no labels, ...) is reported as a failure; the others go on.
     """
     from embedkit.bench.report import load_results, write_summaries
 
@@ -172,7 +175,7 @@ def bench(
         for dataset_name in datasets:
             for encoder_name in encoders:
                 try:
-                    result = _bench_pair(dataset_name, encoder_name, target, spec, progress)
+                    result = _bench_pair(dataset_name, encoder_name, target, spec, progress, measuring)
                 except StoreBackendError:
                     raise  # the store failing stops the bench: every pair after it would fail too
                 except EmbedkitError as error:
@@ -203,7 +206,7 @@ def run_spec(split: str | None, limit: int | None, query: QuerySpec, build: Buil
 
 
 def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpec,
-                progress: BenchProgress | None) -> BenchResult:
+                progress: BenchProgress | None, measuring: ProgressListener | None) -> BenchResult:
     started = time.perf_counter()
     dataset = get_dataset(dataset_name, data_dir=spec.build.data_dir, **spec.build.dataset_options)
     encoder = get_encoder(encoder_name, **spec.encoder_options)
@@ -225,10 +228,11 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
     task = make_task(store, collection, encoder.vector_name, spec.protocol, split=spec.split,
                      query_split=spec.query_split, gallery_split=spec.gallery_split, queries=spec.queries,
                      seed=spec.seed, k=K, only=ids)
-    exact, expected, measured, pr_curve, top, skipped = evaluate(task, spec.seed)
-    task_scores = score_tasks(spec, task)
-    reranks = evaluate_reranks(task, spec.reranks, exact) if spec.reranks else {}
-    quantization = evaluate_quantizations(task, spec.quantizations, top) if spec.quantizations else {}
+    heard = within(measuring, f"measuring {encoder.vector_name}, {dataset.name}")
+    exact, expected, measured, pr_curve, top, skipped = evaluate(task, spec.seed, heard)
+    task_scores = score_tasks(spec, task, heard)
+    reranks = evaluate_reranks(task, spec.reranks, exact, progress=heard) if spec.reranks else {}
+    quantization = evaluate_quantizations(task, spec.quantizations, top, progress=heard) if spec.quantizations else {}
     store_figures = None
     if spec.through_store and task.gallery.stored_in_split != len(task.gallery.ids):
         raise InvalidOptionError(
@@ -238,7 +242,8 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
             f"store that holds just these samples (another --qdrant folder)"
         )
     if spec.through_store:
-        store_figures = evaluate_store(store, collection, encoder.vector_name, task, top, spec.gallery_from)
+        store_figures = evaluate_store(store, collection, encoder.vector_name, task, top, spec.gallery_from,
+                                       progress=heard)
     provenance = {
         "embedkit_version": __version__,
         "encoder": encoder.record.to_json(),
@@ -264,11 +269,14 @@ def _bench_pair(dataset_name: str, encoder_name: str, store: Store, spec: RunSpe
     )
 
 
-def score_tasks(spec: RunSpec, task: Task) -> dict[str, dict[str, Any]]:
+def score_tasks(spec: RunSpec, task: Task, progress: ProgressListener | None = None) -> dict[str, dict[str, Any]]:
     """The tasks of `spec` beyond retrieval, on the benchmark's own vectors; a task that cannot run on them (a
-    class with one sample) records its error and leaves the others, and retrieval, standing."""
+    class with one sample) records its error and leaves the others, and retrieval, standing. `progress` hears
+    which task runs."""
     scores: dict[str, dict[str, Any]] = {}
     for name in spec.tasks:
+        if name in CLASSIFIERS or name == CLUSTERING:
+            tell(progress, f"task {name}")
         try:
             if name in CLASSIFIERS:
                 queries = None if spec.protocol == LEAVE_ONE_OUT else task.queries

@@ -10,6 +10,7 @@ import numpy as np
 from embedkit.bench import metrics
 from embedkit.bench.protocols import Task
 from embedkit.bench.ranking import store_ranking
+from embedkit.progress import ProgressListener
 from embedkit.store import Store
 
 K = 10
@@ -21,12 +22,13 @@ def label_counts(task: Task) -> np.ndarray:
 
 
 def evaluate_store(store: Store, collection: str, vector_name: str, task: Task, exact_top: np.ndarray,
-                   gallery_split: str | None, top_ids: list[list[str]] | None = None) -> dict[str, Any]:
+                   gallery_split: str | None, top_ids: list[list[str]] | None = None,
+                   progress: ProgressListener | None = None) -> dict[str, Any]:
     """The same queries through the store's index: recall@10 against exact, P@10, mAP@5, latency. `top_ids`, when
-    given, receives each query's store top-10."""
+    given, receives each query's store top-10; `progress` hears the queries searched."""
     gallery_filter = {"split": gallery_split} if gallery_split else None
     ranking = store_ranking(store, collection, vector_name, task.queries.vectors, task.queries.ids, K,
-                            gallery_filter, task.query_positions is not None)
+                            gallery_filter, task.query_positions is not None, progress)
     gallery_ids = np.asarray(task.gallery.ids)
     label_of = dict(zip(task.gallery.ids, task.gallery.labels.tolist()))
     counts = label_counts(task)

@@ -239,7 +239,7 @@ def bench_group(ctx: click.Context, datasets: str, encoders: str, query: QueryCh
                                                  f"stored vectors are reused") as job, store.open() as opened:
         results, failures = bench(
             dataset_names, encoder_names, limit=None if full else limit or QUICK_LIMIT, store=opened, out_dir=out,
-            progress=EncodingProgress(job), query=query_spec, build=build.spec(), **encoder.options())
+            progress=EncodingProgress(job), measuring=job, query=query_spec, build=build.spec(), **encoder.options())
     if as_json:
         print_json({"results": [r.to_json() for r in results], "failures": [asdict(f) for f in failures],
                     "out": str(out)})

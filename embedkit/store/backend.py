@@ -158,9 +158,10 @@ class StoreBackend(ABC):
     @abstractmethod
     def _query_batch(
         self, collection: str, vector_name: str, vectors: np.ndarray, k: int, conditions: Conditions, exact: bool,
-        score_threshold: float | None,
+        score_threshold: float | None, fields: list[str] | None = None,
     ) -> list[list[ScoredRecord]]:
-        """The hits of each row of `vectors`, in order, as one batch request (or a few)."""
+        """The hits of each row of `vectors`, in order, as one batch request (or a few), with these payload fields
+        (None: the whole payload)."""
 
     @abstractmethod
     def _recommend(

@@ -219,13 +219,16 @@ class Store(PointWrites, BulkLoad, FieldWrites):
         return [_hit(r) for r in scored]
 
     def search_batch(self, collection: str, vector_name: str, vectors: np.ndarray, k: int,
-                     filter: dict[str, Any] | None = None, score_threshold: float | None = None) -> list[list[Hit]]:
-        """`search` for each row of `vectors` as one batch, keeping hits that score `score_threshold` or more."""
+                     filter: dict[str, Any] | None = None, score_threshold: float | None = None,
+                     fields: Sequence[str] | None = None) -> list[list[Hit]]:
+        """`search` for each row of `vectors` as one batch, keeping hits that score `score_threshold` or more; the
+        hits' payloads hold only `fields` and the sample id when `fields` is given (less to read and copy)."""
         dim = self._checked_dim(collection, vector_name)
         queries = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1 if len(vectors) else dim)
         schema.check_query_dim(collection, vector_name, dim, queries.shape[1])
         conditions = Conditions(match=schema.check_filter(filter))
-        batches = self._query_batch(collection, vector_name, queries, k, conditions, False, score_threshold)
+        selected = None if fields is None else list(dict.fromkeys(["sample_id", *fields]))
+        batches = self._query_batch(collection, vector_name, queries, k, conditions, False, score_threshold, selected)
         return [[_hit(r) for r in scored] for scored in batches]
 
     def recommend(self, collection: str, vector_name: str, positive: Sequence[str], negative: Sequence[str] = (),

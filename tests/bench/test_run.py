@@ -144,6 +144,30 @@ def test_bench_tells_its_progress_callback_how_the_encoding_of_each_pair_goes(fo
     assert (last.to_encode, last.encoded) == (10, 10)
 
 
+def test_bench_tells_each_measuring_stage_after_the_encoding_with_its_counts(folder, tmp_path):
+    heard = []
+    query = QuerySpec(through_store=True, tasks=("retrieval", "knn"), reranks=("aqe",), quantizations=("scalar",))
+    bench([f"folder:{folder}"], ["mobilenet_v2.random"], store=str(tmp_path / "store"), out_dir=None, image_size=32,
+          build=BuildSpec(workers=0), query=query, measuring=heard.append)
+    pair = "measuring mobilenet_v2.random-32px, " + f"folder:{folder}: "
+    assert all(p.stage.startswith(pair) for p in heard)
+    stages = list(dict.fromkeys(p.stage[len(pair):] for p in heard))
+    assert stages == ["exact ranking", "task knn", "re-ranking none: ranking", "re-ranking aqe: ranking",
+                      "quantization none: storing the gallery",
+                      "quantization none: building the index and the quantized vectors",
+                      "quantization none: as stored: searching the store",
+                      "quantization scalar: storing the gallery",
+                      "quantization scalar: building the index and the quantized vectors",
+                      "quantization scalar: no rescore: searching the store",
+                      "quantization scalar: rescore: searching the store",
+                      "quantization scalar: rescore, oversampling 3: searching the store",
+                      "searching the store"]
+    queries = 2 * PER_CLASS
+    for stage in stages:  # each counted stage ends at its total
+        last = [p for p in heard if p.stage == pair + stage][-1]
+        assert last.total is None or last.done == last.total == (queries if last.unit == "queries" else last.total)
+
+
 def test_a_pair_that_cannot_run_is_reported_and_the_others_go_on(folder, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     results, failures = bench([f"folder:{folder}"], ["resnet50", "mobilenet_v2.random"], store=str(tmp_path / "s"),

@@ -462,6 +462,12 @@ def test_search_batch_gives_each_row_the_hits_search_gives_and_drops_those_under
     filtered = store.search_batch(name, "enc-a", queries, k=30, filter={"split": "train"})
     assert all(h.payload["split"] == "train" for hits in filtered for h in hits) and len(filtered[0]) == 15
     assert store.search_batch(name, "enc-a", np.zeros((0, 8), np.float32), k=5) == []
+    slim = store.search_batch(name, "enc-a", queries, k=5, fields=["split"])
+    assert [[(h.sample_id, h.score) for h in hits] for hits in slim] == \
+        [[(h.sample_id, h.score) for h in hits] for hits in batches]
+    assert all(set(h.payload) == {"sample_id", "split"} for hits in slim for h in hits)
+    assert all(set(h.payload) == {"sample_id"} for hits in store.search_batch(name, "enc-a", queries, k=5, fields=())
+               for h in hits)
     with pytest.raises(SchemaMismatchError, match="dim 8"):
         store.search_batch(name, "enc-a", np.zeros((2, 4), np.float32), k=5)
 

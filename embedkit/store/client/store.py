@@ -275,13 +275,14 @@ class ClientStore(Store):
 
     def _query_batch(
         self, collection: str, vector_name: str, vectors: np.ndarray, k: int, conditions: Conditions, exact: bool,
-        score_threshold: float | None,
+        score_threshold: float | None, fields: list[str] | None = None,
     ) -> list[list[ScoredRecord]]:
         params = self._search_params(k, exact)
+        payload = True if fields is None else fields
         found: list[list[ScoredRecord]] = []
         for start in range(0, len(vectors), WRITE_BATCH):  # the rows of one request stay under its size limit
             requests = [m.QueryRequest(query=row, using=vector_name, limit=int(k), filter=conditions_filter(conditions),
-                                       with_payload=True, params=params, score_threshold=score_threshold)
+                                       with_payload=payload, params=params, score_threshold=score_threshold)
                         for row in vectors[start : start + WRITE_BATCH].tolist()]
             with self._quiet_local_mode():
                 responses = self.client.query_batch_points(collection, requests)

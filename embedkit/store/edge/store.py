@@ -243,11 +243,12 @@ class EdgeStore(Store):
 
     def _query_batch(
         self, collection: str, vector_name: str, vectors: np.ndarray, k: int, conditions: Conditions, exact: bool,
-        score_threshold: float | None,
+        score_threshold: float | None, fields: list[str] | None = None,
     ) -> list[list[ScoredRecord]]:
         filter, params = _filter(conditions), self._search_params(k, exact)
+        payload = True if fields is None else qe.PayloadSelector.Include(fields)
         requests = [qe.QueryRequest(limit=int(k), query=qe.Query.Nearest(_floats(vector), using=vector_name),
-                                    filter=filter, with_payload=True, params=params, score_threshold=score_threshold)
+                                    filter=filter, with_payload=payload, params=params, score_threshold=score_threshold)
                     for vector in vectors]
         results = self._shard(collection).query_batch(qe.QueryBatchRequest(requests)) if requests else []
         return [[ScoredRecord(str(p.id), float(p.score), p.payload or {}) for p in points] for points in results]
