@@ -123,7 +123,7 @@ def find_mistakes(
     require_cleanlab()
     with using_store(store) as target:
         vector_name = target.vector(collection, vector).name
-        points = stored_vectors(target, collection, vector_name, split, require_labels=False)
+        points = stored_vectors(target, collection, vector_name, split, require_labels=False, progress=progress)
         labelled = np.flatnonzero(points.labels != NO_LABEL)
         if not len(labelled):
             raise InvalidOptionError(f"no point of {collection!r}" + (f" split {split!r}" if split else "")

@@ -136,7 +136,7 @@ def rank_points(
     name = field or by
     with using_store(store) as target:
         vector_name = target.vector(collection, vector).name
-        points = stored_vectors(target, collection, vector_name, split, require_labels=False)
+        points = stored_vectors(target, collection, vector_name, split, require_labels=False, progress=progress)
         notes: list[str] = []
         if by == "hardness":
             labelled = np.flatnonzero(points.labels != NO_LABEL)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from embedkit.errors import InvalidOptionError
+from embedkit.progress import ProgressListener, tell
 from embedkit.store import Store
 
 NO_LABEL = -1
@@ -41,17 +42,21 @@ class LabelledVectors:
 
 
 def stored_vectors(store: Store, collection: str, vector_name: str, split: str | None,
-                   only: set[str] | None = None, require_labels: bool = True) -> LabelledVectors:
+                   only: set[str] | None = None, require_labels: bool = True,
+                   progress: ProgressListener | None = None) -> LabelledVectors:
     """The stored vectors of `split` (all splits for None), or of the sample ids in `only`, with their labels,
-    in sample-id order (the store's scroll order is not the dataset's)."""
+    in sample-id order (the store's scroll order is not the dataset's). `progress` hears the points read."""
     ids: list[str] = []
     chunks: list[np.ndarray] = []
     labels: list[int | None] = []
     splits: list[str | None] = []
     sources: list[str] = []
     names: dict[int, str] = {}
-    in_split = 0
+    in_split = read = 0
+    total = store.count(collection, vector_name) if progress is not None else None
     for batch_ids, arrays, payloads in store.iter_points(collection, [vector_name]):
+        read += len(batch_ids)
+        tell(progress, "reading the stored vectors", read, max(read, total or 0), "points")
         in_split += sum(1 for p in payloads if split is None or p.get("split") == split)
         keep = [i for i, p in enumerate(payloads) if (split is None or p.get("split") == split)
                 and (only is None or batch_ids[i] in only)]

@@ -217,3 +217,13 @@ def test_without_cleanlab_mistakes_says_how_to_install_it_and_writes_nothing(noi
     with pytest.raises(EmbedkitError, match="pip install"):
         find_mistakes(noisy, "noisy", k=5, write=True)
     assert contents(noisy) == before
+
+
+def test_ranking_tells_the_vectors_read_then_the_neighbours_searched(noisy):
+    heard = []
+    rank_points(noisy, "noisy", by="uniqueness", progress=heard.append)
+    stages = list(dict.fromkeys(p.stage for p in heard))
+    assert stages == ["reading the stored vectors", "neighbours"]
+    for stage in stages:
+        last = [p for p in heard if p.stage == stage][-1]
+        assert last.done == last.total == CLASSES * PER_CLASS
