@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from qdrant_api import cpu  # a sibling script: benchmarks/ is on sys.path when a script runs
 
 COLLECTION = "scale"
 VECTOR = "planted.v1"
@@ -86,9 +87,10 @@ def build(location: Path, vectors: np.ndarray, labels: np.ndarray, train: int) -
     return {"upsert_s": loaded - started, "index_s": time.perf_counter() - loaded}
 
 
-def run_task(arguments: list[str], store: Path, work: Path, timeout: float) -> dict[str, object]:
+def run_task(arguments: list[str], store: Path, work: Path, timeout: float,
+             collection: str = COLLECTION) -> dict[str, object]:
     """`embedkit ARGUMENTS` in its own process: exit code, seconds, peak RSS in MB, its last line."""
-    command = [sys.executable, "-m", "embedkit", *arguments, "-c", COLLECTION, "--qdrant", str(store)]
+    command = [sys.executable, "-m", "embedkit", *arguments, "-c", collection, "--qdrant", str(store)]
     if arguments[0] in ("mistakes", "rank"):
         command += ["--out", str(work / f"{arguments[0]}.png")]
     if arguments[0] in ("classify", "map"):
@@ -122,6 +124,9 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=70_000)
     parser.add_argument("--dim", type=int, default=1280)
     parser.add_argument("--store", type=Path, help="Keep the store here (built when missing); default: a temporary one.")
+    parser.add_argument("--collection", default=COLLECTION,
+                        help="The collection the tasks run on (another than the planted one: an existing --store's, "
+                             "e.g. fashion-mnist embedded by EfficientNet-Lite0).")
     parser.add_argument("--only", action="append", choices=sorted(TASKS), help="Run only these tasks.")
     parser.add_argument("--timeout", type=float, default=600, help="Seconds after which a task is stopped.")
     parser.add_argument("--seed", type=int, default=0)
@@ -142,7 +147,7 @@ def main() -> None:
         for name in args.only or TASKS:
             arguments, target = TASKS[name]
             row = {"task": name, "command": "embedkit " + " ".join(arguments), "target_seconds": target,
-                   **run_task(arguments, store, work, args.timeout)}
+                   **run_task(arguments, store, work, args.timeout, args.collection)}
             row["met"] = row["exit"] == 0 and row["seconds"] <= target
             rows.append(row)
             verdict = "met" if row["met"] else ("stopped at the timeout" if row["timed_out"] else
@@ -152,7 +157,8 @@ def main() -> None:
             if row["exit"]:
                 print(f"    {row['last_line']}", flush=True)
         if args.out:
-            args.out.write_text(json.dumps({"points": args.points, "dim": args.dim, "build": timings, "rows": rows,
+            args.out.write_text(json.dumps({"points": args.points, "dim": args.dim, "collection": args.collection,
+                                            "build": timings, "rows": rows, "cpu": cpu(),
                                             "machine": platform.platform(), "cpus": os.cpu_count()}, indent=2) + "\n")
 
 
