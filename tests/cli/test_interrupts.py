@@ -53,8 +53,11 @@ def slow_ingest(folder, location, marker, extra=()):
 
 
 def start_and_signal(script, marker, sig):
+    # its own process group, as `timeout` makes; Ctrl-C not ignored, as at a terminal (a shell's background job,
+    # where the suite may run, ignores it, and Python then installs no KeyboardInterrupt for it)
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)  # its own process group, as `timeout` makes
+                               text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
