@@ -96,11 +96,11 @@ def store_ranking(
     hears the queries searched."""
     top_ids, latencies = [], []
     for number, (vector, sample_id) in enumerate(zip(queries, query_ids), start=1):
-        if number % PROGRESS_EVERY == 0 or number == len(queries):
-            tell(progress, "searching the store", number, len(queries), "queries")
         started = time.perf_counter()
         hits = store.search(collection, vector_name, vector, k + 1 if leave_one_out else k, filter=gallery_filter)
         latencies.append(time.perf_counter() - started)
         ids = [hit.sample_id for hit in hits if not (leave_one_out and hit.sample_id == sample_id)]
         top_ids.append(ids[:k])
+        if number % PROGRESS_EVERY == 0 or number == len(queries):
+            tell(progress, "searching the store", number, len(queries), "queries")
     return StoreRanking(top_ids, np.asarray(latencies))

@@ -156,7 +156,8 @@ def bench(
     batch size, decoding workers, data folder, dataset options. `limit` keeps the first N samples of each split
     (None: all of them). Writes one JSON per pair to `out_dir` (None: none). `progress` hears how the encoding
     goes, `measuring` each stage after it ("measuring VECTOR, DATASET: exact ranking", each task, re-ranking and
-    quantization, the store's searches). A pair that cannot run (weights missing, no labels, ...) is reported as a failure; the others go on.
+    quantization, the store's searches). A pair that cannot run (weights missing, no labels, ...) is reported as a
+    failure; the others go on.
     """
     from embedkit.bench.report import load_results, write_summaries
 
