@@ -1,7 +1,7 @@
 """Relevance feedback as `search --like/--unlike` runs it (Qdrant's recommend query through the store) against
 Rocchio in numpy and against no feedback: the second page a simulated user gets after judging the first.
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/feedback_search.py --store /work/bench/fm-store -c fashion-mnist \
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/feedback_search.py --store /tmp/fm-test-store -c fashion-mnist \
         --queries 500 --out /tmp/feedback.json
 
 The store is copied to a temporary folder first, never written. For each of N seeded queries (stored points), the
@@ -55,7 +55,8 @@ def top_outside(scores: np.ndarray, seen: np.ndarray, n: int) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store", type=Path, default=Path("/work/bench/fm-store"))
+    parser.add_argument("--store", type=Path, required=True,
+                        help="An embedded store folder (copied, never written), e.g. one `embedkit ingest` filled.")
     parser.add_argument("-c", "--collection", default="fashion-mnist")
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)

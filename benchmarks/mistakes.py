@@ -1,8 +1,9 @@
 """How well `embedkit mistakes` finds labels flipped on purpose, against a random ranking and the "kNN disagrees" rule.
 
-    .venv/bin/python benchmarks/mistakes.py --store /work/bench/fm-store --rates 0.05 0.2 --out results.json
+    .venv/bin/python benchmarks/mistakes.py --store /tmp/fm-test-store --rates 0.05 0.2 --out results.json
 
-The store (10,000 Fashion-MNIST test images embedded by EfficientNet-Lite0) is copied, never written; in each copy
+The store (e.g. the 10,000 Fashion-MNIST test images embedded by EfficientNet-Lite0: `embedkit ingest fashion-mnist
+--split test --encoder efficientnet-lite0 --qdrant /tmp/fm-test-store`) is copied, never written; in each copy
 a seeded fraction of the labels is moved to another class drawn at random. Then, for each classifier:
 
 - top-N: the N points ranked most probably wrong (N = the number flipped, so precision = recall there), and at
@@ -61,7 +62,8 @@ def scored_set(found: set[str], flipped: set[str]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store", type=Path, default=Path("/work/bench/fm-store"))
+    parser.add_argument("--store", type=Path, required=True,
+                        help="An embedded store folder (copied, never written), e.g. one `embedkit ingest` filled.")
     parser.add_argument("--collection", default="fashion-mnist")
     parser.add_argument("--rates", type=float, nargs="+", default=[0.05, 0.2])
     parser.add_argument("--methods", nargs="+", default=["knn", "linear"])
